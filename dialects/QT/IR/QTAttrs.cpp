@@ -1,0 +1,116 @@
+//===- QTAttrs.cpp - qt dialect attributes --------------------------------===//
+
+#include "dialects/QT/IR/QTDialect.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::qt;
+
+#include "dialects/QT/IR/QTEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/QT/IR/QTAttrs.cpp.inc"
+
+
+void QTDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/QT/IR/QTAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// PackedAttr
+//===----------------------------------------------------------------------===//
+
+// #qt.packed<ui4, group_size = 32, scale = f16 [, zero_point] [, order = K]>
+Attribute PackedAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  Type codeType, scaleType;
+  int64_t groupSize = 0;
+  bool hasZeroPoint = false;
+  BitOrder order = BitOrder::LsbFirst;
+  if (parser.parseLess() || parser.parseType(codeType) ||
+      parser.parseComma() || parser.parseKeyword("group_size") ||
+      parser.parseEqual() || parser.parseInteger(groupSize) ||
+      parser.parseComma() || parser.parseKeyword("scale") ||
+      parser.parseEqual() || parser.parseType(scaleType))
+    return {};
+  while (succeeded(parser.parseOptionalComma())) {
+    SMLoc kwLoc = parser.getCurrentLocation();
+    StringRef keyword;
+    if (parser.parseKeyword(&keyword))
+      return {};
+    if (keyword == "zero_point") {
+      hasZeroPoint = true;
+      continue;
+    }
+    if (keyword == "order") {
+      StringRef orderName;
+      if (parser.parseEqual() || parser.parseKeyword(&orderName))
+        return {};
+      std::optional<BitOrder> parsed = symbolizeBitOrder(orderName);
+      if (!parsed) {
+        parser.emitError(kwLoc) << "unknown bit order '" << orderName
+                                << "', expected 'lsb_first' or 'msb_first'";
+        return {};
+      }
+      order = *parsed;
+      continue;
+    }
+    parser.emitError(kwLoc) << "unexpected '" << keyword
+                            << "', expected 'zero_point' or 'order'";
+    return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  auto intType = dyn_cast<IntegerType>(codeType);
+  if (!intType) {
+    parser.emitError(loc) << "code type must be an integer type such as ui4 "
+                             "or si4, got "
+                          << codeType;
+    return {};
+  }
+  return parser.getChecked<PackedAttr>(loc, parser.getContext(), intType,
+                                       groupSize, scaleType, hasZeroPoint,
+                                       order);
+}
+
+void PackedAttr::print(AsmPrinter &printer) const {
+  printer << "<" << getCodeType() << ", group_size = " << getGroupSize()
+          << ", scale = " << getScaleType();
+  if (getHasZeroPoint())
+    printer << ", zero_point";
+  if (getOrder() != BitOrder::LsbFirst)
+    printer << ", order = " << stringifyBitOrder(getOrder());
+  printer << ">";
+}
+
+LogicalResult PackedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 IntegerType codeType, int64_t groupSize,
+                                 Type scaleType, bool, BitOrder) {
+  if (codeType.isSignless())
+    return emitError() << "code type " << codeType
+                       << " must say its signedness: ui<bits> or si<bits>";
+  unsigned bits = codeType.getWidth();
+  if (bits < 2 || bits > 8)
+    return emitError() << "code width must be 2 to 8 bits, got " << bits
+                       << " (" << codeType << ")";
+  if (groupSize <= 0)
+    return emitError() << "group_size must be positive, got " << groupSize;
+  if (!scaleType.isF32() && !scaleType.isF16() && !scaleType.isBF16())
+    return emitError() << "scale type must be f32, f16 or bf16, got "
+                       << scaleType;
+  return success();
+}
+
+PackedAttr PackedAttr::withZeroPoint(bool hasZeroPoint) const {
+  return PackedAttr::get(getContext(), getCodeType(), getGroupSize(),
+                         getScaleType(), hasZeroPoint, getOrder());
+}
+
+PackedAttr PackedAttr::withOrder(BitOrder order) const {
+  return PackedAttr::get(getContext(), getCodeType(), getGroupSize(),
+                         getScaleType(), getHasZeroPoint(), order);
+}

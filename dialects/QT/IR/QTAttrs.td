@@ -1,0 +1,71 @@
+//===- QTAttrs.td - qt dialect attributes ------------------*- tablegen -*-===//
+
+#ifndef QTC_DIALECT_QT_ATTRS
+#define QTC_DIALECT_QT_ATTRS
+
+include "dialects/QT/IR/QTBase.td"
+include "dialects/QT/IR/QTEnums.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+class QT_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<QT_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def QT_PackedAttr : QT_Attr<"Packed", "packed"> {
+  let summary = "Format of a packed low-bit weight tensor";
+  let description = [{
+    Describes how a `tensor<N x B x i8>` of bytes holds an N x K matrix of
+    low-bit weights (N output channels, K along the reduction dimension),
+    and how its codes become real values:
+
+      w[n, k] = (code[n, k] - zp[n, k / group_size]) * scale[n, k / group_size]
+
+    - `code type`: `uiB` (unsigned codes) or `siB` (two's complement codes),
+      B in 2..8 bits. Each row of K codes is packed into B = ceil(K * B / 8)
+      bytes; a row starts on a byte boundary.
+    - `group_size`: codes per scale along K; it divides K. Per-channel
+      quantization is `group_size = K`.
+    - `scale`: element type of the scales tensor (f32, f16 or bf16).
+    - `zero_point`: present when the op takes an explicit zero-point tensor
+      (asymmetric quantization). Without it the zero point is 0 for signed
+      codes and 2^(B-1) for unsigned codes (symmetric).
+    - `order`: bit order of codes in a row, `lsb_first` (default; ONNX,
+      onnxruntime, GPTQ) or `msb_first`.
+
+    Example:
+
+    ```mlir
+    #qt.packed<ui4, group_size = 32, scale = f16, zero_point>
+    #qt.packed<si8, group_size = 128, scale = f32, order = msb_first>
+    ```
+  }];
+  let parameters = (ins
+    "::mlir::IntegerType":$codeType,
+    "int64_t":$groupSize,
+    "::mlir::Type":$scaleType,
+    "bool":$hasZeroPoint,
+    "::mlir::qt::BitOrder":$order
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Code width in bits.
+    unsigned getBits() const { return getCodeType().getWidth(); }
+    bool isSignedCodes() const { return getCodeType().isSigned(); }
+    /// The zero point used when the op has no zero-point tensor.
+    int64_t getImplicitZeroPoint() const {
+      return isSignedCodes() ? 0 : (int64_t(1) << (getBits() - 1));
+    }
+    /// Bytes per packed row of `rowLength` codes.
+    int64_t getPackedRowBytes(int64_t rowLength) const {
+      return (rowLength * int64_t(getBits()) + 7) / 8;
+    }
+    /// Same format with another zero-point setting or bit order.
+    PackedAttr withZeroPoint(bool hasZeroPoint) const;
+    PackedAttr withOrder(::mlir::qt::BitOrder order) const;
+  }];
+}
+
+#endif // QTC_DIALECT_QT_ATTRS

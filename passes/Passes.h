@@ -1,0 +1,19 @@
+//===- Passes.h - qtc passes ------------------------------------*- C++ -*-===//
+
+#ifndef QTC_PASSES_PASSES_H
+#define QTC_PASSES_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::qt {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+} // namespace mlir::qt
+
+#endif // QTC_PASSES_PASSES_H

@@ -1,0 +1,23 @@
+//===- Pipelines.cpp - qtc's named pass pipelines -------------------------===//
+
+#include "passes/Pipelines.h"
+#include "passes/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::qt::buildNormalizePipeline(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createQTNormalizePacking());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::qt::registerPipelines() {
+  PassPipelineRegistration<>(
+      "qt-normalize-pipeline",
+      "Clean up an imported module: canonicalize, repack weights into "
+      "lsb_first order, CSE",
+      buildNormalizePipeline);
+}

@@ -1,0 +1,27 @@
+//===- Pipelines.h - qtc's named pass pipelines -----------------*- C++ -*-===//
+//
+// Each stage of the compiler is a pipeline built by a C++ function and
+// registered by name, so `qtc-opt --<name>` replays exactly what the driver
+// runs for that stage.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QTC_PASSES_PIPELINES_H
+#define QTC_PASSES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::qt {
+
+/// qt-normalize-pipeline: the clean-up every imported module gets before
+/// optimization. Canonicalizes (dropping zero biases and implicit zero
+/// points), brings packed weights into lsb_first order, and removes common
+/// subexpressions.
+void buildNormalizePipeline(OpPassManager &pm);
+
+/// Registers every named qtc pipeline with the global pass registry.
+void registerPipelines();
+
+} // namespace mlir::qt
+
+#endif // QTC_PASSES_PIPELINES_H
