@@ -32,6 +32,8 @@ def QT_GeluApproximation : I32EnumAttr<"GeluApproximation",
 }
 
 def QT_GeluApproximationAttr
-    : EnumAttr<QT_Dialect, QT_GeluApproximation, "gelu_approximation">;
+    : EnumAttr<QT_Dialect, QT_GeluApproximation, "gelu_approximation"> {
+  let assemblyFormat = "`<` $value `>`";
+}
 
 #endif // QTC_DIALECT_QT_ENUMS
