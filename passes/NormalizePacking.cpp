@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::qt {
 #define GEN_PASS_DEF_QTNORMALIZEPACKING
@@ -60,16 +61,20 @@ ElementsAttr makeBytes(ElementsAttr original, RankedTensorType type,
 struct NormalizePackingPass
     : qt::impl::QTNormalizePackingBase<NormalizePackingPass> {
   void runOnOperation() override {
+    SmallVector<PackedWeightsOpInterface> ops;
     getOperation()->walk([&](PackedWeightsOpInterface op) {
       PackedAttr format = op.getFormatAttr();
-      if (!format || format.getOrder() == BitOrder::LsbFirst)
-        return;
+      if (format && format.getOrder() != BitOrder::LsbFirst)
+        ops.push_back(op);
+    });
+    for (PackedWeightsOpInterface op : ops) {
+      PackedAttr format = op.getFormatAttr();
       OpOperand &weights = op.getPackedWeightsMutable();
       ElementsAttr attr;
       if (!matchPattern(weights.get(), m_Constant(&attr))) {
         op->emitWarning() << "packed weights are not a constant; left in "
                           << stringifyBitOrder(format.getOrder()) << " order";
-        return;
+        continue;
       }
       auto type = cast<RankedTensorType>(weights.get().getType());
       int64_t rows = op.getPackedRowCount();
@@ -80,7 +85,7 @@ struct NormalizePackingPass
         op->emitWarning() << "packed weight constant could not be read; left "
                              "in "
                           << stringifyBitOrder(format.getOrder()) << " order";
-        return;
+        continue;
       }
       std::vector<uint8_t> repacked =
           qtc::repackRows(*bytes, rows, cols, format.getBits(),
@@ -89,10 +94,13 @@ struct NormalizePackingPass
       auto constant = arith::ConstantOp::create(
           builder, weights.get().getLoc(), type,
           makeBytes(attr, type, repacked));
+      Operation *original = weights.get().getDefiningOp();
       weights.set(constant);
       op.setFormatAttr(format.withOrder(BitOrder::LsbFirst));
+      if (original && isOpTriviallyDead(original))
+        original->erase();
       ++numRepacked;
-    });
+    }
   }
 };
 
