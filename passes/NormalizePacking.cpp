@@ -99,7 +99,6 @@ struct NormalizePackingPass
       op.setFormatAttr(format.withOrder(BitOrder::LsbFirst));
       if (original && isOpTriviallyDead(original))
         original->erase();
-      ++numRepacked;
     }
   }
 };

@@ -32,9 +32,6 @@ def QTNormalizePacking : Pass<"qt-normalize-packing"> {
     ```
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
-  let statistics = [
-    Statistic<"numRepacked", "num-repacked", "Packed weight tensors repacked">
-  ];
 }
 
 #endif // QTC_PASSES_TD

@@ -8,11 +8,14 @@
 #include "dialects/QT/IR/QTOps.h"
 
 #include "mlir/Dialect/CommonFolders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
+#include <cstring>
 #include <string>
 
 using namespace mlir;
@@ -143,41 +146,76 @@ LogicalResult verifyPackedOperands(Operation *op, PackedAttr format,
   return success();
 }
 
-/// True if `value` is a constant whose elements are all zero.
-bool isConstantZero(Value value) {
-  DenseElementsAttr attr;
+/// Calls `fn` with the raw bits of every element of the constant `value`
+/// (a dense literal or a dense_resource blob) until it returns false.
+/// Returns false if `value` is not such a constant of integer or float
+/// elements, or if `fn` returned false.
+bool allConstantElements(Value value,
+                         llvm::function_ref<bool(const APInt &)> fn) {
+  ElementsAttr attr;
   if (!value || !matchPattern(value, m_Constant(&attr)))
     return false;
-  if (auto fp = dyn_cast<DenseFPElementsAttr>(attr))
-    return llvm::all_of(fp.getValues<APFloat>(),
-                        [](const APFloat &v) { return v.isZero(); });
-  if (auto ints = dyn_cast<DenseIntElementsAttr>(attr))
-    return llvm::all_of(ints.getValues<APInt>(),
-                        [](const APInt &v) { return v.isZero(); });
-  return false;
+  Type elem = attr.getElementType();
+  if (!elem.isIntOrFloat())
+    return false;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (isa<FloatType>(elem))
+      return llvm::all_of(dense.getValues<APFloat>(), [&](const APFloat &v) {
+        return fn(v.bitcastToAPInt());
+      });
+    return llvm::all_of(dense.getValues<APInt>(), fn);
+  }
+  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+  AsmResourceBlob *blob =
+      resource ? resource.getRawHandle().getBlob() : nullptr;
+  if (!blob)
+    return false;
+  unsigned bits = elem.getIntOrFloatBitWidth();
+  if (bits % 8 != 0)
+    return false;
+  ArrayRef<char> data = blob->getData();
+  size_t bytes = bits / 8;
+  if (data.size() != bytes * static_cast<size_t>(attr.getNumElements()))
+    return false;
+  for (size_t offset = 0; offset < data.size(); offset += bytes) {
+    uint64_t raw = 0;
+    std::memcpy(&raw, data.data() + offset, bytes); // little-endian host
+    if (!fn(APInt(bits, raw)))
+      return false;
+  }
+  return true;
+}
+
+/// The real value of the raw element bits `raw` of type `elem`.
+double elementValue(Type elem, const APInt &raw, bool isSigned) {
+  if (auto fp = dyn_cast<FloatType>(elem))
+    return APFloat(fp.getFloatSemantics(), raw).convertToDouble();
+  return isSigned ? static_cast<double>(raw.getSExtValue())
+                  : static_cast<double>(raw.getZExtValue());
+}
+
+/// True if `value` is a constant whose elements are all zero.
+bool isConstantZero(Value value) {
+  if (!value)
+    return false;
+  Type elem = getElementTypeOrSelf(value.getType());
+  return allConstantElements(value, [&](const APInt &raw) {
+    return elementValue(elem, raw, /*isSigned=*/true) == 0.0;
+  });
 }
 
 /// True if `zeroPoints` is a constant equal everywhere to the format's
-/// implicit zero point (so the op means the same without it).
+/// implicit zero point (so the op means the same without it). Integer codes
+/// are stored in i8 bytes and read with the format's signedness.
 bool isImplicitZeroPoint(Value zeroPoints, PackedAttr format) {
-  DenseElementsAttr attr;
-  if (!zeroPoints || !matchPattern(zeroPoints, m_Constant(&attr)))
+  if (!zeroPoints)
     return false;
-  int64_t implicit = format.getImplicitZeroPoint();
-  if (auto fp = dyn_cast<DenseFPElementsAttr>(attr))
-    return llvm::all_of(fp.getValues<APFloat>(), [&](const APFloat &v) {
-      return v.convertToDouble() == static_cast<double>(implicit);
-    });
-  if (auto ints = dyn_cast<DenseIntElementsAttr>(attr)) {
-    // Codes are stored in i8 bytes; read them with the format's signedness.
-    bool isSigned = format.isSignedCodes();
-    return llvm::all_of(ints.getValues<APInt>(), [&](const APInt &v) {
-      int64_t code = isSigned ? v.getSExtValue()
-                              : static_cast<int64_t>(v.getZExtValue());
-      return code == implicit;
-    });
-  }
-  return false;
+  Type elem = getElementTypeOrSelf(zeroPoints.getType());
+  double implicit = static_cast<double>(format.getImplicitZeroPoint());
+  bool isSigned = format.isSignedCodes();
+  return allConstantElements(zeroPoints, [&](const APInt &raw) {
+    return elementValue(elem, raw, isSigned) == implicit;
+  });
 }
 
 /// zero_points(splat of the implicit zero point) -> no zero_points.
@@ -579,9 +617,8 @@ struct DropTrivialMask : OpRewritePattern<AttentionOp> {
       return failure();
     bool trivial = false;
     if (tensorType(mask).getElementType().isInteger(1)) {
-      DenseIntElementsAttr attr;
-      trivial = matchPattern(mask, m_Constant(&attr)) &&
-                llvm::all_of(attr.getValues<bool>(), [](bool b) { return b; });
+      trivial = allConstantElements(
+          mask, [](const APInt &raw) { return raw.isAllOnes(); });
     } else {
       trivial = isConstantZero(mask);
     }

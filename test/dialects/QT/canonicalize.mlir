@@ -139,3 +139,38 @@ func.func @fold_activations() -> (tensor<3xf32>, tensor<2xf32>, tensor<2xf32>, f
   %s = qt.silu %h : f16
   return %a, %b, %t, %s : tensor<3xf32>, tensor<2xf32>, tensor<2xf32>, f16
 }
+
+// -----
+
+// Zero points held in resource blobs (as importers write weights) are read
+// too: i8 codes 8 8 and f16 values 2.0 2.0 (0x4000) are implicit.
+// CHECK-LABEL: func @implicit_zero_points_in_resources
+// CHECK: {format = #qt.packed<ui4, group_size = 32, scale = f16>}
+// CHECK: {format = #qt.packed<ui2, group_size = 32, scale = f16>}
+// CHECK: zero_points(%{{.*}} : tensor<2x1xi8>) {format = #qt.packed<ui4, group_size = 32, scale = f16, zero_point>}
+func.func @implicit_zero_points_in_resources(%x: tensor<1x32xf16>, %w4: tensor<2x16xi8>, %w2: tensor<2x8xi8>, %s: tensor<2x1xf16>)
+    -> (tensor<1x2xf16>, tensor<1x2xf16>, tensor<1x2xf16>) {
+  %zi = arith.constant dense_resource<zp_codes> : tensor<2x1xi8>
+  %zf = arith.constant dense_resource<zp_values> : tensor<2x1xf16>
+  %zk = arith.constant dense_resource<zp_kept> : tensor<2x1xi8>
+  %a = qt.quantized_matmul %x, %w4, %s zero_points(%zi : tensor<2x1xi8>)
+      {format = #qt.packed<ui4, group_size = 32, scale = f16, zero_point>}
+      : tensor<1x32xf16>, tensor<2x16xi8>, tensor<2x1xf16> -> tensor<1x2xf16>
+  %b = qt.quantized_matmul %x, %w2, %s zero_points(%zf : tensor<2x1xf16>)
+      {format = #qt.packed<ui2, group_size = 32, scale = f16, zero_point>}
+      : tensor<1x32xf16>, tensor<2x8xi8>, tensor<2x1xf16> -> tensor<1x2xf16>
+  %c = qt.quantized_matmul %x, %w4, %s zero_points(%zk : tensor<2x1xi8>)
+      {format = #qt.packed<ui4, group_size = 32, scale = f16, zero_point>}
+      : tensor<1x32xf16>, tensor<2x16xi8>, tensor<2x1xf16> -> tensor<1x2xf16>
+  return %a, %b, %c : tensor<1x2xf16>, tensor<1x2xf16>, tensor<1x2xf16>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      zp_codes: "0x010000000808",
+      zp_values: "0x0200000000400040",
+      zp_kept: "0x010000000807"
+    }
+  }
+#-}
