@@ -1,0 +1,91 @@
+//===- qtc-translate.cpp - model importers --------------------------------===//
+//
+//   qtc-translate --import-onnx model.onnx [-o out.mlir]
+//                 [--input-shape NAME=d0,d1,...]... [--external-data-dir DIR]
+//
+// Prints the imported MLIR module. On an error, prints one line naming the
+// file, node, op, domain and opset, writes no output and exits with 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/OnnxImporter.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("qtc-translate options");
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model>"),
+                                      cl::Required, cl::cat(category));
+static cl::opt<bool> importOnnx("import-onnx",
+                                cl::desc("Import an ONNX model (.onnx)"),
+                                cl::cat(category));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
+                                       cl::value_desc("file"), cl::init("-"),
+                                       cl::cat(category));
+static cl::list<std::string>
+    inputShapes("input-shape",
+                cl::desc("Bind a graph input's dims: NAME=d0,d1,... ('?' or "
+                         "-1 keeps a dim dynamic); repeatable"),
+                cl::value_desc("NAME=DIMS"), cl::cat(category));
+static cl::opt<std::string>
+    externalDataDir("external-data-dir",
+                    cl::desc("Folder of external-data files (default: the "
+                             "model's folder)"),
+                    cl::value_desc("dir"), cl::cat(category));
+static cl::opt<std::string> functionName("func-name",
+                                         cl::desc("Name of the generated function"),
+                                         cl::init("main"), cl::cat(category));
+static cl::opt<bool> noVerify("no-verify",
+                              cl::desc("Skip the verifier on the imported IR"),
+                              cl::cat(category));
+
+static int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "qtc-translate") << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  cl::HideUnrelatedOptions({&category, &llvm::getColorCategory()});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "qtc model importer: ONNX models -> MLIR (qt + upstream dialects)\n\n"
+      "  qtc-translate --import-onnx model.onnx -o model.mlir\n"
+      "  qtc-translate --import-onnx model.onnx --input-shape "
+      "input_ids=1,16\n");
+  if (!importOnnx)
+    return fail("choose an importer: --import-onnx");
+
+  qtc::onnx::ImportOptions options;
+  options.externalDataDir = externalDataDir;
+  options.functionName = functionName;
+  options.verify = !noVerify;
+  for (const std::string &spec : inputShapes)
+    if (llvm::Error e = qtc::onnx::parseInputShape(spec, options))
+      return fail(llvm::toString(std::move(e)));
+
+  mlir::MLIRContext context;
+  auto module = qtc::onnx::importOnnxFile(inputFile, context, options);
+  if (!module)
+    return fail(llvm::toString(module.takeError()));
+
+  std::error_code ec;
+  llvm::ToolOutputFile out(outputFile, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return fail("cannot write '" + outputFile + "': " + ec.message());
+  (*module)->print(out.os(), mlir::OpPrintingFlags());
+  out.os() << "\n";
+  out.keep();
+  return 0;
+}
