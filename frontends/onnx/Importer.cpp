@@ -114,6 +114,11 @@ int64_t ConstData::intAt(int64_t i) const {
     uint8_t code = (i % 2) ? (byte >> 4) : (byte & 0xF);
     return dtype == kInt4 ? (static_cast<int8_t>(code << 4) >> 4) : code;
   }
+  case kInt2: case kUInt2: {
+    uint8_t byte = static_cast<uint8_t>(p[i / 4]);
+    uint8_t code = (byte >> (2 * (i % 4))) & 0x3;
+    return dtype == kInt2 ? (static_cast<int8_t>(code << 6) >> 6) : code;
+  }
   default:
     return static_cast<int64_t>(floatAt(i));
   }
@@ -356,6 +361,27 @@ Value GraphImporter::constantFromBytes(llvm::ArrayRef<char> bytes,
 Value GraphImporter::materialize(Tensor &tensor) {
   if (tensor.value)
     return tensor.value;
+  if (tensor.packed) {
+    // Decode [N, K] and transpose to the [K, N] that DequantizeLinear means.
+    PackedWeight &p = *tensor.packed;
+    Location loc = builder.getUnknownLoc();
+    auto nk = RankedTensorType::get({p.n, p.k}, p.resultElement);
+    Value w = mlir::qt::DequantizeOp::create(builder, loc, nk, p.weights,
+                                             p.scales, p.zeroPoints, p.format);
+    tensor.value = transpose(builder, loc, w, {1, 0});
+    return tensor.value;
+  }
+  if (tensor.constant && dtypeBits(tensor.constant->dtype) < 8 &&
+      dtypeBits(tensor.constant->dtype) > 0) {
+    // Sub-byte codes become one i8 per element (sign-extended if signed).
+    const ConstData &c = *tensor.constant;
+    auto bytes = std::make_shared<std::vector<char>>(c.numElements());
+    for (int64_t i = 0, e = c.numElements(); i < e; ++i)
+      (*bytes)[i] = static_cast<char>(c.intAt(i));
+    tensor.value = constantFromBytes(*bytes, c.dims, builder.getI8Type(),
+                                     c.name, bytes);
+    return tensor.value;
+  }
   if (tensor.constant) {
     Type elem = elementType(tensor.constant->dtype);
     if (!elem)

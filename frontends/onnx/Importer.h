@@ -10,6 +10,8 @@
 
 #include "frontends/onnx/OnnxImporter.h"
 
+#include "dialects/QT/IR/QTDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -79,8 +81,19 @@ struct ShapeEntry {
   bool isKnown() const { return isConstant() || isSymbol(); }
 };
 
+/// Packed weights known to dequantize to a [K, N] matrix (a
+/// DequantizeLinear of constant codes): MatMul reads them through
+/// qt.quantized_matmul, anything else through qt.dequantize.
+struct PackedWeight {
+  mlir::Value weights, scales, zeroPoints; // [N, bytes], [N, G], [N, G]
+  mlir::qt::PackedAttr format;
+  int64_t n = 0, k = 0;
+  mlir::Type resultElement;
+};
+
 /// An ONNX value during import.
 struct Tensor {
+  std::shared_ptr<PackedWeight> packed;  // see PackedWeight
   mlir::Value value;                    // null until materialized (constants)
   int32_t dtype = 0;                    // ONNX element type
   std::shared_ptr<ConstData> constant;  // contents, when known

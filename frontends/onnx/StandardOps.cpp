@@ -1026,6 +1026,21 @@ Error matmulOp(NodeContext &ctx, Results &results) {
   Expected<Value> a = ctx.input(0);
   if (!a)
     return a.takeError();
+  if (ctx.hasInput(1) && ctx.inputs[1]->packed && !ctx.inputs[1]->value) {
+    // DequantizeLinear(constant codes) -> MatMul: read the weights packed.
+    PackedWeight &p = *ctx.inputs[1]->packed;
+    RankedTensorType at = typeOf(*a);
+    if (at.getRank() >= 1 && at.getDimSize(at.getRank() - 1) == p.k &&
+        at.getElementType() == p.resultElement) {
+      SmallVector<int64_t> shape(at.getShape());
+      shape.back() = p.n;
+      Value out = mlir::qt::QuantizedMatmulOp::create(
+          ctx.builder(), ctx.loc, RankedTensorType::get(shape, p.resultElement),
+          *a, p.weights, p.scales, p.zeroPoints, Value(), p.format);
+      results.push_back(tensorOf(out, ctx.inputs[0]->dtype));
+      return Error::success();
+    }
+  }
   Expected<Value> b = ctx.input(1);
   if (!b)
     return b.takeError();

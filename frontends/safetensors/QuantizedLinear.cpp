@@ -54,7 +54,7 @@ Error refuse(const TensorRef &tensor, const Twine &message) {
 /// Checks dtype and shape exactly; `why` explains where the shape comes from.
 Error expectType(const TensorRef &tensor, DType dtype,
                  ArrayRef<int64_t> shape, const Twine &why) {
-  if (tensor.info->dtype == dtype && ArrayRef(tensor.info->shape) == shape)
+  if (tensor.info->dtype == dtype && ArrayRef<int64_t>(tensor.info->shape) == shape)
     return Error::success();
   return refuse(tensor, "expected " + formatType(dtype, shape) + " (" + why +
                             "), got " +

@@ -138,6 +138,12 @@ public:
     return metadata_;
   }
 
+  /// True when the file is memory-mapped (MemoryBuffer maps files larger
+  /// than a few pages and reads smaller ones into memory).
+  bool isMemoryMapped() const {
+    return buffer_->getBufferKind() == llvm::MemoryBuffer::MemoryBuffer_MMap;
+  }
+
   /// Length of the JSON header (N) and of the data section that follows it.
   uint64_t headerSize() const { return headerSize_; }
   uint64_t dataSize() const { return data_.size(); }

@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""Writes the small ONNX models the importer's lit tests read.
+
+    python3 make_model.py NAME OUT.onnx
+
+Each model is built with the onnx package's own helpers (and, for the
+quantized ones, onnxruntime's quantization tools), seeded, so a test run
+regenerates exactly the file its CHECK lines describe. `--list` prints the
+names.
+"""
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+MODELS = {}
+rng = np.random.default_rng(7)
+
+
+def model(fn):
+    MODELS[fn.__name__] = fn
+    return fn
+
+
+def vi(name, dtype, shape):
+    return h.make_tensor_value_info(name, dtype, shape)
+
+
+def init(name, array):
+    return nh.from_array(np.asarray(array), name)
+
+
+def build(nodes, inputs, outputs, inits=(), opset=17, extra_opsets=()):
+    graph = h.make_graph(nodes, "test", inputs, outputs, list(inits))
+    opsets = [h.make_opsetid("", opset)] + [h.make_opsetid(d, v) for d, v in extra_opsets]
+    m = h.make_model(graph, opset_imports=opsets)
+    m.ir_version = 10
+    return m
+
+
+def node(op, ins, outs, name=None, domain=None, **attrs):
+    return h.make_node(op, ins, outs, name=name or outs[0], domain=domain, **attrs)
+
+
+# --- elementwise -----------------------------------------------------------
+
+@model
+def binary_broadcast():
+    ops = ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"]
+    nodes = [node(op, ["x", "y"], [op.lower()]) for op in ops]
+    return build(nodes, [vi("x", T.FLOAT, ["batch", 3, 4]), vi("y", T.FLOAT, [4])],
+                 [vi(op.lower(), T.FLOAT, None) for op in ops])
+
+
+@model
+def unary():
+    ops = ["Sqrt", "Exp", "Log", "Erf", "Tanh", "Sigmoid", "Relu", "Neg", "Reciprocal", "Abs"]
+    nodes = [node(op, ["x"], [op.lower()]) for op in ops]
+    return build(nodes, [vi("x", T.FLOAT16, [2, 8])], [vi(op.lower(), T.FLOAT16, None) for op in ops])
+
+
+@model
+def logic():
+    nodes = [node("Equal", ["a", "b"], ["eq"]), node("Less", ["a", "b"], ["lt"]),
+             node("Greater", ["a", "b"], ["gt"]), node("Not", ["eq"], ["ne"]),
+             node("And", ["lt", "ne"], ["both"]), node("Where", ["both", "a", "b"], ["sel"]),
+             node("Cast", ["sel"], ["as_int"], to=T.INT32), node("Cast", ["as_int"], ["back"], to=T.FLOAT16)]
+    return build(nodes, [vi("a", T.FLOAT, [2, 4]), vi("b", T.FLOAT, [1, 4])],
+                 [vi("both", T.BOOL, None), vi("back", T.FLOAT16, None)])
+
+
+# --- linear algebra ---------------------------------------------------------
+
+@model
+def matmul_variants():
+    w = init("w", rng.standard_normal((8, 16)).astype(np.float32))
+    c = init("c", rng.standard_normal((16,)).astype(np.float32))
+    nodes = [node("MatMul", ["x", "w"], ["proj"]),
+             node("MatMul", ["q", "k"], ["scores"]),
+             node("Gemm", ["m", "w"], ["gemm"], alpha=0.5),
+             node("Gemm", ["m2", "w"], ["gemm_t"], transA=1, beta=2.0),
+             node("Add", ["gemm_t", "c"], ["gemm_b"])]
+    return build(nodes, [vi("x", T.FLOAT, ["batch", "seq", 8]), vi("q", T.FLOAT, [2, 4, 5, 8]),
+                         vi("k", T.FLOAT, [2, 1, 8, 5]), vi("m", T.FLOAT, [3, 8]), vi("m2", T.FLOAT, [8, 3])],
+                 [vi("proj", T.FLOAT, None), vi("scores", T.FLOAT, None), vi("gemm", T.FLOAT, None),
+                  vi("gemm_b", T.FLOAT, None)], [w, c])
+
+
+# --- shapes -------------------------------------------------------------------
+
+@model
+def dynamic_reshape():
+    """The split-heads pattern exporters write: Shape -> Gather -> Concat -> Reshape."""
+    nodes = [node("Shape", ["x"], ["shape"]),
+             node("Gather", ["shape", "i0"], ["batch"], axis=0),
+             node("Gather", ["shape", "i1"], ["seq"], axis=0),
+             node("Unsqueeze", ["batch", "ax0"], ["b1"]),
+             node("Unsqueeze", ["seq", "ax0"], ["s1"]),
+             node("Concat", ["b1", "s1", "heads"], ["target"], axis=0),
+             node("Reshape", ["x", "target"], ["split"]),
+             node("Transpose", ["split"], ["heads_first"], perm=[0, 2, 1, 3])]
+    inits = [init("i0", np.array(0, np.int64)), init("i1", np.array(1, np.int64)),
+             init("ax0", np.array([0], np.int64)), init("heads", np.array([4, -1], np.int64))]
+    return build(nodes, [vi("x", T.FLOAT, ["batch", "seq", 32])], [vi("heads_first", T.FLOAT, None)], inits)
+
+
+@model
+def shape_ops():
+    nodes = [node("Flatten", ["x"], ["flat"], axis=2),
+             node("Unsqueeze", ["x", "axes"], ["unsq"]),
+             node("Squeeze", ["unsq", "axes"], ["sq"]),
+             node("Concat", ["x", "x"], ["cat"], axis=-1),
+             node("Slice", ["cat", "starts", "ends", "sl_axes"], ["sliced"]),
+             node("Split", ["x", "split"], ["s0", "s1"], axis=2),
+             node("Expand", ["col", "eshape"], ["expanded"]),
+             node("ConstantOfShape", ["cshape"], ["filled"], value=h.make_tensor("v", T.FLOAT, [1], [0.5])),
+             node("Range", ["r0", "r1", "r2"], ["range"]),
+             node("Identity", ["range"], ["ident"])]
+    inits = [init("axes", np.array([1], np.int64)), init("starts", np.array([1], np.int64)),
+             init("ends", np.array([7], np.int64)), init("sl_axes", np.array([2], np.int64)),
+             init("split", np.array([1, 3], np.int64)), init("eshape", np.array([2, 3, 5], np.int64)),
+             init("cshape", np.array([2, 3], np.int64)), init("r0", np.array(0, np.int64)),
+             init("r1", np.array(5, np.int64)), init("r2", np.array(1, np.int64))]
+    return build(nodes, [vi("x", T.FLOAT, [2, 3, 4]), vi("col", T.FLOAT, [3, 1])],
+                 [vi(n, T.FLOAT, None) for n in ["flat", "sq", "sliced", "s0", "s1", "expanded", "filled"]]
+                 + [vi("ident", T.INT64, None)], inits, opset=13)
+
+
+# --- normalization, attention pieces -------------------------------------------
+
+@model
+def norms():
+    g = init("g", np.linspace(0.5, 1.5, 16).astype(np.float32))
+    b = init("b", np.linspace(-0.1, 0.1, 16).astype(np.float32))
+    nodes = [node("LayerNormalization", ["x", "g", "b"], ["ln"], epsilon=1e-12, axis=-1),
+             node("RMSNormalization", ["x", "g"], ["rms"], epsilon=1e-6),
+             node("Softmax", ["x"], ["sm"], axis=-1),
+             node("ReduceMean", ["x", "rax"], ["mean"], keepdims=1),
+             node("ReduceMax", ["x", "rax"], ["max"], keepdims=0),
+             node("ReduceSum", ["x", "rax"], ["sum"], keepdims=1),
+             node("Gelu", ["x"], ["gelu"], approximate="tanh"),
+             node("Trilu", ["x"], ["tri"], upper=0)]
+    return build(nodes, [vi("x", T.FLOAT, ["batch", 4, 16])],
+                 [vi(n, T.FLOAT, None) for n in ["ln", "rms", "sm", "mean", "max", "sum", "gelu", "tri"]],
+                 [g, b, init("rax", np.array([-1], np.int64))], opset=23)
+
+
+@model
+def gathers():
+    table = init("table", rng.standard_normal((100, 16)).astype(np.float32))
+    nodes = [node("Gather", ["table", "ids"], ["emb"], axis=0),
+             node("Gather", ["x", "last"], ["picked"], axis=1)]
+    return build(nodes, [vi("ids", T.INT64, ["batch", "seq"]), vi("x", T.FLOAT, [2, 5, 8])],
+                 [vi("emb", T.FLOAT, None), vi("picked", T.FLOAT, None)],
+                 [table, init("last", np.array(-1, np.int64))])
+
+
+# --- quantized --------------------------------------------------------------------
+
+def _int4_pack(codes, signed):
+    flat = codes.reshape(-1).astype(np.int64) & 0xF
+    if flat.size % 2:
+        flat = np.append(flat, 0)
+    return (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)
+
+
+@model
+def qdq_blocked_int4():
+    """Blocked int4 DequantizeLinear (opset 21) feeding MatMul, as
+    onnxruntime's QDQ quantizer writes it."""
+    k, n, bs = 64, 8, 32
+    codes = rng.integers(-8, 8, size=(k, n))
+    w = onnx.helper.make_tensor("w_q", T.INT4, [k, n], _int4_pack(codes, True).tobytes(), raw=True)
+    s = init("w_s", (rng.random((k // bs, n)) * 0.1 + 0.01).astype(np.float32))
+    z = onnx.helper.make_tensor("w_z", T.INT4, [k // bs, n],
+                                _int4_pack(rng.integers(-2, 2, size=(k // bs, n)), True).tobytes(), raw=True)
+    nodes = [node("DequantizeLinear", ["w_q", "w_s", "w_z"], ["w"], axis=0, block_size=bs),
+             node("MatMul", ["x", "w"], ["y"])]
+    return build(nodes, [vi("x", T.FLOAT, ["batch", k])], [vi("y", T.FLOAT, None)], [w, s, z], opset=21)
+
+
+@model
+def qdq_per_axis_uint8():
+    k, n = 16, 4
+    w = init("w_q", rng.integers(0, 256, size=(k, n)).astype(np.uint8))
+    s = init("w_s", (rng.random(n) * 0.02).astype(np.float32))
+    nodes = [node("DequantizeLinear", ["w_q", "w_s"], ["w"], axis=1),
+             node("MatMul", ["x", "w"], ["y"]),
+             node("Relu", ["w"], ["w_used_elsewhere"])]
+    return build(nodes, [vi("x", T.FLOAT, [2, k])],
+                 [vi("y", T.FLOAT, None), vi("w_used_elsewhere", T.FLOAT, None)], [w, s], opset=13)
+
+
+@model
+def qdq_activations():
+    nodes = [node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+             node("DequantizeLinear", ["q", "s", "z"], ["dq"]),
+             node("DynamicQuantizeLinear", ["x"], ["dy", "dy_s", "dy_z"]),
+             node("MatMulInteger", ["a", "b", "az"], ["mmi"]),
+             node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["qmm"])]
+    inits = [init("s", np.array(0.05, np.float32)), init("z", np.array(3, np.uint8)),
+             init("b", rng.integers(-100, 100, size=(6, 3)).astype(np.int8)),
+             init("az", np.array(128, np.uint8)), init("as", np.array(0.1, np.float32)),
+             init("bs", np.array(0.02, np.float32)), init("bz", np.array(0, np.int8)),
+             init("ys", np.array(0.3, np.float32)), init("yz", np.array(10, np.uint8))]
+    return build(nodes, [vi("x", T.FLOAT, [2, 6]), vi("a", T.UINT8, [2, 6])],
+                 [vi("dq", T.FLOAT, None), vi("dy", T.UINT8, None), vi("dy_s", T.FLOAT, None),
+                  vi("dy_z", T.UINT8, None), vi("mmi", T.INT32, None), vi("qmm", T.UINT8, None)], inits)
+
+
+@model
+def matmulnbits_ort():
+    """A float MatMul quantized to MatMulNBits by onnxruntime's own quantizer."""
+    from onnxruntime.quantization import matmul_nbits_quantizer as mnq
+    k, n = 64, 16
+    w = init("w", rng.standard_normal((k, n)).astype(np.float32))
+    m = build([node("MatMul", ["x", "w"], ["y"])], [vi("x", T.FLOAT, ["batch", k])],
+              [vi("y", T.FLOAT, None)], [w], opset=17)
+    q = mnq.MatMulNBitsQuantizer(m, block_size=32, is_symmetric=False)
+    q.process()
+    return q.model.model
+
+
+@model
+def gather_block_quantized():
+    v, d, bs = 10, 64, 32
+    data = onnx.helper.make_tensor("table", T.UINT8, [v, d // 2],
+                                   rng.integers(0, 256, size=(v, d // 2)).astype(np.uint8).tobytes(), raw=True)
+    s = init("scales", (rng.random((v, d // bs)) * 0.1).astype(np.float32))
+    nodes = [node("GatherBlockQuantized", ["table", "ids", "scales"], ["emb"], domain="com.microsoft",
+                  block_size=bs, gather_axis=0, quantize_axis=1, bits=4)]
+    return build(nodes, [vi("ids", T.INT64, [1, 3])], [vi("emb", T.FLOAT, None)], [data, s],
+                 extra_opsets=[("com.microsoft", 1)])
+
+
+# --- bad input --------------------------------------------------------------------
+
+@model
+def unknown_op():
+    return build([node("FancyNewOp", ["x"], ["y"], name="fancy_1")], [vi("x", T.FLOAT, [2])], [vi("y", T.FLOAT, None)])
+
+
+@model
+def unknown_domain():
+    return build([node("Foo", ["x"], ["y"], name="foo_1", domain="org.example")], [vi("x", T.FLOAT, [2])],
+                 [vi("y", T.FLOAT, None)], extra_opsets=[("org.example", 3)])
+
+
+@model
+def bad_attribute():
+    return build([node("Gelu", ["x"], ["y"], name="gelu_1", approximate="sigmoid")], [vi("x", T.FLOAT, [2])],
+                 [vi("y", T.FLOAT, None)], opset=20)
+
+
+@model
+def old_opset():
+    return build([node("Gelu", ["x"], ["y"], name="gelu_1")], [vi("x", T.FLOAT, [2])], [vi("y", T.FLOAT, None)],
+                 opset=17)
+
+
+@model
+def shape_mismatch():
+    return build([node("Add", ["x", "y"], ["z"], name="add_1")], [vi("x", T.FLOAT, [2, 3]), vi("y", T.FLOAT, [4])],
+                 [vi("z", T.FLOAT, None)])
+
+
+@model
+def missing_input():
+    return build([node("Relu", ["nowhere"], ["y"], name="relu_1")], [vi("x", T.FLOAT, [2])], [vi("y", T.FLOAT, None)])
+
+
+@model
+def external_data():
+    """A weight stored in a side file next to the model."""
+    w = init("w", np.arange(32, dtype=np.float32).reshape(4, 8))
+    m = build([node("MatMul", ["x", "w"], ["y"])], [vi("x", T.FLOAT, [1, 4])], [vi("y", T.FLOAT, None)], [w])
+    return m
+
+
+def main():
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(MODELS))
+        return
+    name, out = sys.argv[1], sys.argv[2]
+    m = MODELS[name]()
+    if name == "external_data":
+        import os
+        onnx.save_model(m, out, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=os.path.basename(out) + ".data", size_threshold=0)
+    else:
+        onnx.save(m, out)
+
+
+if __name__ == "__main__":
+    main()
