@@ -404,6 +404,9 @@ Value GraphImporter::materialize(Tensor &tensor) {
         Value dim = tensor::DimOp::create(b, loc, e.source, e.dim);
         elems.push_back(
             arith::IndexCastOp::create(b, loc, b.getI64Type(), dim));
+      } else if (e.runtime) {
+        elems.push_back(
+            arith::IndexCastOp::create(b, loc, b.getI64Type(), e.runtime));
       } else {
         return {};
       }
@@ -616,10 +619,17 @@ Expected<Type> GraphImporter::inputType(const void *valueInfoPtr,
                       "give one with --input-shape {1}=d0,d1,...",
                       fileName, name)
             .str());
-  for (const auto &d : tt.shape().dim())
-    shape.push_back(d.has_dim_value() && d.dim_value() >= 0
-                        ? d.dim_value()
-                        : ShapedType::kDynamic);
+  for (const auto &d : tt.shape().dim()) {
+    int64_t size = ShapedType::kDynamic;
+    if (d.has_dim_value() && d.dim_value() >= 0)
+      size = d.dim_value();
+    else if (d.has_dim_param()) {
+      auto it = options.dimParams.find(d.dim_param());
+      if (it != options.dimParams.end())
+        size = it->second;
+    }
+    shape.push_back(size);
+  }
   auto bound = options.inputShapes.find(name);
   if (bound != options.inputShapes.end()) {
     if (bound->second.size() != shape.size())
@@ -899,5 +909,15 @@ Error qtc::onnx::parseInputShape(llvm::StringRef spec, ImportOptions &options) {
     shape.push_back(d);
   }
   options.inputShapes[name] = std::move(shape);
+  return Error::success();
+}
+
+Error qtc::onnx::parseDimParam(llvm::StringRef spec, ImportOptions &options) {
+  auto [name, value] = spec.split('=');
+  int64_t size;
+  if (name.empty() || value.getAsInteger(10, size) || size < 0)
+    return llvm::createStringError("--dim expects NAME=SIZE (got '" +
+                                   spec.str() + "')");
+  options.dimParams[name] = size;
   return Error::success();
 }

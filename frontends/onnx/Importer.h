@@ -70,15 +70,25 @@ struct ConstData {
 };
 
 /// One entry of a small int64 vector known at import time, used to follow
-/// shape computations (Shape -> Gather -> Concat -> Reshape): either a
-/// constant or the runtime size of dimension `dim` of `source`.
+/// shape computations (Shape -> Gather -> Concat -> Reshape): a constant,
+/// the runtime size of dimension `dim` of `source`, or an index value
+/// computed from such sizes (`runtime`; `nonNegative` when it is a size).
 struct ShapeEntry {
   int64_t constant = mlir::ShapedType::kDynamic;
   mlir::Value source;
   int64_t dim = -1;
+  mlir::Value runtime;
+  bool nonNegative = false;
   bool isConstant() const { return !mlir::ShapedType::isDynamic(constant); }
   bool isSymbol() const { return static_cast<bool>(source); }
-  bool isKnown() const { return isConstant() || isSymbol(); }
+  bool isKnown() const {
+    return isConstant() || isSymbol() || static_cast<bool>(runtime);
+  }
+  /// True when the entry is a size, so never negative.
+  bool isSize() const {
+    return isSymbol() || (runtime && nonNegative) ||
+           (isConstant() && constant >= 0);
+  }
 };
 
 /// Packed weights known to dequantize to a [K, N] matrix (a

@@ -35,6 +35,8 @@ struct ImportOptions {
   std::string externalDataDir;
   /// Binds graph inputs' dimensions: name -> dims (-1 keeps a dim dynamic).
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Binds symbolic dims (ONNX dim_param names such as "batch") to sizes.
+  llvm::StringMap<int64_t> dimParams;
   /// Name of the generated function.
   std::string functionName = "main";
   /// Run the MLIR verifier on the result (turning failures into errors).
@@ -58,6 +60,9 @@ importOnnxBuffer(llvm::StringRef bytes, llvm::StringRef displayName,
 /// Parses "name=d0,d1,..." (a dim may be '?' or -1 for dynamic) into
 /// `options.inputShapes`.
 llvm::Error parseInputShape(llvm::StringRef spec, ImportOptions &options);
+
+/// Parses "dim_param=size" into `options.dimParams`.
+llvm::Error parseDimParam(llvm::StringRef spec, ImportOptions &options);
 
 } // namespace qtc::onnx
 

@@ -530,11 +530,17 @@ Error matMulNBitsOp(NodeContext &ctx, Results &results) {
   if (at.getRank() < 1 || !isa<FloatType>(at.getElementType()))
     return ctx.error("A must be a float tensor of rank >= 1");
   int64_t aK = at.getDimSize(at.getRank() - 1);
-  if (ShapedType::isDynamic(aK) || aK != k)
-    return ctx.error("A's last dim is " +
-                     (ShapedType::isDynamic(aK) ? std::string("?")
-                                                : std::to_string(aK)) +
-                     ", K is " + std::to_string(k));
+  if (!ShapedType::isDynamic(aK) && aK != k)
+    return ctx.error("A's last dim is " + std::to_string(aK) + ", K is " +
+                     std::to_string(k));
+  if (ShapedType::isDynamic(aK)) {
+    // The op's K says what the dynamic dim must be.
+    SmallVector<int64_t> shape(at.getShape());
+    shape.back() = k;
+    at = RankedTensorType::get(shape, at.getElementType());
+    a = Expected<Value>(
+        tensor::CastOp::create(ctx.builder(), ctx.loc, at, *a).getResult());
+  }
   int64_t kBlocks = (k + block - 1) / block, blob = block * bits / 8;
   Expected<const ConstData *> bData = ctx.constantInput(1, "B");
   if (!bData)

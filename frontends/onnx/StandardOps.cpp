@@ -145,37 +145,128 @@ Error elementwise(NodeContext &ctx, Results &results, Type resultElement,
   return Error::success();
 }
 
-/// Folds integer arithmetic on known shape vectors.
-bool foldKnownBinary(NodeContext &ctx, Results &results,
-                     function_ref<std::optional<int64_t>(int64_t, int64_t)> fn) {
-  if (ctx.numInputs() != 2)
+/// Folds an elementwise op over known small int vectors (shape
+/// arithmetic), broadcasting length-1 operands. `fn` returns nullopt when an
+/// entry cannot be decided at import time; then nothing is folded.
+using KnownFn = std::function<std::optional<ShapeEntry>(
+    OpBuilder &, Location, ArrayRef<ShapeEntry>)>;
+bool foldKnown(NodeContext &ctx, Results &results, const KnownFn &fn,
+               int32_t dtype) {
+  if (ctx.numInputs() == 0)
     return false;
-  bool sa = false, sb = false;
-  auto a = knownEntries(ctx.inputs[0], &sa);
-  auto b = knownEntries(ctx.inputs[1], &sb);
-  if (!a || !b)
-    return false;
-  size_t n = std::max(a->size(), b->size());
-  if ((a->size() != n && a->size() != 1) || (b->size() != n && b->size() != 1))
-    return false;
-  SmallVector<ShapeEntry> out;
-  for (size_t i = 0; i < n; ++i) {
-    const ShapeEntry &x = (*a)[a->size() == 1 ? 0 : i];
-    const ShapeEntry &y = (*b)[b->size() == 1 ? 0 : i];
-    ShapeEntry r;
-    if (x.isConstant() && y.isConstant()) {
-      std::optional<int64_t> v = fn(x.constant, y.constant);
-      if (!v)
+  SmallVector<SmallVector<ShapeEntry>> ins;
+  bool allScalar = true;
+  size_t n = 1;
+  for (size_t i = 0; i < ctx.numInputs(); ++i) {
+    bool scalar = false;
+    auto k = knownEntries(ctx.inputs[i], &scalar);
+    if (!k)
+      return false;
+    allScalar &= scalar;
+    if (k->size() != 1) {
+      if (n != 1 && n != k->size())
         return false;
-      r.constant = *v;
-    } else {
-      // Anything else about symbols is not followed.
-      r = ShapeEntry();
+      n = k->size();
     }
-    out.push_back(r);
+    ins.push_back(*k);
   }
-  results.push_back(knownTensor(std::move(out), sa && sb));
+  SmallVector<ShapeEntry> out;
+  for (size_t j = 0; j < n; ++j) {
+    SmallVector<ShapeEntry> args;
+    for (auto &k : ins)
+      args.push_back(k[k.size() == 1 ? 0 : j]);
+    std::optional<ShapeEntry> r = fn(ctx.builder(), ctx.loc, args);
+    if (!r)
+      return false;
+    out.push_back(*r);
+  }
+  Tensor t = knownTensor(std::move(out), allScalar);
+  t.dtype = dtype;
+  results.push_back(std::move(t));
   return true;
+}
+
+ShapeEntry constantEntry(int64_t v) {
+  ShapeEntry e;
+  e.constant = v;
+  return e;
+}
+
+/// An index value holding `e` (constants, dims, runtime values).
+Value entryValue(OpBuilder &b, Location loc, const ShapeEntry &e) {
+  if (e.isConstant())
+    return arith::ConstantIndexOp::create(b, loc, e.constant);
+  if (e.isSymbol())
+    return tensor::DimOp::create(b, loc, e.source, e.dim);
+  return e.runtime;
+}
+
+OpFoldResult entrySize(OpBuilder &b, Location loc, const ShapeEntry &e) {
+  if (e.isConstant())
+    return b.getIndexAttr(e.constant);
+  return entryValue(b, loc, e);
+}
+
+/// Integer arithmetic on entries: constants fold, x + 0 and x * 1 keep x,
+/// anything else on sizes becomes an index computation at run time.
+enum class ArithKind { Add, Sub, Mul, Div };
+KnownFn arithmeticFold(std::optional<int64_t> (*fn)(int64_t, int64_t),
+                       ArithKind kind) {
+  return [fn, kind](OpBuilder &b, Location loc,
+                    ArrayRef<ShapeEntry> a) -> std::optional<ShapeEntry> {
+    if (a.size() != 2 || !a[0].isKnown() || !a[1].isKnown())
+      return std::nullopt;
+    if (a[0].isConstant() && a[1].isConstant()) {
+      std::optional<int64_t> v = fn(a[0].constant, a[1].constant);
+      if (!v)
+        return std::nullopt;
+      return constantEntry(*v);
+    }
+    int64_t identity = (kind == ArithKind::Add || kind == ArithKind::Sub) ? 0 : 1;
+    if (a[1].isConstant() && a[1].constant == identity)
+      return a[0];
+    if (kind != ArithKind::Sub && kind != ArithKind::Div && a[0].isConstant() &&
+        a[0].constant == identity)
+      return a[1];
+    Value x = entryValue(b, loc, a[0]), y = entryValue(b, loc, a[1]);
+    ShapeEntry r;
+    switch (kind) {
+    case ArithKind::Add: r.runtime = arith::AddIOp::create(b, loc, x, y); break;
+    case ArithKind::Sub: r.runtime = arith::SubIOp::create(b, loc, x, y); break;
+    case ArithKind::Mul: r.runtime = arith::MulIOp::create(b, loc, x, y); break;
+    case ArithKind::Div: r.runtime = arith::DivSIOp::create(b, loc, x, y); break;
+    }
+    r.nonNegative = kind != ArithKind::Sub && a[0].isSize() && a[1].isSize();
+    return r;
+  };
+}
+
+/// Comparisons; a size (symbol) is never negative.
+KnownFn compareFold(std::optional<bool> (*fn)(int64_t, int64_t)) {
+  return [fn](OpBuilder &, Location,
+              ArrayRef<ShapeEntry> a) -> std::optional<ShapeEntry> {
+    if (a.size() != 2)
+      return std::nullopt;
+    if (a[0].isConstant() && a[1].isConstant()) {
+      std::optional<bool> v = fn(a[0].constant, a[1].constant);
+      if (!v)
+        return std::nullopt;
+      return constantEntry(*v ? 1 : 0);
+    }
+    if (a[0].isSymbol() && a[1].isSymbol() && a[0].source == a[1].source &&
+        a[0].dim == a[1].dim)
+      return fn(0, 0) ? std::optional<ShapeEntry>(constantEntry(*fn(0, 0)))
+                      : std::nullopt;
+    // size vs negative constant: only "equal" is decidable (false).
+    const ShapeEntry &sym = a[0].isConstant() ? a[1] : a[0];
+    const ShapeEntry &cst = a[0].isConstant() ? a[0] : a[1];
+    if (!sym.isConstant() && sym.isSize() && cst.isConstant() &&
+        cst.constant < 0 &&
+        fn(1, 2) == std::optional<bool>(false) &&
+        fn(2, 1) == std::optional<bool>(false))
+      return constantEntry(0);
+    return std::nullopt;
+  };
 }
 
 void addBinary(OpTable &t, StringRef op,
@@ -186,8 +277,18 @@ void addBinary(OpTable &t, StringRef op,
   std::function<Value(OpBuilder &, Location, Value, Value)> f = fp, g = ip;
   t.add("", op, 1, [f, g, fold, op = op.str()](NodeContext &ctx,
                                                Results &results) -> Error {
-    if (fold && foldKnownBinary(ctx, results, fold))
-      return Error::success();
+    if (fold) {
+      std::optional<int64_t> identity;
+      ArithKind kind = op == "Add"   ? ArithKind::Add
+                       : op == "Sub" ? ArithKind::Sub
+                       : op == "Mul" ? ArithKind::Mul
+                                     : ArithKind::Div;
+      (void)identity;
+      if (foldKnown(ctx, results, arithmeticFold(fold, kind),
+                    ctx.inputs.empty() || !ctx.inputs[0] ? kInt64
+                                                         : ctx.inputs[0]->dtype))
+        return Error::success();
+    }
     if (ctx.numInputs() != 2)
       return ctx.error("expects 2 inputs");
     Expected<RankedTensorType> type = ctx.inputType(0);
@@ -231,10 +332,13 @@ Value cmp(OpBuilder &b, Location l, Value x, Value y, arith::CmpFPredicate fp,
 }
 
 void addCompare(OpTable &t, StringRef op, arith::CmpFPredicate fp,
-                arith::CmpIPredicate ip) {
-  t.add("", op, 1, [fp, ip](NodeContext &ctx, Results &results) -> Error {
+                arith::CmpIPredicate ip,
+                std::optional<bool> (*fold)(int64_t, int64_t)) {
+  t.add("", op, 1, [fp, ip, fold](NodeContext &ctx, Results &results) -> Error {
     if (ctx.numInputs() != 2)
       return ctx.error("expects 2 inputs");
+    if (foldKnown(ctx, results, compareFold(fold), kBool))
+      return Error::success();
     return elementwise(ctx, results, ctx.builder().getI1Type(), kBool,
                        [&](OpBuilder &b, Location l, ValueRange a) {
                          return cmp(b, l, a[0], a[1], fp, ip);
@@ -369,6 +473,48 @@ Error reshapeOp(NodeContext &ctx, Results &results) {
   bool allowZero = ctx.intAttr("allowzero", 0) != 0;
   OpBuilder &b = ctx.builder();
   SmallVector<OpFoldResult> inSizes = mixedSizes(b, ctx.loc, *data);
+  // Reshapes of known vectors and of constants fold at import time.
+  bool fullyConstant = llvm::all_of(*shape, [](const ShapeEntry &e) {
+    return e.isConstant();
+  });
+  if (fullyConstant && (ctx.inputs[0]->known || ctx.inputs[0]->constant)) {
+    RankedTensorType type = typeOf(*data);
+    if (type.hasStaticShape()) {
+      SmallVector<int64_t> dims;
+      int64_t known = 1, infer = -1;
+      for (auto [i, e] : llvm::enumerate(*shape)) {
+        int64_t d = e.constant;
+        if (d == 0 && !allowZero)
+          d = i < static_cast<size_t>(type.getRank()) ? type.getDimSize(i) : 0;
+        if (d == -1) {
+          infer = i;
+          d = 1;
+        }
+        dims.push_back(d);
+        known *= d;
+      }
+      if (infer >= 0 && known > 0)
+        dims[infer] = type.getNumElements() / known;
+      int64_t total = 1;
+      for (int64_t d : dims)
+        total *= d;
+      if (total == type.getNumElements()) {
+        if (ctx.inputs[0]->known && dims.size() <= 1) {
+          results.push_back(knownTensor(*ctx.inputs[0]->known, dims.empty()));
+          return Error::success();
+        }
+        if (ctx.inputs[0]->constant) {
+          auto data2 = std::make_shared<ConstData>(*ctx.inputs[0]->constant);
+          data2->dims = dims;
+          Tensor t;
+          t.dtype = data2->dtype;
+          t.constant = data2;
+          results.push_back(t);
+          return Error::success();
+        }
+      }
+    }
+  }
   SmallVector<OpFoldResult> sizes;
   int64_t inferAt = -1;
   for (auto [i, e] : llvm::enumerate(*shape)) {
@@ -389,9 +535,8 @@ Error reshapeOp(NodeContext &ctx, Results &results) {
       } else {
         sizes.push_back(b.getIndexAttr(e.constant));
       }
-    } else if (e.isSymbol()) {
-      sizes.push_back(
-          tensor::DimOp::create(b, ctx.loc, e.source, e.dim).getResult());
+    } else if (e.isSymbol() || e.runtime) {
+      sizes.push_back(entrySize(b, ctx.loc, e));
     } else {
       return ctx.error("target dimension " + Twine(i) +
                        " is not known at import time; bind dynamic inputs "
@@ -692,12 +837,12 @@ Error gatherOp(NodeContext &ctx, Results &results) {
 }
 
 Error sliceOp(NodeContext &ctx, Results &results) {
-  Expected<SmallVector<int64_t>> starts = constInts(ctx, 1, "starts");
-  if (!starts)
-    return starts.takeError();
-  Expected<SmallVector<int64_t>> ends = constInts(ctx, 2, "ends");
-  if (!ends)
-    return ends.takeError();
+  auto starts = knownEntries(ctx.hasInput(1) ? ctx.inputs[1] : nullptr);
+  auto ends = knownEntries(ctx.hasInput(2) ? ctx.inputs[2] : nullptr);
+  if (!starts || !ends || llvm::any_of(*starts, [](auto &e) { return !e.isKnown(); }) ||
+      llvm::any_of(*ends, [](auto &e) { return !e.isKnown(); }))
+    return ctx.error("starts and ends must be known at import time "
+                     "(constants or sizes of other tensors)");
   if (starts->size() != ends->size())
     return ctx.error("starts and ends differ in length");
   SmallVector<int64_t> axes, steps(starts->size(), 1);
@@ -711,19 +856,23 @@ Error sliceOp(NodeContext &ctx, Results &results) {
       axes.push_back(i);
   }
   if (ctx.hasInput(4)) {
-    Expected<SmallVector<int64_t>> s = constInts(ctx, 4, "steps");
-    if (!s)
-      return s.takeError();
-    steps = *s;
+    Expected<SmallVector<int64_t>> st = constInts(ctx, 4, "steps");
+    if (!st)
+      return st.takeError();
+    steps = *st;
   }
   if (axes.size() != starts->size() || steps.size() != starts->size())
     return ctx.error("starts, ends, axes and steps differ in length");
+  bool allConstant =
+      llvm::all_of(*starts, [](auto &e) { return e.isConstant(); }) &&
+      llvm::all_of(*ends, [](auto &e) { return e.isConstant(); });
   // 1-D shape vectors slice at import time.
-  if (auto known = knownEntries(ctx.inputs[0]); known && axes.size() == 1 &&
-                                                 steps[0] == 1) {
+  if (auto known = knownEntries(ctx.inputs[0]);
+      known && allConstant && axes.size() == 1 && steps[0] == 1) {
     int64_t n = known->size();
-    int64_t s = (*starts)[0] < 0 ? (*starts)[0] + n : (*starts)[0];
-    int64_t e = (*ends)[0] < 0 ? (*ends)[0] + n : std::min((*ends)[0], n);
+    int64_t s = (*starts)[0].constant, e = (*ends)[0].constant;
+    s = s < 0 ? s + n : s;
+    e = e < 0 ? e + n : std::min(e, n);
     s = std::clamp<int64_t>(s, 0, n);
     e = std::clamp<int64_t>(e, 0, n);
     SmallVector<ShapeEntry> out(known->begin() + s,
@@ -736,7 +885,8 @@ Error sliceOp(NodeContext &ctx, Results &results) {
     return x.takeError();
   RankedTensorType type = typeOf(*x);
   OpBuilder &b = ctx.builder();
-  SmallVector<OpFoldResult> sizes = mixedSizes(b, ctx.loc, *x);
+  Location loc = ctx.loc;
+  SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, *x);
   SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
   SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
   for (size_t i = 0; i < axes.size(); ++i) {
@@ -745,32 +895,44 @@ Error sliceOp(NodeContext &ctx, Results &results) {
       return axis.takeError();
     if (steps[i] <= 0)
       return ctx.error("only positive steps are supported");
+    const ShapeEntry &se = (*starts)[i], &ee = (*ends)[i];
     int64_t dim = type.getDimSize(*axis);
-    int64_t s = (*starts)[i], e = (*ends)[i];
-    if (ShapedType::isDynamic(dim)) {
-      // Supported when the slice does not need the size: [s, end of dim).
-      if (s < 0 || e < INT32_MAX)
-        return ctx.error("slicing dynamic axis " + Twine(*axis) +
-                         " needs a static size; bind it with --input-shape");
-      Value d = tensor::DimOp::create(b, ctx.loc, *x, *axis);
-      Value start = arith::ConstantIndexOp::create(b, ctx.loc, s);
-      Value len = arith::SubIOp::create(b, ctx.loc, d, start);
-      if (steps[i] != 1)
-        return ctx.error("strided slices of dynamic axes are not supported");
+    if (!ShapedType::isDynamic(dim) && se.isConstant() && ee.isConstant()) {
+      int64_t s = se.constant, e = ee.constant;
+      if (s < 0) s += dim;
+      if (e < 0) e += dim;
+      s = std::clamp<int64_t>(s, 0, dim);
+      e = std::clamp<int64_t>(e, 0, dim);
+      int64_t len = e > s ? (e - s + steps[i] - 1) / steps[i] : 0;
       offsets[*axis] = b.getIndexAttr(s);
-      sizes[*axis] = len;
+      sizes[*axis] = b.getIndexAttr(len);
+      strides[*axis] = b.getIndexAttr(steps[i]);
       continue;
     }
-    if (s < 0) s += dim;
-    if (e < 0) e += dim;
-    s = std::clamp<int64_t>(s, 0, dim);
-    e = std::clamp<int64_t>(e, 0, dim);
-    int64_t len = e > s ? (e - s + steps[i] - 1) / steps[i] : 0;
-    offsets[*axis] = b.getIndexAttr(s);
-    sizes[*axis] = b.getIndexAttr(len);
+    // Runtime clamping: x < 0 -> x + dim, then clamp to [0, dim].
+    Value d = getValueOrCreateConstantIndexOp(b, loc, sizes[*axis]);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    auto normalize = [&](const ShapeEntry &e) -> Value {
+      if (e.isConstant() && e.constant >= INT32_MAX)
+        return d;
+      Value v = entryValue(b, loc, e);
+      if (e.isConstant() && e.constant < 0)
+        v = arith::AddIOp::create(b, loc, v, d);
+      v = arith::MaxSIOp::create(b, loc, v, zero);
+      return arith::MinSIOp::create(b, loc, v, d);
+    };
+    Value s = normalize(se), e = normalize(ee);
+    Value len = arith::MaxSIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, e, s), zero);
+    if (steps[i] != 1) {
+      Value st = arith::ConstantIndexOp::create(b, loc, steps[i]);
+      len = arith::CeilDivSIOp::create(b, loc, len, st);
+    }
+    offsets[*axis] = s;
+    sizes[*axis] = len;
     strides[*axis] = b.getIndexAttr(steps[i]);
   }
-  Value out = tensor::ExtractSliceOp::create(b, ctx.loc, *x, offsets, sizes,
+  Value out = tensor::ExtractSliceOp::create(b, loc, *x, offsets, sizes,
                                              strides);
   results.push_back(tensorOf(out, ctx.inputs[0]->dtype));
   return Error::success();
@@ -869,8 +1031,8 @@ Error expandOp(NodeContext &ctx, Results &results) {
       sizes.push_back(fromInput);
     else if (e.isConstant())
       sizes.push_back(b.getIndexAttr(e.constant));
-    else if (e.isSymbol())
-      sizes.push_back(tensor::DimOp::create(b, ctx.loc, e.source, e.dim).getResult());
+    else if (e.isKnown())
+      sizes.push_back(entrySize(b, ctx.loc, e));
     else
       return ctx.error("target dimension " + Twine(ss) + " is not known");
   }
@@ -903,9 +1065,9 @@ Error constantOfShapeOp(NodeContext &ctx, Results &results) {
   for (const ShapeEntry &e : *shape) {
     if (e.isConstant())
       sizes.push_back(b.getIndexAttr(e.constant));
-    else if (e.isSymbol()) {
+    else if (e.isKnown()) {
       allConstant = false;
-      sizes.push_back(tensor::DimOp::create(b, ctx.loc, e.source, e.dim).getResult());
+      sizes.push_back(entrySize(b, ctx.loc, e));
     } else
       return ctx.error("the shape is not known at import time");
   }
@@ -939,6 +1101,65 @@ Error rangeOp(NodeContext &ctx, Results &results) {
       return static_cast<double>((*k)[0].constant);
     return ctx.error(what + " must be known at import time");
   };
+  if (!ctx.hasInput(0) || !ctx.hasInput(1) || !ctx.hasInput(2))
+    return ctx.error("start, limit and delta are required");
+  bool allKnown = true;
+  for (size_t i = 0; i < 3; ++i) {
+    auto k = knownEntries(ctx.inputs[i]);
+    bool constant = (ctx.inputs[i]->constant &&
+                     ctx.inputs[i]->constant->numElements() == 1) ||
+                    (k && k->size() == 1 && (*k)[0].isConstant());
+    allKnown &= constant;
+  }
+  if (!allKnown) {
+    // Runtime range over i64 (position ids from cache lengths).
+    if (ctx.inputs[0]->dtype != kInt64 && ctx.inputs[0]->dtype != kInt32)
+      return ctx.error("a Range with bounds known only at run time must be "
+                       "integer");
+    OpBuilder &b = ctx.builder();
+    Location loc = ctx.loc;
+    auto scalar = [&](size_t i) -> Expected<Value> {
+      Expected<Value> v = ctx.input(i);
+      if (!v)
+        return v.takeError();
+      Value x = *v;
+      if (typeOf(x).getRank() != 0)
+        return ctx.error("Range bounds must be scalars");
+      Value e = tensor::ExtractOp::create(b, loc, x, ValueRange{});
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), e).getResult();
+    };
+    Expected<Value> st = scalar(0);
+    if (!st) return st.takeError();
+    Expected<Value> li = scalar(1);
+    if (!li) return li.takeError();
+    Expected<Value> de = scalar(2);
+    if (!de) return de.takeError();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value n = arith::MaxSIOp::create(
+        b, loc,
+        arith::CeilDivSIOp::create(b, loc,
+                                   arith::SubIOp::create(b, loc, *li, *st), *de),
+        zero);
+    Type elem = ctx.importer.elementType(ctx.inputs[0]->dtype);
+    Value init = tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{n}, elem);
+    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(1)};
+    SmallVector<utils::IteratorType> iters = {utils::IteratorType::parallel};
+    Value startV = *st, deltaV = *de;
+    Value out =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+            maps, iters,
+            [&](OpBuilder &nb, Location l, ValueRange) {
+              Value i = linalg::IndexOp::create(nb, l, 0);
+              Value v = arith::AddIOp::create(
+                  nb, l, startV, arith::MulIOp::create(nb, l, i, deltaV));
+              linalg::YieldOp::create(
+                  nb, l, arith::IndexCastOp::create(nb, l, elem, v).getResult());
+            })
+            ->getResult(0);
+    results.push_back(tensorOf(out, ctx.inputs[0]->dtype));
+    return Error::success();
+  }
   Expected<double> start = scalarOf(0, "start");
   if (!start) return start.takeError();
   Expected<double> limit = scalarOf(1, "limit");
@@ -1030,6 +1251,14 @@ Error matmulOp(NodeContext &ctx, Results &results) {
     // DequantizeLinear(constant codes) -> MatMul: read the weights packed.
     PackedWeight &p = *ctx.inputs[1]->packed;
     RankedTensorType at = typeOf(*a);
+    if (at.getRank() >= 1 && at.isDynamicDim(at.getRank() - 1)) {
+      // MatMul's contraction fixes the dynamic dim to K.
+      SmallVector<int64_t> shape(at.getShape());
+      shape.back() = p.k;
+      at = RankedTensorType::get(shape, at.getElementType());
+      a = Expected<Value>(
+          tensor::CastOp::create(ctx.builder(), ctx.loc, at, *a).getResult());
+    }
     if (at.getRank() >= 1 && at.getDimSize(at.getRank() - 1) == p.k &&
         at.getElementType() == p.resultElement) {
       SmallVector<int64_t> shape(at.getShape());
@@ -1150,10 +1379,22 @@ Error reduceOp(NodeContext &ctx, Results &results, StringRef kind,
   }
   bool keep = ctx.intAttr("keepdims", 1) != 0;
   Type elem = type.getElementType();
-  if (!isFloatType(elem))
-    return ctx.error("integer reductions are not supported");
   OpBuilder &b = ctx.builder();
   Value out;
+  if (!isFloatType(elem)) {
+    if (kind == "mean")
+      return ctx.error("integer ReduceMean is not supported");
+    bool isMax = kind == "max";
+    out = reduce(b, ctx.loc, *x, axes, keep,
+                 isMax ? -std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1) : 0.0,
+                 [isMax](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
+                   if (isMax)
+                     return arith::MaxSIOp::create(nb, l, v, acc);
+                   return arith::AddIOp::create(nb, l, v, acc);
+                 });
+    results.push_back(tensorOf(out, ctx.inputs[0]->dtype));
+    return Error::success();
+  }
   if (kind == "max") {
     out = reduce(b, ctx.loc, *x, axes, keep, -INFINITY,
                  [](OpBuilder &nb, Location l, Value v, Value acc) {
@@ -1275,6 +1516,16 @@ Error geluOp(NodeContext &ctx, Results &results) {
 Error whereOp(NodeContext &ctx, Results &results) {
   if (ctx.numInputs() != 3)
     return ctx.error("expects 3 inputs");
+  if (foldKnown(
+          ctx, results,
+          [](OpBuilder &, Location,
+             ArrayRef<ShapeEntry> a) -> std::optional<ShapeEntry> {
+            if (!a[0].isConstant())
+              return std::nullopt;
+            return a[0].constant ? a[1] : a[2];
+          },
+          ctx.inputs[1] ? ctx.inputs[1]->dtype : kInt64))
+    return Error::success();
   Expected<RankedTensorType> xt = ctx.inputType(1);
   if (!xt)
     return xt.takeError();
@@ -1390,11 +1641,16 @@ void qtc::onnx::addStandardOps(OpTable &t) {
         return math::PowFOp::create(b, l, x, y);
       },
       nullptr);
-  addCompare(t, "Equal", arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq);
-  addCompare(t, "Less", arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt);
-  addCompare(t, "LessOrEqual", arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle);
-  addCompare(t, "Greater", arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt);
-  addCompare(t, "GreaterOrEqual", arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge);
+  addCompare(t, "Equal", arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq,
+             [](int64_t a, int64_t b) -> std::optional<bool> { return a == b; });
+  addCompare(t, "Less", arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt,
+             [](int64_t a, int64_t b) -> std::optional<bool> { return a < b; });
+  addCompare(t, "LessOrEqual", arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle,
+             [](int64_t a, int64_t b) -> std::optional<bool> { return a <= b; });
+  addCompare(t, "Greater", arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt,
+             [](int64_t a, int64_t b) -> std::optional<bool> { return a > b; });
+  addCompare(t, "GreaterOrEqual", arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge,
+             [](int64_t a, int64_t b) -> std::optional<bool> { return a >= b; });
   for (auto [name, pred] : {std::pair<StringRef, int>{"And", 0}, {"Or", 1}, {"Xor", 2}}) {
     int p = pred;
     t.add("", name, 1, [p](NodeContext &ctx, Results &r) -> Error {

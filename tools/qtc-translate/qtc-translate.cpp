@@ -36,6 +36,11 @@ static cl::list<std::string>
                 cl::desc("Bind a graph input's dims: NAME=d0,d1,... ('?' or "
                          "-1 keeps a dim dynamic); repeatable"),
                 cl::value_desc("NAME=DIMS"), cl::cat(category));
+static cl::list<std::string>
+    dimParams("dim",
+              cl::desc("Bind a symbolic dimension (an ONNX dim_param such as "
+                       "batch or sequence) to a size: NAME=SIZE; repeatable"),
+              cl::value_desc("NAME=SIZE"), cl::cat(category));
 static cl::opt<std::string>
     externalDataDir("external-data-dir",
                     cl::desc("Folder of external-data files (default: the "
@@ -63,7 +68,9 @@ int main(int argc, char **argv) {
       "qtc model importer: ONNX models -> MLIR (qt + upstream dialects)\n\n"
       "  qtc-translate --import-onnx model.onnx -o model.mlir\n"
       "  qtc-translate --import-onnx model.onnx --input-shape "
-      "input_ids=1,16\n");
+      "input_ids=1,16\n"
+      "  qtc-translate --import-onnx model.onnx --dim batch=1 --dim "
+      "sequence=16\n");
   if (!importOnnx)
     return fail("choose an importer: --import-onnx");
 
@@ -73,6 +80,9 @@ int main(int argc, char **argv) {
   options.verify = !noVerify;
   for (const std::string &spec : inputShapes)
     if (llvm::Error e = qtc::onnx::parseInputShape(spec, options))
+      return fail(llvm::toString(std::move(e)));
+  for (const std::string &spec : dimParams)
+    if (llvm::Error e = qtc::onnx::parseDimParam(spec, options))
       return fail(llvm::toString(std::move(e)));
 
   mlir::MLIRContext context;
