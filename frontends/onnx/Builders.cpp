@@ -171,7 +171,8 @@ Value qtc::onnx::mapElements(
   auto map = linalg::MapOp::create(
       b, loc, inputs, init,
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        Value r = body(nb, nloc, args);
+        // The region also receives the init element; the body sees inputs.
+        Value r = body(nb, nloc, args.take_front(inputs.size()));
         linalg::YieldOp::create(nb, nloc, r);
       });
   return map->getResult(0);
