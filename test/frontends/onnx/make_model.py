@@ -190,7 +190,7 @@ def qdq_per_axis_uint8():
     nodes = [node("DequantizeLinear", ["w_q", "w_s"], ["w"], axis=1),
              node("MatMul", ["x", "w"], ["y"]),
              node("Relu", ["w"], ["w_used_elsewhere"])]
-    return build(nodes, [vi("x", T.FLOAT, [2, k])],
+    return build(nodes, [vi("x", T.FLOAT, ["batch", k])],
                  [vi("y", T.FLOAT, None), vi("w_used_elsewhere", T.FLOAT, None)], [w, s], opset=13)
 
 
@@ -232,7 +232,7 @@ def gather_block_quantized():
     s = init("scales", (rng.random((v, d // bs)) * 0.1).astype(np.float32))
     nodes = [node("GatherBlockQuantized", ["table", "ids", "scales"], ["emb"], domain="com.microsoft",
                   block_size=bs, gather_axis=0, quantize_axis=1, bits=4)]
-    return build(nodes, [vi("ids", T.INT64, [1, 3])], [vi("emb", T.FLOAT, None)], [data, s],
+    return build(nodes, [vi("ids", T.INT64, [1, "seq"])], [vi("emb", T.FLOAT, None)], [data, s],
                  extra_opsets=[("com.microsoft", 1)])
 
 
