@@ -534,7 +534,16 @@ GraphImporter::readTensor(const ::onnx::TensorProto &proto) {
     data->bytes = llvm::ArrayRef<char>(owned->data(), owned->size());
     data->owner = owned;
   } else {
-    // Typed fields: copy into the raw layout.
+    // Typed fields: copy into the raw layout (after checking the count, so
+    // a bogus shape cannot ask for a huge buffer).
+    int64_t have = proto.float_data_size() + proto.double_data_size() +
+                   proto.int64_data_size() + proto.uint64_data_size() +
+                   proto.int32_data_size();
+    if (have != numElements)
+      return llvm::createStringError(
+          llvm::formatv("{0}: tensor '{1}': holds {2} values, shape needs {3}",
+                        fileName, proto.name(), have, numElements)
+              .str());
     auto owned = std::make_shared<std::vector<char>>(expectedBytes);
     char *out = owned->data();
     auto need = [&](int64_t have) -> Error {

@@ -693,9 +693,9 @@ Error gatherBlockQuantizedOp(NodeContext &ctx, Results &results) {
     Expected<const ConstData *> z = ctx.constantInput(3, "zero_points");
     if (!z)
       return z.takeError();
-    auto codes = std::make_shared<std::vector<char>>(v * groups);
     if ((*z)->numElements() < v * groups)
       return ctx.error("zero_points must hold " + Twine(v * groups) + " codes");
+    auto codes = std::make_shared<std::vector<char>>(v * groups);
     for (int64_t i = 0; i < v * groups; ++i)
       (*codes)[i] = static_cast<char>((*z)->intAt(i));
     zeroPoints = ctx.importer.constantFromBytes(*codes, {v, groups},

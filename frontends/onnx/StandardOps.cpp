@@ -546,17 +546,15 @@ Error reshapeOp(NodeContext &ctx, Results &results) {
   if (inferAt >= 0) {
     // numel(input) / product(other target dims), statically when possible.
     RankedTensorType type = typeOf(*data);
-    std::optional<int64_t> staticProduct = 1;
+    int64_t product = 1;
+    bool productIsStatic = true;
     for (auto [i, s] : llvm::enumerate(sizes)) {
       if (static_cast<int64_t>(i) == inferAt)
         continue;
       std::optional<int64_t> c = getConstantIntValue(s);
+      productIsStatic &= c.has_value();
       if (c)
-        *staticProduct *= *c;
-      else
-        staticProduct.reset();
-      if (!staticProduct)
-        break;
+        product *= *c;
     }
     // When every dynamic input dim reappears in the target (copied by 0 or
     // as its own size), they cancel and -1 is static.
@@ -590,11 +588,11 @@ Error reshapeOp(NodeContext &ctx, Results &results) {
     }
     if (cancelled && !type.hasStaticShape()) {
       sizes[inferAt] = b.getIndexAttr(*cancelled);
-    } else if (type.hasStaticShape() && staticProduct) {
-      if (*staticProduct == 0 || type.getNumElements() % *staticProduct != 0)
+    } else if (type.hasStaticShape() && productIsStatic) {
+      if (product == 0 || type.getNumElements() % product != 0)
         return ctx.error("cannot reshape " + Twine(type.getNumElements()) +
-                         " elements with -1 over " + Twine(*staticProduct));
-      sizes[inferAt] = b.getIndexAttr(type.getNumElements() / *staticProduct);
+                         " elements with -1 over " + Twine(product));
+      sizes[inferAt] = b.getIndexAttr(type.getNumElements() / product);
     } else {
       Value numel = arith::ConstantIndexOp::create(b, ctx.loc, 1);
       for (OpFoldResult s : inSizes)
@@ -1177,6 +1175,9 @@ Error rangeOp(NodeContext &ctx, Results &results) {
     results.push_back(knownTensor(std::move(out), false));
     return Error::success();
   }
+  if (n > (int64_t(1) << 24))
+    return ctx.error("a constant Range of " + Twine(n) +
+                     " elements is too large to fold");
   auto data = std::make_shared<ConstData>();
   unsigned bytes = dtypeBits(dtype) / 8;
   auto buffer = std::make_shared<std::vector<char>>(n * bytes);

@@ -2,7 +2,10 @@
 
 #include "frontends/safetensors/JsonUtils.h"
 
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/ErrorHandling.h"
+
+#include <algorithm>
 
 using namespace llvm;
 
@@ -48,6 +51,35 @@ bool jsonNestsDeeperThan(StringRef text, unsigned limit) {
     }
   }
   return false;
+}
+
+std::optional<std::string> jsonDuplicateTopLevelKey(StringRef text) {
+  StringSet<> seen;
+  unsigned depth = 0;
+  bool expectKey = false;
+  for (size_t i = 0, e = text.size(); i < e; ++i) {
+    char c = text[i];
+    if (c == '"') {
+      size_t start = ++i;
+      while (i < e && text[i] != '"')
+        i += text[i] == '\\' ? 2 : 1;
+      if (depth == 1 && expectKey) {
+        StringRef key = text.slice(start, std::min(i, e));
+        if (!seen.insert(key).second)
+          return key.str();
+        expectKey = false;
+      }
+    } else if (c == '[' || c == '{') {
+      ++depth;
+      expectKey = depth == 1 && c == '{';
+    } else if (c == ']' || c == '}') {
+      if (depth > 0)
+        --depth;
+    } else if (c == ',' && depth == 1) {
+      expectKey = true;
+    }
+  }
+  return std::nullopt;
 }
 
 } // namespace qtc::safetensors::detail

@@ -12,6 +12,9 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/JSON.h"
 
+#include <optional>
+#include <string>
+
 namespace qtc::safetensors::detail {
 
 /// "a string", "an array", ... for "expected X, got <kind>" messages.
@@ -20,6 +23,11 @@ llvm::StringRef jsonKindName(const llvm::json::Value &value);
 /// True when `text` nests arrays/objects deeper than `limit` levels
 /// (brackets inside strings, escapes included, are not counted).
 bool jsonNestsDeeperThan(llvm::StringRef text, unsigned limit);
+
+/// The first key of the top-level object of `text` that occurs twice,
+/// compared as written (llvm::json::parse silently keeps the last one).
+/// Keys spelled differently through escapes are not recognised as equal.
+std::optional<std::string> jsonDuplicateTopLevelKey(llvm::StringRef text);
 
 } // namespace qtc::safetensors::detail
 

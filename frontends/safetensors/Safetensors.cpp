@@ -189,6 +189,12 @@ SafetensorsFile::parse(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
   if (!root)
     return fileError(name, "header must be a JSON object, got " +
                                detail::jsonKindName(*parsed));
+  if (std::optional<std::string> key =
+          detail::jsonDuplicateTopLevelKey(headerText)) {
+    if (*key == "__metadata__")
+      return fileError(name, "'__metadata__' appears twice in the header");
+    return tensorError(name, *key, "appears twice in the header");
+  }
 
   // Visit entries by name so that the first error reported does not depend
   // on hash order.
