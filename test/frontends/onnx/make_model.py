@@ -236,6 +236,76 @@ def gather_block_quantized():
                  extra_opsets=[("com.microsoft", 1)])
 
 
+# --- fused ops: ai.onnx opset 23 and onnxruntime contrib ------------------------
+
+@model
+def attention23():
+    """ai.onnx Attention with grouped heads, a boolean mask and a KV cache."""
+    nodes = [node("Attention", ["q", "k", "v", "mask", "past_k", "past_v"],
+                  ["y", "present_k", "present_v"], is_causal=1, scale=0.25)]
+    return build(nodes, [vi("q", T.FLOAT, [1, 4, 2, 16]), vi("k", T.FLOAT, [1, 2, 2, 16]),
+                         vi("v", T.FLOAT, [1, 2, 2, 16]), vi("mask", T.BOOL, [2, 5]),
+                         vi("past_k", T.FLOAT, [1, 2, 3, 16]), vi("past_v", T.FLOAT, [1, 2, 3, 16])],
+                 [vi("y", T.FLOAT, None), vi("present_k", T.FLOAT, None), vi("present_v", T.FLOAT, None)],
+                 opset=23)
+
+
+@model
+def rotary23():
+    """ai.onnx RotaryEmbedding on [B, S, hidden] with position ids."""
+    cos = init("cos", rng.random((32, 8)).astype(np.float32))
+    sin = init("sin", rng.random((32, 8)).astype(np.float32))
+    nodes = [node("RotaryEmbedding", ["x", "cos", "sin", "pos"], ["y"], num_heads=2, interleaved=1)]
+    return build(nodes, [vi("x", T.FLOAT, [1, "seq", 32]), vi("pos", T.INT64, [1, "seq"])],
+                 [vi("y", T.FLOAT, None)], [cos, sin], opset=23)
+
+
+@model
+def misc_ops():
+    nodes = [node("CastLike", ["x", "like"], ["as_half"]),
+             node("Size", ["x"], ["n"]),
+             node("Constant", [], ["c"], value_floats=[1.0, 2.0, 3.0]),
+             node("Add", ["x", "c"], ["plus_c"])]
+    return build(nodes, [vi("x", T.FLOAT, [2, 3]), vi("like", T.FLOAT16, [1])],
+                 [vi("as_half", T.FLOAT16, None), vi("n", T.INT64, None), vi("plus_c", T.FLOAT, None)], opset=21)
+
+
+@model
+def contrib_norms():
+    g = init("g", np.linspace(0.5, 1.5, 16).astype(np.float32))
+    b = init("b", np.linspace(-0.1, 0.1, 16).astype(np.float32))
+    nodes = [node("SimplifiedLayerNormalization", ["x", "g"], ["rms"], epsilon=1e-6, axis=-1),
+             node("SkipSimplifiedLayerNormalization", ["x", "skip", "g"], ["srms", "", "", "sum"],
+                  domain="com.microsoft", epsilon=1e-6),
+             node("SkipLayerNormalization", ["x", "skip", "g", "b", "b"], ["sln"], domain="com.microsoft",
+                  epsilon=1e-12),
+             node("FastGelu", ["x", "b"], ["fg"], domain="com.microsoft")]
+    return build(nodes, [vi("x", T.FLOAT, ["batch", "seq", 16]), vi("skip", T.FLOAT, ["batch", "seq", 16])],
+                 [vi(n, T.FLOAT, None) for n in ["rms", "srms", "sum", "sln", "fg"]], [g, b],
+                 extra_opsets=[("com.microsoft", 1)])
+
+
+@model
+def contrib_attention():
+    """GroupQueryAttention (packed QKV, rotary, cache), MultiHeadAttention and
+    RotaryEmbedding as onnxruntime's contrib ops define them."""
+    cos = init("cos", rng.random((32, 8)).astype(np.float32))
+    sin = init("sin", rng.random((32, 8)).astype(np.float32))
+    nodes = [node("GroupQueryAttention", ["qkv", "", "", "past_k", "past_v", "seqlens_k", "total_len", "cos", "sin"],
+                  ["gqa", "present_k", "present_v"], domain="com.microsoft", num_heads=4, kv_num_heads=2,
+                  do_rotary=1),
+             node("MultiHeadAttention", ["q", "k", "v"], ["mha"], domain="com.microsoft", num_heads=2,
+                  unidirectional=1),
+             node("RotaryEmbedding", ["q", "pos", "cos", "sin"], ["rope"], domain="com.microsoft", num_heads=2)]
+    return build(nodes, [vi("qkv", T.FLOAT, [1, 2, 128]), vi("past_k", T.FLOAT, [1, 2, 3, 16]),
+                         vi("past_v", T.FLOAT, [1, 2, 3, 16]), vi("seqlens_k", T.INT32, [1]),
+                         vi("total_len", T.INT32, []), vi("q", T.FLOAT, [1, "seq", 32]),
+                         vi("k", T.FLOAT, [1, "seq", 32]), vi("v", T.FLOAT, [1, "seq", 32]),
+                         vi("pos", T.INT64, [1, "seq"])],
+                 [vi(n, T.FLOAT, None) for n in ["gqa", "present_k", "present_v", "mha", "rope"]], [cos, sin],
+                 extra_opsets=[("com.microsoft", 1)])
+
+
 # --- bad input --------------------------------------------------------------------
 
 @model
