@@ -14,6 +14,7 @@
 #include "dialects/QT/IR/QTOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -287,6 +288,7 @@ GraphImporter::GraphImporter(MLIRContext &context, std::string fileName,
   addStandardOps(table);
   addQuantOps(table);
   addContribOps(table);
+  addTensorOps(table);
 }
 
 Type GraphImporter::elementType(int32_t dtype) {
@@ -848,7 +850,7 @@ Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
 
 void qtc::onnx::registerImportDialects(DialectRegistry &registry) {
   registry.insert<arith::ArithDialect, func::FuncDialect,
-                  linalg::LinalgDialect, math::MathDialect,
+                  linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
                   tensor::TensorDialect, mlir::qt::QTDialect>();
 }
 

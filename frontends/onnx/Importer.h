@@ -179,6 +179,7 @@ private:
 void addStandardOps(OpTable &table);
 void addQuantOps(OpTable &table);
 void addContribOps(OpTable &table);
+void addTensorOps(OpTable &table);
 
 class GraphImporter {
 public:

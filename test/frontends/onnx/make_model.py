@@ -306,6 +306,23 @@ def contrib_attention():
                  extra_opsets=[("com.microsoft", 1)])
 
 
+@model
+def einsum_scatter():
+    """Einsum as attention code writes it, and the ScatterND of a KV-cache
+    update at a position known only at run time."""
+    nodes = [node("Einsum", ["q", "k"], ["scores"], equation="bhqd,bhkd->bhqk"),
+             node("Einsum", ["x", "w"], ["proj"], equation="bsi,io->bso"),
+             node("Einsum", ["x"], ["summed"], equation="bsi->bi"),
+             node("ScatterND", ["cache", "where", "new"], ["updated"]),
+             node("ScatterND", ["cache", "where", "new"], ["accumulated"], reduction="add")]
+    return build(nodes, [vi("q", T.FLOAT, [1, 2, 3, 8]), vi("k", T.FLOAT, [1, 2, 5, 8]),
+                         vi("x", T.FLOAT, [2, "seq", 4]), vi("w", T.FLOAT, [4, 6]),
+                         vi("cache", T.FLOAT, [1, 2, 8, 16]), vi("where", T.INT64, [1, 1, 3]),
+                         vi("new", T.FLOAT, [1, 1, 16])],
+                 [vi(n, T.FLOAT, None) for n in ["scores", "proj", "summed", "updated", "accumulated"]],
+                 opset=18)
+
+
 # --- bad input --------------------------------------------------------------------
 
 @model
