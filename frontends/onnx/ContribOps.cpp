@@ -583,11 +583,9 @@ Error onnxRotaryOp(NodeContext &ctx, Results &results) {
     Expected<Value> s = splitHeads(ctx, *x, ctx.intAttr("num_heads", 0), "X");
     if (!s) return s.takeError();
     x4 = *s;
-  } else {
-    // ai.onnx's 4-D layout is [B, S, N, H].
-    if (xt.getRank() != 4)
-      return ctx.error("X must be 3-D or 4-D");
-    x4 = transpose(ctx.builder(), ctx.loc, *x, {0, 2, 1, 3});
+  } else if (xt.getRank() != 4) {
+    // 4-D input is already [B, N, S, H].
+    return ctx.error("X must be 3-D or 4-D");
   }
   Value positions;
   Value c = *cos, s = *sin;
@@ -607,8 +605,7 @@ Error onnxRotaryOp(NodeContext &ctx, Results &results) {
                              ctx.intAttr("interleaved", 0) != 0,
                              ctx.intAttr("rotary_embedding_dim", 0));
   if (!r) return r.takeError();
-  Value out = threeD ? mergeHeads(ctx, *r)
-                     : transpose(ctx.builder(), ctx.loc, *r, {0, 2, 1, 3});
+  Value out = threeD ? mergeHeads(ctx, *r) : *r;
   results.push_back(tensorOf(out, ctx.inputs[0]->dtype));
   return Error::success();
 }

@@ -64,9 +64,10 @@ Expected<AffineMap> parameterMap(NodeContext &ctx, RankedTensorType x,
                                  int64_t block, StringRef name) {
   MLIRContext *mc = ctx.context();
   int64_t rank = x.getRank();
-  if (param.getRank() == 0 ||
-      (param.getRank() == 1 && param.getDimSize(0) == 1 && block == 0))
+  if (param.getRank() == 0)
     return AffineMap::get(rank, 0, {}, mc);
+  if (param.getRank() == 1 && param.getDimSize(0) == 1 && block == 0)
+    return AffineMap::get(rank, 0, {getAffineConstantExpr(0, mc)}, mc);
   if (block == 0) {
     if (param.getRank() != 1)
       return ctx.error("'" + name + "' must be a scalar or 1-D for per-axis "
@@ -246,8 +247,20 @@ Error dequantizeLinearOp(NodeContext &ctx, Results &results) {
       return t.takeError();
     rank = t->getRank();
   }
-  Expected<int64_t> axis = ctx.normalizeAxis(ctx.intAttr("axis", 1),
-                                             std::max<int64_t>(rank, 1));
+  // The axis only matters for per-axis and blocked parameters.
+  int64_t axisAttr = ctx.intAttr("axis", 1);
+  bool scalarScale = scale.constant ? scale.constant->numElements() == 1
+                                    : false;
+  if (!scale.constant) {
+    Expected<RankedTensorType> st = ctx.inputType(1);
+    if (!st)
+      return st.takeError();
+    scalarScale = st->getRank() == 0 || st->getNumElements() == 1;
+  }
+  Expected<int64_t> axis =
+      scalarScale && block == 0
+          ? Expected<int64_t>(0)
+          : ctx.normalizeAxis(axisAttr, std::max<int64_t>(rank, 1));
   if (!axis)
     return axis.takeError();
   Type scaleElem = ctx.importer.elementType(scale.dtype);
@@ -374,8 +387,13 @@ Error quantizeLinearOp(NodeContext &ctx, Results &results) {
   }
   if (!outDtype)
     outDtype = kUInt8;
-  Expected<int64_t> axis = ctx.normalizeAxis(
-      ctx.intAttr("axis", 1), std::max<int64_t>(typeOf(*x).getRank(), 1));
+  RankedTensorType scaleType = typeOf(*scale);
+  bool scalarScale = scaleType.getRank() == 0 || scaleType.getNumElements() == 1;
+  Expected<int64_t> axis =
+      scalarScale && ctx.intAttr("block_size", 0) == 0
+          ? Expected<int64_t>(0)
+          : ctx.normalizeAxis(ctx.intAttr("axis", 1),
+                              std::max<int64_t>(typeOf(*x).getRank(), 1));
   if (!axis)
     return axis.takeError();
   Expected<Value> out = quantizeGeneric(ctx, *x, *scale, zp, outDtype, *axis,

@@ -273,8 +273,11 @@ void addBinary(OpTable &t, StringRef op,
                function_ref<Value(OpBuilder &, Location, Value, Value)> fp,
                function_ref<Value(OpBuilder &, Location, Value, Value)> ip,
                std::optional<int64_t> (*fold)(int64_t, int64_t) = nullptr) {
-  // Copy the callables: the table outlives this call.
-  std::function<Value(OpBuilder &, Location, Value, Value)> f = fp, g = ip;
+  // Copy the callables (the table outlives this call); a null integer
+  // form stays null.
+  std::function<Value(OpBuilder &, Location, Value, Value)> f = fp, g;
+  if (ip)
+    g = ip;
   t.add("", op, 1, [f, g, fold, op = op.str()](NodeContext &ctx,
                                                Results &results) -> Error {
     if (fold) {
@@ -1111,9 +1114,53 @@ Error rangeOp(NodeContext &ctx, Results &results) {
   }
   if (!allKnown) {
     // Runtime range over i64 (position ids from cache lengths).
+    if (dtypeIsFloat(ctx.inputs[0]->dtype)) {
+      // out[i] = start + i * delta, n = max(ceil((limit - start) / delta), 0)
+      OpBuilder &b = ctx.builder();
+      Location loc = ctx.loc;
+      SmallVector<Value> sc;
+      for (size_t i = 0; i < 3; ++i) {
+        Expected<Value> v = ctx.input(i);
+        if (!v)
+          return v.takeError();
+        if (typeOf(*v).getRank() != 0)
+          return ctx.error("Range bounds must be scalars");
+        sc.push_back(tensor::ExtractOp::create(b, loc, *v, ValueRange{}));
+      }
+      Type elem = sc[0].getType();
+      Value count = math::CeilOp::create(
+          b, loc,
+          arith::DivFOp::create(b, loc,
+                                arith::SubFOp::create(b, loc, sc[1], sc[0]),
+                                sc[2]));
+      Value n = arith::MaxSIOp::create(
+          b, loc,
+          arith::IndexCastOp::create(
+              b, loc, b.getIndexType(),
+              arith::FPToSIOp::create(b, loc, b.getI64Type(), count)),
+          arith::ConstantIndexOp::create(b, loc, 0));
+      Value init = tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{n}, elem);
+      SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(1)};
+      SmallVector<utils::IteratorType> iters = {utils::IteratorType::parallel};
+      Value out =
+          linalg::GenericOp::create(
+              b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+              maps, iters,
+              [&](OpBuilder &nb, Location l, ValueRange) {
+                Value i = arith::IndexCastOp::create(
+                    nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, 0));
+                Value f = arith::SIToFPOp::create(nb, l, elem, i);
+                Value v = arith::AddFOp::create(
+                    nb, l, sc[0], arith::MulFOp::create(nb, l, f, sc[2]));
+                linalg::YieldOp::create(nb, l, v);
+              })
+              ->getResult(0);
+      results.push_back(tensorOf(out, ctx.inputs[0]->dtype));
+      return Error::success();
+    }
     if (ctx.inputs[0]->dtype != kInt64 && ctx.inputs[0]->dtype != kInt32)
       return ctx.error("a Range with bounds known only at run time must be "
-                       "integer");
+                       "integer or float");
     OpBuilder &b = ctx.builder();
     Location loc = ctx.loc;
     auto scalar = [&](size_t i) -> Expected<Value> {
@@ -1425,7 +1472,11 @@ Error reduceOp(NodeContext &ctx, Results &results, StringRef kind,
   return Error::success();
 }
 
-Error layerNormOp(NodeContext &ctx, Results &results) {
+/// LayerNormalization / RMSNormalization over dims [axis, rank): the
+/// trailing dims are folded into one so the qt op normalizes its last dim;
+/// scale and bias are broadcast to the trailing shape and folded alike.
+/// LayerNormalization's Mean and InvStdDev outputs are computed alongside.
+Error normOp(NodeContext &ctx, Results &results, bool rms) {
   if (Error e = ctx.checkAttributes({"axis", "epsilon", "stash_type"}))
     return e;
   Expected<Value> x = ctx.input(0);
@@ -1434,65 +1485,93 @@ Error layerNormOp(NodeContext &ctx, Results &results) {
   Expected<Value> scale = ctx.input(1);
   if (!scale)
     return scale.takeError();
-  int64_t rank = typeOf(*x).getRank();
+  RankedTensorType xt = typeOf(*x);
+  int64_t rank = xt.getRank();
   Expected<int64_t> axis = ctx.normalizeAxis(ctx.intAttr("axis", -1), rank);
   if (!axis)
     return axis.takeError();
-  if (*axis != rank - 1)
-    return ctx.error("normalization over axis " + Twine(*axis) +
-                     " (not the last) is not supported");
-  for (int i = 1; i < ctx.node.output_size(); ++i)
-    if (!ctx.node.output(i).empty())
-      return ctx.error("the Mean and InvStdDev outputs are not supported");
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc;
+  SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, *x);
+  SmallVector<OpFoldResult> trailing(sizes.begin() + *axis, sizes.end());
+  int64_t d = 1;
+  for (int64_t i = *axis; i < rank; ++i) {
+    if (xt.isDynamicDim(i))
+      return ctx.error("normalized dims must be static");
+    d *= xt.getDimSize(i);
+  }
+  auto flatParam = [&](Value p) -> Value {
+    // Broadcast to the trailing shape, then fold to [D].
+    Value full = broadcastTo(b, loc, p, trailing);
+    return reshapeTo(b, loc, full, {b.getIndexAttr(d)});
+  };
   Value bias;
-  if (ctx.hasInput(2)) {
+  if (!rms && ctx.hasInput(2)) {
     Expected<Value> bv = ctx.input(2);
     if (!bv)
       return bv.takeError();
-    bias = *bv;
+    bias = flatParam(*bv);
   }
-  OpBuilder &b = ctx.builder();
-  int64_t d = typeOf(*x).getDimSize(rank - 1);
-  auto flatten1D = [&](Value v) {
-    // Scale/B may be given as [D] or [1, .., D].
-    RankedTensorType t = typeOf(v);
-    if (t.getRank() == 1)
-      return v;
-    return reshapeTo(b, ctx.loc, v, {b.getIndexAttr(d)});
+  SmallVector<OpFoldResult> folded(sizes.begin(), sizes.begin() + *axis);
+  folded.push_back(b.getIndexAttr(d));
+  Value x2 = reshapeTo(b, loc, *x, folded);
+  float eps = ctx.floatAttr("epsilon", 1e-5f);
+  Value y = rms ? (Value)mlir::qt::RmsNormOp::create(b, loc, typeOf(x2), x2,
+                                                     flatParam(*scale),
+                                                     b.getF32FloatAttr(eps))
+                : (Value)mlir::qt::LayerNormOp::create(
+                      b, loc, typeOf(x2), x2, flatParam(*scale), bias,
+                      b.getF32FloatAttr(eps));
+  results.push_back(tensorOf(reshapeTo(b, loc, y, sizes), ctx.inputs[0]->dtype));
+  if (rms)
+    return Error::success();
+  bool wantStats = false;
+  for (int i = 1; i < ctx.node.output_size(); ++i)
+    wantStats |= !ctx.node.output(i).empty();
+  if (!wantStats)
+    return Error::success();
+  // Mean and 1 / sqrt(var + eps), shaped [..., 1, ..., 1] (stash type f32
+  // is the computation type here).
+  Type elem = xt.getElementType();
+  int64_t r2 = typeOf(x2).getRank();
+  auto sum = [&](Value v) {
+    return reduce(b, loc, v, {r2 - 1}, /*keepDims=*/true, 0.0,
+                  [](OpBuilder &nb, Location l, Value a, Value acc) {
+                    return arith::AddFOp::create(nb, l, a, acc);
+                  });
   };
-  Value out = mlir::qt::LayerNormOp::create(
-      b, ctx.loc, typeOf(*x), *x, flatten1D(*scale),
-      bias ? flatten1D(bias) : Value(),
-      b.getF32FloatAttr(ctx.floatAttr("epsilon", 1e-5f)));
-  results.push_back(tensorOf(out, ctx.inputs[0]->dtype));
+  Value dValue = scalarConstant(b, loc, elem, static_cast<double>(d));
+  Value mean = mapElements(b, loc, sum(x2), elem,
+                           [&](OpBuilder &nb, Location l, ValueRange a) {
+                             return arith::DivFOp::create(nb, l, a[0], dValue);
+                           });
+  Value meanB = broadcastTo(b, loc, mean, mixedSizes(b, loc, x2));
+  Value sq = mapElements(b, loc, ValueRange{x2, meanB}, elem,
+                         [&](OpBuilder &nb, Location l, ValueRange a) {
+                           Value c = arith::SubFOp::create(nb, l, a[0], a[1]);
+                           return arith::MulFOp::create(nb, l, c, c);
+                         });
+  Value epsValue = scalarConstant(b, loc, elem, eps);
+  Value inv = mapElements(
+      b, loc, sum(sq), elem, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value var = arith::DivFOp::create(nb, l, a[0], dValue);
+        Value s = math::SqrtOp::create(
+            nb, l, arith::AddFOp::create(nb, l, var, epsValue));
+        return arith::DivFOp::create(nb, l, scalarConstant(nb, l, elem, 1.0), s);
+      });
+  SmallVector<OpFoldResult> statSizes(sizes.begin(), sizes.begin() + *axis);
+  statSizes.append(rank - *axis, b.getIndexAttr(1));
+  results.push_back(tensorOf(reshapeTo(b, loc, mean, statSizes), ctx.inputs[0]->dtype));
+  results.push_back(tensorOf(reshapeTo(b, loc, inv, statSizes), ctx.inputs[0]->dtype));
   return Error::success();
 }
 
+Error layerNormOp(NodeContext &ctx, Results &results) {
+  return normOp(ctx, results, /*rms=*/false);
+}
+
 Error rmsNormOp(NodeContext &ctx, Results &results) {
-  if (Error e = ctx.checkAttributes({"axis", "epsilon", "stash_type"}))
-    return e;
-  Expected<Value> x = ctx.input(0);
-  if (!x)
-    return x.takeError();
-  Expected<Value> scale = ctx.input(1);
-  if (!scale)
-    return scale.takeError();
-  int64_t rank = typeOf(*x).getRank();
-  Expected<int64_t> axis = ctx.normalizeAxis(ctx.intAttr("axis", -1), rank);
-  if (!axis)
-    return axis.takeError();
-  if (*axis != rank - 1)
-    return ctx.error("normalization over axis " + Twine(*axis) +
-                     " (not the last) is not supported");
-  OpBuilder &b = ctx.builder();
-  Value s = *scale;
-  if (typeOf(s).getRank() != 1)
-    s = reshapeTo(b, ctx.loc, s, {b.getIndexAttr(typeOf(*x).getDimSize(rank - 1))});
-  Value out = mlir::qt::RmsNormOp::create(
-      b, ctx.loc, typeOf(*x), *x, s,
-      b.getF32FloatAttr(ctx.floatAttr("epsilon", 1e-5f)));
-  results.push_back(tensorOf(out, ctx.inputs[0]->dtype));
-  return Error::success();
+  return normOp(ctx, results, /*rms=*/true);
 }
 
 Error geluOp(NodeContext &ctx, Results &results) {
@@ -1540,14 +1619,20 @@ Error triluOp(NodeContext &ctx, Results &results) {
   Expected<Value> x = ctx.input(0);
   if (!x)
     return x.takeError();
-  int64_t k = 0;
+  OpBuilder &b0 = ctx.builder();
+  Value kIndex = arith::ConstantIndexOp::create(b0, ctx.loc, 0);
   if (ctx.hasInput(1)) {
-    Expected<SmallVector<int64_t>> kv = constInts(ctx, 1, "k");
+    // k may be a constant or a run-time scalar.
+    Expected<Value> kv = ctx.input(1);
     if (!kv)
       return kv.takeError();
-    if (kv->size() != 1)
+    RankedTensorType kt = typeOf(*kv);
+    if (kt.getNumElements() != 1)
       return ctx.error("k must be a scalar");
-    k = (*kv)[0];
+    SmallVector<Value> zeros(kt.getRank(),
+                             arith::ConstantIndexOp::create(b0, ctx.loc, 0));
+    Value e = tensor::ExtractOp::create(b0, ctx.loc, *kv, zeros);
+    kIndex = arith::IndexCastOp::create(b0, ctx.loc, b0.getIndexType(), e);
   }
   bool upper = ctx.intAttr("upper", 1) != 0;
   RankedTensorType type = typeOf(*x);
@@ -1564,8 +1649,7 @@ Error triluOp(NodeContext &ctx, Results &results) {
       maps, iters, [&](OpBuilder &nb, Location l, ValueRange args) {
         Value i = linalg::IndexOp::create(nb, l, rank - 2);
         Value j = linalg::IndexOp::create(nb, l, rank - 1);
-        Value ik = arith::AddIOp::create(
-            nb, l, i, arith::ConstantIndexOp::create(nb, l, k));
+        Value ik = arith::AddIOp::create(nb, l, i, kIndex);
         // upper: keep j >= i + k; lower: keep j <= i + k.
         Value keep = arith::CmpIOp::create(
             nb, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
@@ -1633,6 +1717,8 @@ void qtc::onnx::addStandardOps(OpTable &t) {
   addBinary(
       t, "Pow",
       [](B &b, L l, Value x, Value y) -> Value {
+        if (isa<IntegerType>(y.getType()))
+          y = arith::SIToFPOp::create(b, l, x.getType(), y);
         if (x.getType() != y.getType()) {
           // Exponents may have another float type than the base.
           y = x.getType().getIntOrFloatBitWidth() > y.getType().getIntOrFloatBitWidth()
@@ -1641,7 +1727,22 @@ void qtc::onnx::addStandardOps(OpTable &t) {
         }
         return math::PowFOp::create(b, l, x, y);
       },
-      nullptr);
+      [](B &b, L l, Value x, Value y) -> Value {
+        // Integer base: integer exponents use ipowi; float exponents go
+        // through the float type and back (ONNX keeps the base's type).
+        if (auto ft = dyn_cast<FloatType>(y.getType())) {
+          Value xf = arith::SIToFPOp::create(b, l, ft, x);
+          Value r = math::PowFOp::create(b, l, xf, y);
+          return arith::FPToSIOp::create(b, l, x.getType(), r);
+        }
+        unsigned xw = x.getType().getIntOrFloatBitWidth(),
+                 yw = y.getType().getIntOrFloatBitWidth();
+        if (yw < xw)
+          y = arith::ExtSIOp::create(b, l, x.getType(), y);
+        else if (yw > xw)
+          y = arith::TruncIOp::create(b, l, x.getType(), y);
+        return math::IPowIOp::create(b, l, x, y);
+      });
   addCompare(t, "Equal", arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq,
              [](int64_t a, int64_t b) -> std::optional<bool> { return a == b; });
   addCompare(t, "Less", arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt,
