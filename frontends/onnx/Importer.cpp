@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/onnx/Importer.h"
+#include "frontends/onnx/Fusion.h"
 
 #include "dialects/QT/IR/QTDialect.h"
 #include "dialects/QT/IR/QTOps.h"
@@ -20,6 +21,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -775,9 +777,37 @@ Error GraphImporter::importGraph() {
   }
   builder.setInsertionPointToEnd(entry);
 
-  for (auto [i, node] : llvm::enumerate(graph.node()))
+  // Raise exporter decompositions (RMSNorm, GELU, SiLU, attention) first.
+  for (const ::onnx::NodeProto &node : graph.node())
+    if (node.op_type() == "Constant" && node.domain().empty() &&
+        node.output_size() == 1)
+      constantNodes[node.output(0)] = &node;
+  std::vector<Fusion> fusions = findFusions(
+      graph, [&](llvm::StringRef name) { return scalarConstant(name); });
+  llvm::DenseMap<size_t, const Fusion *> roots;
+  llvm::DenseSet<size_t> covered;
+  for (const Fusion &f : fusions) {
+    roots[f.root] = &f;
+    covered.insert(f.nodes.begin(), f.nodes.end());
+  }
+  for (auto [i, node] : llvm::enumerate(graph.node())) {
+    auto root = roots.find(i);
+    if (root != roots.end()) {
+      Expected<bool> fused = importFusion(*root->second);
+      if (!fused)
+        return fused.takeError();
+      if (*fused)
+        continue;
+      for (size_t k : root->second->nodes)
+        if (Error e = importNode(graph.node(k), k))
+          return e;
+      continue;
+    }
+    if (covered.contains(i))
+      continue;
     if (Error e = importNode(node, i))
       return e;
+  }
 
   llvm::SmallVector<Value> results;
   llvm::SmallVector<Type> resultTypes;
@@ -803,6 +833,147 @@ Error GraphImporter::importGraph() {
   for (auto [i, vi] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "onnx.name", builder.getStringAttr(vi.name()));
   return Error::success();
+}
+
+std::optional<double> GraphImporter::scalarConstant(llvm::StringRef name) {
+  auto read = [](const ConstData &c) -> std::optional<double> {
+    if (c.numElements() != 1 || dtypeBits(c.dtype) < 8)
+      return std::nullopt;
+    return c.floatAt(0);
+  };
+  auto it = values.find(name);
+  if (it != values.end())
+    return it->second.constant ? read(*it->second.constant) : std::nullopt;
+  auto cn = constantNodes.find(name);
+  if (cn == constantNodes.end())
+    return std::nullopt;
+  for (const ::onnx::AttributeProto &a : cn->second->attribute()) {
+    if (a.name() == "value") {
+      // readTensor moves raw bytes out of its argument: read a copy, and
+      // only of small tensors.
+      int64_t n = 1;
+      for (int64_t d : a.t().dims())
+        n *= d;
+      if (n != 1)
+        return std::nullopt;
+      ::onnx::TensorProto copy = a.t();
+      Expected<std::shared_ptr<ConstData>> t = readTensor(copy);
+      if (!t) {
+        llvm::consumeError(t.takeError());
+        return std::nullopt;
+      }
+      return read(**t);
+    }
+    if (a.name() == "value_float")
+      return a.f();
+    if (a.name() == "value_int")
+      return static_cast<double>(a.i());
+  }
+  return std::nullopt;
+}
+
+Expected<bool> GraphImporter::importFusion(const Fusion &fusion) {
+  const ::onnx::NodeProto &rootNode = model.graph().node(fusion.root);
+  auto get = [&](const std::string &name) -> Tensor * {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : &it->second;
+  };
+  SmallVector<Tensor *> ins;
+  for (const std::string &name : fusion.inputs) {
+    if (name.empty()) {
+      ins.push_back(nullptr);
+      continue;
+    }
+    Tensor *t = get(name);
+    if (!t)
+      return false;
+    ins.push_back(t);
+  }
+  Value x = materialize(*ins[0]);
+  if (!x)
+    return false;
+  auto xt = cast<RankedTensorType>(x.getType());
+  if (!isa<FloatType>(xt.getElementType()))
+    return false;
+  Location loc = NameLoc::get(builder.getStringAttr(rootNode.name()),
+                              FileLineColLoc::get(&context, fileName, 0, 0));
+  Value result;
+  switch (fusion.kind) {
+  case Fusion::RmsNorm: {
+    Value w = materialize(*ins[1]);
+    if (!w || xt.getRank() < 1)
+      return false;
+    auto wt = cast<RankedTensorType>(w.getType());
+    if (wt.getRank() != 1 || wt.getElementType() != xt.getElementType() ||
+        wt.getDimSize(0) != xt.getDimSize(xt.getRank() - 1))
+      return false;
+    result = mlir::qt::RmsNormOp::create(
+        builder, loc, xt, x, w,
+        builder.getF32FloatAttr(static_cast<float>(fusion.epsilon)));
+    break;
+  }
+  case Fusion::Gelu:
+  case Fusion::GeluTanh:
+    result = mlir::qt::GeluOp::create(
+        builder, loc, x,
+        mlir::qt::GeluApproximationAttr::get(
+            &context, fusion.kind == Fusion::Gelu
+                          ? mlir::qt::GeluApproximation::None
+                          : mlir::qt::GeluApproximation::Tanh));
+    break;
+  case Fusion::Silu:
+    result = mlir::qt::SiluOp::create(builder, loc, x);
+    break;
+  case Fusion::Attention: {
+    Value kT = materialize(*ins[1]), v = materialize(*ins[2]);
+    if (!kT || !v)
+      return false;
+    auto kt = cast<RankedTensorType>(kT.getType());
+    auto vt = cast<RankedTensorType>(v.getType());
+    if (xt.getRank() != 4 || kt.getRank() != 4 || vt.getRank() != 4 ||
+        kt.getElementType() != xt.getElementType() ||
+        vt.getElementType() != xt.getElementType())
+      return false;
+    int64_t hq = xt.getDimSize(1), hk = kt.getDimSize(1);
+    bool staticHeads = !ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hk);
+    if ((staticHeads && (hk == 0 || hq % hk != 0)) ||
+        (!ShapedType::isDynamic(vt.getDimSize(1)) && !ShapedType::isDynamic(hk) &&
+         vt.getDimSize(1) != hk))
+      return false;
+    Value mask;
+    if (ins[3]) {
+      mask = materialize(*ins[3]);
+      if (!mask)
+        return false;
+      auto mt = cast<RankedTensorType>(mask.getType());
+      if (mt.getElementType() != xt.getElementType() || mt.getRank() > 4)
+        return false;
+      SmallVector<int64_t> scores = {xt.getDimSize(0), hq, xt.getDimSize(2),
+                                     kt.getDimSize(3)};
+      for (int64_t i = 0; i < mt.getRank(); ++i) {
+        int64_t m = mt.getDimSize(mt.getRank() - 1 - i), w = scores[3 - i];
+        if (m != 1 && !ShapedType::isDynamic(m) && !ShapedType::isDynamic(w) &&
+            m != w)
+          return false;
+      }
+    }
+    Value k = transpose(builder, loc, kT, {0, 1, 3, 2});
+    auto outType = RankedTensorType::get(
+        {xt.getDimSize(0), hq, xt.getDimSize(2), vt.getDimSize(3)},
+        xt.getElementType());
+    result = mlir::qt::AttentionOp::create(
+                 builder, loc, outType, Type(), Type(), x, k, v, mask, Value(),
+                 Value(), builder.getF32FloatAttr(static_cast<float>(fusion.scale)),
+                 UnitAttr())
+                 .getOutput();
+    break;
+  }
+  }
+  Tensor out;
+  out.value = result;
+  out.dtype = ins[0]->dtype;
+  values[rootNode.output(0)] = std::move(out);
+  return true;
 }
 
 Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {

@@ -208,6 +208,10 @@ public:
 private:
   llvm::Error importGraph();
   llvm::Error importNode(const ::onnx::NodeProto &node, size_t index);
+  /// Imports a matched decomposition as one qt op; false when the operand
+  /// types do not fit it (then its nodes are imported one by one).
+  llvm::Expected<bool> importFusion(const struct Fusion &fusion);
+  std::optional<double> scalarConstant(llvm::StringRef name);
   llvm::Expected<mlir::Type> inputType(const void *valueInfo,
                                        llvm::StringRef name);
   llvm::Expected<llvm::ArrayRef<char>>
@@ -219,6 +223,7 @@ private:
   llvm::StringMap<int64_t> opsets;
   llvm::StringMap<Tensor> values;
   llvm::StringMap<std::shared_ptr<void>> mappedFiles;
+  llvm::StringMap<const ::onnx::NodeProto *> constantNodes;
   mlir::OwningOpRef<mlir::ModuleOp> module;
   mlir::func::FuncOp func;
   mlir::Block *constantBlock = nullptr;

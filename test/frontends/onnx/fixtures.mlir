@@ -2,13 +2,13 @@
 // exporter, onnxruntime's quantizer, onnxruntime-genai's model builder)
 // imports with its dynamic dims kept, passes the verifier, and keeps every
 // quantized weight packed: no qt.dequantize is left.
-// RUN: qtc-translate --import-onnx %S/fixtures/bert_tiny.onnx | FileCheck %s --check-prefix=BERT
+// RUN: qtc-translate --import-onnx %S/fixtures/bert_tiny.onnx | FileCheck %s --check-prefix=BERT --implicit-check-not=linalg.softmax
 // RUN: qtc-translate --import-onnx %S/fixtures/bert_tiny_int4_matmulnbits.onnx | FileCheck %s --check-prefix=BERT4 --implicit-check-not=qt.dequantize
 // RUN: qtc-translate --import-onnx %S/fixtures/bert_tiny_int4_qdq.onnx | FileCheck %s --check-prefix=BERT4 --implicit-check-not=qt.dequantize
-// RUN: qtc-translate --import-onnx %S/fixtures/gpt2_tiny.onnx | FileCheck %s --check-prefix=GPT2
+// RUN: qtc-translate --import-onnx %S/fixtures/gpt2_tiny.onnx | FileCheck %s --check-prefix=GPT2 --implicit-check-not=linalg.softmax
 // RUN: qtc-translate --import-onnx %S/fixtures/gpt2_tiny_int4_matmulnbits.onnx | FileCheck %s --check-prefix=GPT2NB --implicit-check-not=qt.dequantize
 // RUN: qtc-translate --import-onnx %S/fixtures/gpt2_tiny_int4_qdq.onnx | FileCheck %s --check-prefix=GPT2QDQ --implicit-check-not=qt.dequantize
-// RUN: qtc-translate --import-onnx %S/fixtures/llama_tiny.onnx | FileCheck %s --check-prefix=LLAMA
+// RUN: qtc-translate --import-onnx %S/fixtures/llama_tiny.onnx | FileCheck %s --check-prefix=LLAMA --implicit-check-not=linalg.softmax
 // RUN: qtc-translate --import-onnx %S/fixtures/llama_tiny_int4_matmulnbits.onnx | FileCheck %s --check-prefix=LLAMA4 --implicit-check-not=qt.dequantize
 // RUN: qtc-translate --import-onnx %S/fixtures/llama_tiny_int4_qdq.onnx | FileCheck %s --check-prefix=LLAMA4 --implicit-check-not=qt.dequantize
 // RUN: qtc-translate --import-onnx %S/fixtures/llama_tiny_genai_int4.onnx | FileCheck %s --check-prefix=GENAI --implicit-check-not=qt.dequantize
@@ -19,7 +19,10 @@
 // BERT: func.func @main(%arg0: tensor<?x?xi64> {onnx.name = "input_ids"}, %arg1: tensor<?x?xi64> {onnx.name = "attention_mask"}, %arg2: tensor<?x?xi64> {onnx.name = "token_type_ids"})
 // BERT-COUNT-3: qt.embedding
 // BERT: qt.layer_norm
-// BERT: linalg.softmax
+// BERT: qt.attention {{.*}} mask({{.*}}) {scale = 2.500000e-01 : f32}
+// BERT: qt.gelu %{{.*}} : tensor<?x?x64xf32>
+// BERT: qt.attention
+// BERT: qt.gelu
 // BERT: return
 
 // BERT4-COUNT-12: qt.quantized_matmul {{.*}}#qt.packed<{{u|s}}i4, group_size = 32
@@ -28,6 +31,8 @@
 // GPT2: func.func @main(%arg0: tensor<?x?xi64> {onnx.name = "input_ids"}, %arg1: tensor<?x?xi64> {onnx.name = "attention_mask"})
 // GPT2-COUNT-2: qt.embedding
 // GPT2: qt.layer_norm
+// GPT2: qt.attention
+// GPT2: qt.gelu {{.*}} {approximation = #qt.gelu_approximation<tanh>}
 // GPT2: return
 
 // Token and position tables through GatherBlockQuantized, lm_head int4.
@@ -40,7 +45,11 @@
 // LLAMA: func.func @main(%arg0: tensor<?x?xi64> {onnx.name = "input_ids"}, %arg1: tensor<?x?xi64> {onnx.name = "attention_mask"}, %arg2: tensor<?x?xi64> {onnx.name = "position_ids"}, %arg3: tensor<?x2x?x16xf32> {onnx.name = "past_key_values.0.key"}
 // LLAMA-SAME: tensor<?x2x?x16xf32> {onnx.name = "present.0.key"}
 // LLAMA: qt.embedding
+// LLAMA: qt.rms_norm
 // LLAMA: tensor.concat dim(2) %arg3
+// LLAMA: qt.attention
+// LLAMA: qt.rms_norm
+// LLAMA: qt.silu
 // LLAMA: return
 
 // LLAMA4-COUNT-15: qt.quantized_matmul {{.*}}i4, group_size = 32

@@ -323,6 +323,46 @@ def einsum_scatter():
                  opset=18)
 
 
+# --- decompositions the importer raises into qt ops ---------------------------------
+
+@model
+def decomposed():
+    """RMSNorm, erf- and tanh-GELU, SiLU and an attention chain written out
+    node by node, the way PyTorch's exporter writes them."""
+    d, hd = 16, 8
+    g = init("g", np.linspace(0.5, 1.5, d).astype(np.float32))
+    c = lambda name, v: node("Constant", [], [name], value=h.make_tensor(name, T.FLOAT, [], [v]))
+    nodes = [
+        # RMSNorm: g * (x * 1 / sqrt(mean(x^2) + eps))
+        c("two", 2.0), node("Pow", ["x", "two"], ["x2"]),
+        node("ReduceMean", ["x2", "last"], ["ms"], keepdims=1),
+        c("eps", 1e-5), node("Add", ["ms", "eps"], ["mse"]), node("Sqrt", ["mse"], ["rms"]),
+        c("one", 1.0), node("Div", ["one", "rms"], ["inv"]), node("Mul", ["x", "inv"], ["xn"]),
+        node("Mul", ["g", "xn"], ["rmsnorm"]),
+        # GELU (erf): (x * (erf(x / sqrt2) + 1)) * 0.5
+        c("sqrt2", 1.4142135381698608), node("Div", ["x", "sqrt2"], ["xs"]), node("Erf", ["xs"], ["e"]),
+        c("one_b", 1.0), node("Add", ["e", "one_b"], ["e1"]), node("Mul", ["x", "e1"], ["xe"]),
+        c("half", 0.5), node("Mul", ["xe", "half"], ["gelu"]),
+        # GELU (tanh): 0.5 * x * (1 + tanh(0.79788 * (x + 0.044715 * x^3)))
+        c("three", 3.0), node("Pow", ["x", "three"], ["x3"]), c("k", 0.044715),
+        node("Mul", ["k", "x3"], ["kx3"]), node("Add", ["x", "kx3"], ["inner"]),
+        c("c", 0.7978845608028654), node("Mul", ["c", "inner"], ["ci"]), node("Tanh", ["ci"], ["t"]),
+        c("one_c", 1.0), node("Add", ["one_c", "t"], ["t1"]), c("half_b", 0.5),
+        node("Mul", ["half_b", "x"], ["hx"]), node("Mul", ["hx", "t1"], ["gelu_tanh"]),
+        # SiLU
+        node("Sigmoid", ["x"], ["sg"]), node("Mul", ["x", "sg"], ["silu"]),
+        # Attention: softmax(q . kT * scale + mask) . v
+        node("MatMul", ["q", "kt"], ["qk"]), c("scale", 1.0 / np.sqrt(hd)), node("Mul", ["qk", "scale"], ["qks"]),
+        node("Add", ["qks", "mask"], ["qkm"]), node("Softmax", ["qkm"], ["p"], axis=-1),
+        node("MatMul", ["p", "v"], ["attn"]),
+    ]
+    return build(nodes, [vi("x", T.FLOAT, ["batch", 4, d]), vi("q", T.FLOAT, ["batch", 2, 4, hd]),
+                         vi("kt", T.FLOAT, ["batch", 2, hd, 4]), vi("v", T.FLOAT, ["batch", 2, 4, hd]),
+                         vi("mask", T.FLOAT, ["batch", 1, 4, 4])],
+                 [vi(n, T.FLOAT, None) for n in ["rmsnorm", "gelu", "gelu_tanh", "silu", "attn"]],
+                 [g, init("last", np.array([-1], np.int64))], opset=18)
+
+
 # --- bad input --------------------------------------------------------------------
 
 @model
