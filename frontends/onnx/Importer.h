@@ -8,6 +8,7 @@
 #ifndef QTC_FRONTENDS_ONNX_IMPORTER_H
 #define QTC_FRONTENDS_ONNX_IMPORTER_H
 
+#include "frontends/common/TensorBuilders.h"
 #include "frontends/onnx/OnnxImporter.h"
 
 #include "dialects/QT/IR/QTDialect.h"
@@ -34,6 +35,8 @@ class TensorProto;
 } // namespace onnx
 
 namespace qtc::onnx {
+
+using namespace qtc::ir;
 
 /// ONNX TensorProto element types (onnx.proto; newer than libonnx 1.12's
 /// enum for the 4- and 2-bit ones).
@@ -235,59 +238,12 @@ private:
 // IR building helpers shared by the op tables (Builders.cpp)
 //===----------------------------------------------------------------------===//
 
-/// Sizes of `value`'s dims (static as attributes, dynamic as tensor.dim).
-llvm::SmallVector<mlir::OpFoldResult> mixedSizes(mlir::OpBuilder &b,
-                                                 mlir::Location loc,
-                                                 mlir::Value value);
 /// numpy broadcasting of `values` to one shape; errors on mismatches.
 llvm::Expected<llvm::SmallVector<mlir::Value>>
 broadcastValues(NodeContext &ctx, llvm::ArrayRef<mlir::Value> values);
-/// Broadcasts `value` to `sizes` (whose rank is >= value's).
-mlir::Value broadcastTo(mlir::OpBuilder &b, mlir::Location loc,
-                        mlir::Value value,
-                        llvm::ArrayRef<mlir::OpFoldResult> sizes);
-/// A `linalg.map` over same-shaped `inputs` producing `resultElement`.
-mlir::Value mapElements(
-    mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange inputs,
-    mlir::Type resultElement,
-    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
-                                   mlir::ValueRange)>
-        body);
-/// A scalar constant of a float or integer type.
-mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
-                           mlir::Type type, double value);
-/// Empty tensor with `value`'s sizes and another element type.
-mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
-                      mlir::Type elementType);
-/// A tensor filled with zero.
-mlir::Value zeros(mlir::OpBuilder &b, mlir::Location loc,
-                  llvm::ArrayRef<mlir::OpFoldResult> sizes, mlir::Type type);
-/// Reshapes `value` to `sizes` (tensor.reshape with a computed shape).
-mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
-                      llvm::ArrayRef<mlir::OpFoldResult> sizes);
-/// Collapses all leading dims except the last `keep` into one.
-mlir::Value collapseLeading(mlir::OpBuilder &b, mlir::Location loc,
-                            mlir::Value value, int64_t keep);
-/// Inserts unit dims at `axes` (sorted, in the result's numbering).
-mlir::Value insertUnitDims(mlir::OpBuilder &b, mlir::Location loc,
-                           mlir::Value value, llvm::ArrayRef<int64_t> axes);
-/// Drops the unit dims at `axes`.
-mlir::Value dropUnitDims(mlir::OpBuilder &b, mlir::Location loc,
-                         mlir::Value value, llvm::ArrayRef<int64_t> axes);
 /// Matrix product with numpy semantics (ranks >= 1, broadcast batch dims).
 llvm::Expected<mlir::Value> matmul(NodeContext &ctx, mlir::Value a,
                                    mlir::Value b);
-/// Permutes dims.
-mlir::Value transpose(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
-                      llvm::ArrayRef<int64_t> permutation);
-/// Reduces `axes` with `combine` starting from `init`; keeps unit dims if
-/// `keepDims`.
-mlir::Value reduce(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
-                   llvm::ArrayRef<int64_t> axes, bool keepDims, double init,
-                   llvm::function_ref<mlir::Value(mlir::OpBuilder &,
-                                                  mlir::Location, mlir::Value,
-                                                  mlir::Value)>
-                       combine);
 
 } // namespace qtc::onnx
 

@@ -1,0 +1,70 @@
+//===- TensorBuilders.h - IR building helpers shared by frontends -*- C++ -*-===//
+//
+// Used by the ONNX importer and the Hugging Face model builders to build
+// tensor computations from upstream dialects (tensor, linalg, arith).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QTC_FRONTENDS_COMMON_TENSORBUILDERS_H
+#define QTC_FRONTENDS_COMMON_TENSORBUILDERS_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace qtc::ir {
+
+/// Sizes of `value`'s dims (static as attributes, dynamic as tensor.dim).
+llvm::SmallVector<mlir::OpFoldResult> mixedSizes(mlir::OpBuilder &b,
+                                                 mlir::Location loc,
+                                                 mlir::Value value);
+/// Broadcasts `value` to `sizes` (whose rank is >= value's), numpy style.
+mlir::Value broadcastTo(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::Value value,
+                        llvm::ArrayRef<mlir::OpFoldResult> sizes);
+/// A `linalg.map` over same-shaped `inputs` producing `resultElement`; the
+/// body sees the input elements.
+mlir::Value mapElements(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange inputs,
+    mlir::Type resultElement,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::ValueRange)>
+        body);
+/// A scalar constant of a float or integer type.
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Type type, double value);
+/// Empty tensor with `value`'s sizes and another element type.
+mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                      mlir::Type elementType);
+/// A tensor filled with zero.
+mlir::Value zeros(mlir::OpBuilder &b, mlir::Location loc,
+                  llvm::ArrayRef<mlir::OpFoldResult> sizes, mlir::Type type);
+/// Reshapes `value` to `sizes` (tensor.reshape with a computed shape).
+mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                      llvm::ArrayRef<mlir::OpFoldResult> sizes);
+/// Collapses all leading dims except the last `keep` into one.
+mlir::Value collapseLeading(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::Value value, int64_t keep);
+/// Inserts unit dims at `axes` (sorted, in the result's numbering).
+mlir::Value insertUnitDims(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value value, llvm::ArrayRef<int64_t> axes);
+/// Drops the unit dims at `axes`.
+mlir::Value dropUnitDims(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Value value, llvm::ArrayRef<int64_t> axes);
+/// Permutes dims.
+mlir::Value transpose(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                      llvm::ArrayRef<int64_t> permutation);
+/// Reduces `axes` with `combine` starting from `init`; keeps unit dims if
+/// `keepDims`.
+mlir::Value reduce(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                   llvm::ArrayRef<int64_t> axes, bool keepDims, double init,
+                   llvm::function_ref<mlir::Value(mlir::OpBuilder &,
+                                                  mlir::Location, mlir::Value,
+                                                  mlir::Value)>
+                       combine);
+
+} // namespace qtc::ir
+
+#endif // QTC_FRONTENDS_COMMON_TENSORBUILDERS_H
