@@ -1,7 +1,10 @@
 //===- qtc-translate.cpp - model importers --------------------------------===//
 //
 //   qtc-translate --import-onnx model.onnx [-o out.mlir]
-//                 [--input-shape NAME=d0,d1,...]... [--external-data-dir DIR]
+//                 [--input-shape NAME=d0,d1,...]... [--dim NAME=SIZE]...
+//                 [--external-data-dir DIR]
+//   qtc-translate --import-hf CHECKPOINT_DIR [-o out.mlir]
+//                 [--batch N] [--seq N] [--past N]
 //
 // Prints the imported MLIR module. On an error, prints one line naming the
 // file, node, op, domain and opset, writes no output and exits with 1.
@@ -9,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/onnx/OnnxImporter.h"
+#include "frontends/safetensors/HFImporter.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -23,11 +27,26 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory category("qtc-translate options");
 
-static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model>"),
+static cl::opt<std::string> inputFile(cl::Positional,
+                                      cl::desc("<model.onnx | checkpoint dir>"),
                                       cl::Required, cl::cat(category));
 static cl::opt<bool> importOnnx("import-onnx",
                                 cl::desc("Import an ONNX model (.onnx)"),
                                 cl::cat(category));
+static cl::opt<bool> importHF(
+    "import-hf",
+    cl::desc("Build a model from a Hugging Face checkpoint directory "
+             "(config.json + safetensors; llama, mistral, qwen2; GPTQ/AWQ)"),
+    cl::cat(category));
+static cl::opt<int64_t> hfBatch("batch",
+                                cl::desc("--import-hf: static batch size"),
+                                cl::init(-1), cl::cat(category));
+static cl::opt<int64_t> hfSeq("seq",
+                              cl::desc("--import-hf: static number of new tokens"),
+                              cl::init(-1), cl::cat(category));
+static cl::opt<int64_t> hfPast("past",
+                               cl::desc("--import-hf: static number of cached tokens"),
+                               cl::init(-1), cl::cat(category));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::cat(category));
@@ -65,14 +84,30 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions({&category, &llvm::getColorCategory()});
   cl::ParseCommandLineOptions(
       argc, argv,
-      "qtc model importer: ONNX models -> MLIR (qt + upstream dialects)\n\n"
+      "qtc model importer: ONNX models and Hugging Face checkpoints -> MLIR "
+      "(qt + upstream dialects)\n\n"
       "  qtc-translate --import-onnx model.onnx -o model.mlir\n"
       "  qtc-translate --import-onnx model.onnx --input-shape "
       "input_ids=1,16\n"
       "  qtc-translate --import-onnx model.onnx --dim batch=1 --dim "
-      "sequence=16\n");
-  if (!importOnnx)
-    return fail("choose an importer: --import-onnx");
+      "sequence=16\n"
+      "  qtc-translate --import-hf path/to/checkpoint --batch 1\n");
+  if (importOnnx == importHF)
+    return fail("choose one importer: --import-onnx or --import-hf");
+
+  mlir::MLIRContext context;
+  mlir::OwningOpRef<mlir::ModuleOp> imported;
+  if (importHF) {
+    qtc::hf::ImportOptions hfOptions;
+    hfOptions.functionName = functionName;
+    if (hfBatch >= 0) hfOptions.batch = hfBatch;
+    if (hfSeq >= 0) hfOptions.sequence = hfSeq;
+    if (hfPast >= 0) hfOptions.past = hfPast;
+    auto module = qtc::hf::importCheckpoint(inputFile, context, hfOptions);
+    if (!module)
+      return fail(llvm::toString(module.takeError()));
+    imported = std::move(*module);
+  }
 
   qtc::onnx::ImportOptions options;
   options.externalDataDir = externalDataDir;
@@ -85,16 +120,18 @@ int main(int argc, char **argv) {
     if (llvm::Error e = qtc::onnx::parseDimParam(spec, options))
       return fail(llvm::toString(std::move(e)));
 
-  mlir::MLIRContext context;
-  auto module = qtc::onnx::importOnnxFile(inputFile, context, options);
-  if (!module)
-    return fail(llvm::toString(module.takeError()));
+  if (importOnnx) {
+    auto module = qtc::onnx::importOnnxFile(inputFile, context, options);
+    if (!module)
+      return fail(llvm::toString(module.takeError()));
+    imported = std::move(*module);
+  }
 
   std::error_code ec;
   llvm::ToolOutputFile out(outputFile, ec, llvm::sys::fs::OF_None);
   if (ec)
     return fail("cannot write '" + outputFile + "': " + ec.message());
-  (*module)->print(out.os(), mlir::OpPrintingFlags());
+  imported->print(out.os(), mlir::OpPrintingFlags());
   out.os() << "\n";
   out.keep();
   return 0;
