@@ -62,6 +62,9 @@ private:
   std::string prefix; // "model." or ""
   Block *entry = nullptr;
   Operation *lastConstant = nullptr;
+  /// Weights already turned into constants (a tied lm_head reuses the
+  /// embedding table), keyed by tensor name and whether widened to f32.
+  llvm::StringMap<Value> weights;
 
   Location loc(llvm::StringRef name) {
     return NameLoc::get(b.getStringAttr(name),
@@ -79,6 +82,9 @@ private:
   Expected<Value> floatWeight(llvm::StringRef name,
                               llvm::ArrayRef<int64_t> shape,
                               llvm::StringRef why, bool asF32);
+  Expected<Value> makeFloatWeight(llvm::StringRef name,
+                                  llvm::ArrayRef<int64_t> shape,
+                                  llvm::StringRef why, bool asF32);
   Expected<Value> linear(Value x, llvm::StringRef name, int64_t out,
                          int64_t in);
   Value add(Value a, Value c) {
@@ -227,6 +233,18 @@ Value ModelBuilder::constant(llvm::ArrayRef<uint8_t> bytes,
 Expected<Value> ModelBuilder::floatWeight(llvm::StringRef name,
                                      llvm::ArrayRef<int64_t> shape,
                                      llvm::StringRef why, bool asF32) {
+  std::string key = (name + (asF32 ? "#f32" : "")).str();
+  if (Value cached = weights.lookup(key))
+    return cached;
+  Expected<Value> made = makeFloatWeight(name, shape, why, asF32);
+  if (made)
+    weights[key] = *made;
+  return made;
+}
+
+Expected<Value> ModelBuilder::makeFloatWeight(llvm::StringRef name,
+                                              llvm::ArrayRef<int64_t> shape,
+                                              llvm::StringRef why, bool asF32) {
   Expected<TensorRef> t = tensor(name, shape, why);
   if (!t)
     return t.takeError();
