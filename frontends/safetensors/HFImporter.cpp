@@ -41,6 +41,10 @@ struct Config {
           intermediate = 0, vocab = 0, maxPositions = 0;
   double ropeTheta = 10000.0, ropeLinearFactor = 1.0, normEps = 1e-6;
   bool tied = false;
+  /// GPT-2 / BERT: activation ("gelu" erf form, "gelu_new" tanh form),
+  /// token types.
+  std::string activation = "gelu";
+  int64_t typeVocab = 0;
 };
 
 class ModelBuilder {
@@ -85,8 +89,29 @@ private:
   Expected<Value> makeFloatWeight(llvm::StringRef name,
                                   llvm::ArrayRef<int64_t> shape,
                                   llvm::StringRef why, bool asF32);
+  /// `inOut`: the weight is stored [in, out] (GPT-2's Conv1D), not
+  /// [out, in] (nn.Linear).
   Expected<Value> linear(Value x, llvm::StringRef name, int64_t out,
-                         int64_t in);
+                         int64_t in, bool inOut = false);
+  Expected<Value> layerNorm(Value x, llvm::StringRef name);
+  Value gelu(Value x, llvm::StringRef name) {
+    auto kind = cfg.activation == "gelu" ? qt::GeluApproximation::None
+                                         : qt::GeluApproximation::Tanh;
+    return qt::GeluOp::create(b, loc(name), x,
+                              qt::GeluApproximationAttr::get(&context, kind));
+  }
+  Value sliceLast(Value x, int64_t offset, int64_t size) {
+    Location l = b.getUnknownLoc();
+    SmallVector<OpFoldResult> sizes = mixedSizes(b, l, x);
+    int64_t r = sizes.size();
+    SmallVector<OpFoldResult> offsets(r, b.getIndexAttr(0)),
+        strides(r, b.getIndexAttr(1));
+    offsets.back() = b.getIndexAttr(offset);
+    sizes.back() = b.getIndexAttr(size);
+    return tensor::ExtractSliceOp::create(b, l, x, offsets, sizes, strides);
+  }
+  Expected<OwningOpRef<ModuleOp>> buildGPT2();
+  Expected<OwningOpRef<ModuleOp>> buildBert();
   Value add(Value a, Value c) {
     return mapElements(b, b.getUnknownLoc(), ValueRange{a, c},
                        typeOf(a).getElementType(),
@@ -131,10 +156,59 @@ Error ModelBuilder::readConfig() {
     return Error::success();
   };
   cfg.modelType = str("model_type");
+  if (cfg.modelType == "gpt2") {
+    if (Error e = num("n_embd", cfg.hidden, true)) return e;
+    if (Error e = num("n_layer", cfg.layers, true)) return e;
+    if (Error e = num("n_head", cfg.heads, true)) return e;
+    if (Error e = num("vocab_size", cfg.vocab, true)) return e;
+    cfg.maxPositions = 1024;
+    if (Error e = num("n_positions", cfg.maxPositions, false)) return e;
+    cfg.intermediate = 4 * cfg.hidden;
+    if (Error e = num("n_inner", cfg.intermediate, false)) return e;
+    cfg.kvHeads = cfg.heads;
+    if (cfg.hidden % cfg.heads)
+      return fail(where + ": n_embd must be a multiple of n_head");
+    cfg.headDim = cfg.hidden / cfg.heads;
+    cfg.normEps = c->getNumber("layer_norm_epsilon").value_or(1e-5);
+    cfg.activation = str("activation_function");
+    cfg.tied = c->getBoolean("tie_word_embeddings").value_or(true);
+    prefix = has("transformer.wte.weight") ? "transformer." : "";
+  } else if (cfg.modelType == "bert") {
+    if (Error e = num("hidden_size", cfg.hidden, true)) return e;
+    if (Error e = num("num_hidden_layers", cfg.layers, true)) return e;
+    if (Error e = num("num_attention_heads", cfg.heads, true)) return e;
+    if (Error e = num("intermediate_size", cfg.intermediate, true)) return e;
+    if (Error e = num("vocab_size", cfg.vocab, true)) return e;
+    cfg.maxPositions = 512;
+    if (Error e = num("max_position_embeddings", cfg.maxPositions, false)) return e;
+    cfg.typeVocab = 2;
+    if (Error e = num("type_vocab_size", cfg.typeVocab, false)) return e;
+    cfg.kvHeads = cfg.heads;
+    if (cfg.hidden % cfg.heads)
+      return fail(where + ": hidden_size must be a multiple of "
+                          "num_attention_heads");
+    cfg.headDim = cfg.hidden / cfg.heads;
+    cfg.normEps = c->getNumber("layer_norm_eps").value_or(1e-12);
+    cfg.activation = str("hidden_act");
+    std::string pe = str("position_embedding_type");
+    if (!pe.empty() && pe != "absolute")
+      return fail(where + ": position_embedding_type '" + pe +
+                  "' is not supported (absolute)");
+    prefix = has("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+  }
+  if (cfg.modelType == "gpt2" || cfg.modelType == "bert") {
+    if (cfg.activation.empty())
+      cfg.activation = "gelu";
+    if (cfg.activation != "gelu" && cfg.activation != "gelu_new" &&
+        cfg.activation != "gelu_pytorch_tanh")
+      return fail(where + ": activation '" + cfg.activation +
+                  "' is not supported (gelu, gelu_new, gelu_pytorch_tanh)");
+    return Error::success();
+  }
   if (cfg.modelType != "llama" && cfg.modelType != "mistral" &&
       cfg.modelType != "qwen2")
     return fail(where + ": model_type '" + cfg.modelType +
-                "' is not supported (llama, mistral, qwen2)");
+                "' is not supported (llama, mistral, qwen2, gpt2, bert)");
   if (Error e = num("hidden_size", cfg.hidden, true)) return e;
   if (Error e = num("num_hidden_layers", cfg.layers, true)) return e;
   if (Error e = num("num_attention_heads", cfg.heads, true)) return e;
@@ -233,7 +307,10 @@ Value ModelBuilder::constant(llvm::ArrayRef<uint8_t> bytes,
 Expected<Value> ModelBuilder::floatWeight(llvm::StringRef name,
                                      llvm::ArrayRef<int64_t> shape,
                                      llvm::StringRef why, bool asF32) {
-  std::string key = (name + (asF32 ? "#f32" : "")).str();
+  // A stored f32 tensor is the same constant whether widened or not.
+  std::optional<TensorRef> stored = ckpt->find(name);
+  bool widen = asF32 && !(stored && stored->info->dtype == DType::F32);
+  std::string key = (name + (widen ? "#f32" : "")).str();
   if (Value cached = weights.lookup(key))
     return cached;
   Expected<Value> made = makeFloatWeight(name, shape, why, asF32);
@@ -279,8 +356,23 @@ Expected<Value> ModelBuilder::makeFloatWeight(llvm::StringRef name,
 
 /// y = x . W^T (+ bias), W [out, in] as stored, or the packed GPTQ/AWQ
 /// layer at `name`.
+Expected<Value> ModelBuilder::layerNorm(Value x, llvm::StringRef name) {
+  Expected<Value> w = floatWeight((name + ".weight").str(), {cfg.hidden},
+                                  "LayerNorm weight", true);
+  if (!w)
+    return w.takeError();
+  Expected<Value> bias = floatWeight((name + ".bias").str(), {cfg.hidden},
+                                     "LayerNorm bias", true);
+  if (!bias)
+    return bias.takeError();
+  return qt::LayerNormOp::create(
+             b, loc(name), typeOf(x), x, *w, *bias,
+             b.getF32FloatAttr(static_cast<float>(cfg.normEps)))
+      .getResult();
+}
+
 Expected<Value> ModelBuilder::linear(Value x, llvm::StringRef name, int64_t out,
-                                int64_t in) {
+                                int64_t in, bool inOut) {
   Location l = loc(name);
   RankedTensorType xt = typeOf(x);
   std::string base = name.str();
@@ -364,7 +456,9 @@ Expected<Value> ModelBuilder::linear(Value x, llvm::StringRef name, int64_t out,
                                          format)
         .getResult();
   }
-  Expected<Value> w = floatWeight(base + ".weight", {out, in}, "linear weight",
+  SmallVector<int64_t> wShape = inOut ? SmallVector<int64_t>{in, out}
+                                      : SmallVector<int64_t>{out, in};
+  Expected<Value> w = floatWeight(base + ".weight", wShape, "linear weight",
                                   /*asF32=*/false);
   if (!w)
     return w.takeError();
@@ -379,7 +473,8 @@ Expected<Value> ModelBuilder::linear(Value x, llvm::StringRef name, int64_t out,
        AffineMap::get(3, 0, {m, n}, &context)});
   auto mm = linalg::MatmulOp::create(b, l, TypeRange{init.getType()},
                                      ValueRange{x2, *w}, ValueRange{init});
-  mm->setAttr("indexing_maps", maps);
+  if (!inOut)
+    mm->setAttr("indexing_maps", maps);
   Value y = mm->getResult(0);
   SmallVector<OpFoldResult> xs = mixedSizes(b, l, x);
   xs.back() = b.getIndexAttr(out);
@@ -534,10 +629,211 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
   return std::move(owned);
 }
 
+Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  int64_t B = options.batch.value_or(ShapedType::kDynamic);
+  int64_t S = options.sequence.value_or(ShapedType::kDynamic);
+  int64_t P = options.past.value_or(ShapedType::kDynamic);
+  int64_t T = (ShapedType::isDynamic(S) || ShapedType::isDynamic(P))
+                  ? ShapedType::kDynamic
+                  : S + P;
+  auto ids = RankedTensorType::get({B, S}, i64);
+  auto cache = RankedTensorType::get({B, cfg.heads, P, cfg.headDim}, f32);
+  auto present = RankedTensorType::get({B, cfg.heads, T, cfg.headDim}, f32);
+  SmallVector<Type> args = {ids, ids};
+  SmallVector<std::string> argNames = {"input_ids", "position_ids"};
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    args.append({cache, cache});
+    argNames.push_back("past_key_values." + std::to_string(i) + ".key");
+    argNames.push_back("past_key_values." + std::to_string(i) + ".value");
+  }
+  auto module = ModuleOp::create(FileLineColLoc::get(&context, dir, 0, 0));
+  OwningOpRef<ModuleOp> owned(module);
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(b, loc("gpt2"), options.functionName,
+                                   b.getFunctionType(args, {}));
+  entry = func.addEntryBlock();
+  for (auto [i, n] : llvm::enumerate(argNames))
+    func.setArgAttr(i, "hf.name", b.getStringAttr(n));
+  b.setInsertionPointToEnd(entry);
+  std::string wte = prefix + "wte.weight", wpe = prefix + "wpe.weight";
+  Expected<Value> tok = floatWeight(wte, {cfg.vocab, cfg.hidden},
+                                    "token embeddings", true);
+  if (!tok) return tok.takeError();
+  Expected<Value> pos = floatWeight(wpe, {cfg.maxPositions, cfg.hidden},
+                                    "position embeddings", true);
+  if (!pos) return pos.takeError();
+  auto embType = RankedTensorType::get({B, S, cfg.hidden}, f32);
+  // Separate statements keep the op order deterministic.
+  Value tokens = qt::EmbeddingOp::create(b, loc(wte), embType, *tok,
+                                         entry->getArgument(0), Value(),
+                                         Value(), qt::PackedAttr());
+  Value places = qt::EmbeddingOp::create(b, loc(wpe), embType, *pos,
+                                         entry->getArgument(1), Value(),
+                                         Value(), qt::PackedAttr());
+  Value h = add(tokens, places);
+  SmallVector<Value> presents;
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    std::string lp = prefix + "h." + std::to_string(i) + ".";
+    Expected<Value> x = layerNorm(h, lp + "ln_1");
+    if (!x) return x.takeError();
+    Expected<Value> qkv = linear(*x, lp + "attn.c_attn", 3 * cfg.hidden,
+                                 cfg.hidden, /*inOut=*/true);
+    if (!qkv) return qkv.takeError();
+    Value qh = splitHeads(sliceLast(*qkv, 0, cfg.hidden), cfg.heads);
+    Value kh = splitHeads(sliceLast(*qkv, cfg.hidden, cfg.hidden), cfg.heads);
+    Value vh = splitHeads(sliceLast(*qkv, 2 * cfg.hidden, cfg.hidden), cfg.heads);
+    auto attnType = RankedTensorType::get({B, cfg.heads, S, cfg.headDim}, f32);
+    auto att = qt::AttentionOp::create(
+        b, loc(lp + "attn"), attnType, present, present, qh, kh, vh, Value(),
+        entry->getArgument(2 + 2 * i), entry->getArgument(3 + 2 * i),
+        b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(cfg.headDim))),
+        b.getUnitAttr());
+    presents.append({att.getPresentKey(), att.getPresentValue()});
+    Expected<Value> o = linear(mergeHeads(att.getOutput()), lp + "attn.c_proj",
+                               cfg.hidden, cfg.hidden, true);
+    if (!o) return o.takeError();
+    h = add(h, *o);
+    Expected<Value> x2 = layerNorm(h, lp + "ln_2");
+    if (!x2) return x2.takeError();
+    Expected<Value> fc = linear(*x2, lp + "mlp.c_fc", cfg.intermediate,
+                                cfg.hidden, true);
+    if (!fc) return fc.takeError();
+    Expected<Value> proj = linear(gelu(*fc, lp + "mlp.act"), lp + "mlp.c_proj",
+                                  cfg.hidden, cfg.intermediate, true);
+    if (!proj) return proj.takeError();
+    h = add(h, *proj);
+  }
+  Expected<Value> hf = layerNorm(h, prefix + "ln_f");
+  if (!hf) return hf.takeError();
+  bool ownHead = has("lm_head.weight") && !cfg.tied;
+  Expected<Value> logits =
+      linear(*hf, ownHead ? "lm_head" : prefix + "wte", cfg.vocab, cfg.hidden);
+  if (!logits) return logits.takeError();
+  SmallVector<Value> results = {*logits};
+  results.append(presents);
+  func::ReturnOp::create(b, func.getLoc(), results);
+  func.setFunctionType(b.getFunctionType(args, TypeRange(ValueRange(results))));
+  func.setResultAttr(0, "hf.name", b.getStringAttr("logits"));
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    func.setResultAttr(1 + 2 * i, "hf.name",
+                       b.getStringAttr("present." + std::to_string(i) + ".key"));
+    func.setResultAttr(2 + 2 * i, "hf.name",
+                       b.getStringAttr("present." + std::to_string(i) + ".value"));
+  }
+  return std::move(owned);
+}
+
+Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildBert() {
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  int64_t B = options.batch.value_or(ShapedType::kDynamic);
+  int64_t S = options.sequence.value_or(ShapedType::kDynamic);
+  auto ids = RankedTensorType::get({B, S}, i64);
+  SmallVector<Type> args = {ids, ids, ids};
+  auto module = ModuleOp::create(FileLineColLoc::get(&context, dir, 0, 0));
+  OwningOpRef<ModuleOp> owned(module);
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(b, loc("bert"), options.functionName,
+                                   b.getFunctionType(args, {}));
+  entry = func.addEntryBlock();
+  const char *names[] = {"input_ids", "attention_mask", "token_type_ids"};
+  for (int i = 0; i < 3; ++i)
+    func.setArgAttr(i, "hf.name", b.getStringAttr(names[i]));
+  b.setInsertionPointToEnd(entry);
+  Location l0 = loc(prefix + "embeddings");
+  Value inputIds = entry->getArgument(0);
+  // Positions 0..S-1 for every row.
+  Value posInit = emptyLike(b, l0, inputIds, i64);
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2)};
+  SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
+  Value positions =
+      linalg::GenericOp::create(
+          b, l0, TypeRange{posInit.getType()}, ValueRange{}, ValueRange{posInit},
+          maps, iters,
+          [&](OpBuilder &nb, Location l, ValueRange) {
+            linalg::YieldOp::create(
+                nb, l,
+                arith::IndexCastOp::create(nb, l, nb.getI64Type(),
+                                           linalg::IndexOp::create(nb, l, 1))
+                    .getResult());
+          })
+          ->getResult(0);
+  std::string ep = prefix + "embeddings.";
+  Expected<Value> word = floatWeight(ep + "word_embeddings.weight",
+                                     {cfg.vocab, cfg.hidden}, "word embeddings", true);
+  if (!word) return word.takeError();
+  Expected<Value> pos = floatWeight(ep + "position_embeddings.weight",
+                                    {cfg.maxPositions, cfg.hidden},
+                                    "position embeddings", true);
+  if (!pos) return pos.takeError();
+  Expected<Value> type = floatWeight(ep + "token_type_embeddings.weight",
+                                     {cfg.typeVocab, cfg.hidden},
+                                     "token type embeddings", true);
+  if (!type) return type.takeError();
+  auto embType = RankedTensorType::get({B, S, cfg.hidden}, f32);
+  auto lookup = [&](Value table, Value idx, llvm::StringRef n) -> Value {
+    return qt::EmbeddingOp::create(b, loc(n), embType, table, idx, Value(),
+                                   Value(), qt::PackedAttr());
+  };
+  Value words = lookup(*word, inputIds, ep + "word_embeddings");
+  Value places = lookup(*pos, positions, ep + "position_embeddings");
+  Value types = lookup(*type, entry->getArgument(2), ep + "token_type_embeddings");
+  Value h = add(add(words, places), types);
+  Expected<Value> hn = layerNorm(h, ep + "LayerNorm");
+  if (!hn) return hn.takeError();
+  h = *hn;
+  // Keys of padding tokens (attention_mask == 0) are masked: [B, 1, 1, S].
+  Value keep = mapElements(
+      b, l0, entry->getArgument(1), b.getI1Type(),
+      [](OpBuilder &nb, Location l, ValueRange v) {
+        Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+        return arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ne, v[0], zero);
+      });
+  Value mask = insertUnitDims(b, l0, keep, {1, 2});
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    std::string lp = prefix + "encoder.layer." + std::to_string(i) + ".";
+    Expected<Value> q = linear(h, lp + "attention.self.query", cfg.hidden, cfg.hidden);
+    if (!q) return q.takeError();
+    Expected<Value> k = linear(h, lp + "attention.self.key", cfg.hidden, cfg.hidden);
+    if (!k) return k.takeError();
+    Expected<Value> v = linear(h, lp + "attention.self.value", cfg.hidden, cfg.hidden);
+    if (!v) return v.takeError();
+    auto attnType = RankedTensorType::get({B, cfg.heads, S, cfg.headDim}, f32);
+    Value att = qt::AttentionOp::create(
+                    b, loc(lp + "attention.self"), attnType, Type(), Type(),
+                    splitHeads(*q, cfg.heads), splitHeads(*k, cfg.heads),
+                    splitHeads(*v, cfg.heads), mask, Value(), Value(),
+                    b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(cfg.headDim))),
+                    UnitAttr())
+                    .getOutput();
+    Expected<Value> o = linear(mergeHeads(att), lp + "attention.output.dense",
+                               cfg.hidden, cfg.hidden);
+    if (!o) return o.takeError();
+    Expected<Value> h1 = layerNorm(add(h, *o), lp + "attention.output.LayerNorm");
+    if (!h1) return h1.takeError();
+    Expected<Value> inter = linear(*h1, lp + "intermediate.dense",
+                                   cfg.intermediate, cfg.hidden);
+    if (!inter) return inter.takeError();
+    Expected<Value> out = linear(gelu(*inter, lp + "intermediate.act"),
+                                 lp + "output.dense", cfg.hidden, cfg.intermediate);
+    if (!out) return out.takeError();
+    Expected<Value> h2 = layerNorm(add(*h1, *out), lp + "output.LayerNorm");
+    if (!h2) return h2.takeError();
+    h = *h2;
+  }
+  func::ReturnOp::create(b, func.getLoc(), ValueRange{h});
+  func.setFunctionType(b.getFunctionType(args, TypeRange{h.getType()}));
+  func.setResultAttr(0, "hf.name", b.getStringAttr("last_hidden_state"));
+  return std::move(owned);
+}
+
 Expected<OwningOpRef<ModuleOp>> ModelBuilder::run() {
   if (Error e = readConfig())
     return std::move(e);
-  Expected<OwningOpRef<ModuleOp>> module = buildDecoder();
+  Expected<OwningOpRef<ModuleOp>> module =
+      cfg.modelType == "gpt2"   ? buildGPT2()
+      : cfg.modelType == "bert" ? buildBert()
+                                : buildDecoder();
   if (!module)
     return module.takeError();
   std::string diagnostics;

@@ -35,10 +35,11 @@ struct ImportOptions {
 /// Dialects the builders create ops of.
 void registerImportDialects(mlir::DialectRegistry &registry);
 
-/// Builds the model in `dir` (model_type llama, mistral or qwen2 so far).
-/// Decoder models take input_ids, position_ids and per-layer past keys and
-/// values [batch, kv_heads, past, head_dim], and return logits and the
-/// present keys and values.
+/// Builds the model in `dir` (model_type llama, mistral, qwen2, gpt2 or
+/// bert). Decoder models take input_ids, position_ids and per-layer past
+/// keys and values [batch, kv_heads, past, head_dim], and return logits and
+/// the present keys and values; BERT takes input_ids, attention_mask and
+/// token_type_ids and returns last_hidden_state.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importCheckpoint(llvm::StringRef dir, mlir::MLIRContext &context,
                  const ImportOptions &options = {});

@@ -36,7 +36,7 @@ static cl::opt<bool> importOnnx("import-onnx",
 static cl::opt<bool> importHF(
     "import-hf",
     cl::desc("Build a model from a Hugging Face checkpoint directory "
-             "(config.json + safetensors; llama, mistral, qwen2; GPTQ/AWQ)"),
+             "(config.json + safetensors; llama, mistral, qwen2, gpt2, bert; GPTQ/AWQ)"),
     cl::cat(category));
 static cl::opt<int64_t> hfBatch("batch",
                                 cl::desc("--import-hf: static batch size"),

