@@ -17,4 +17,4 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.qtc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    [ToolSubst(t, unresolved="fatal") for t in ["qtc-opt", "qtc-translate"]], tool_dirs)
+    [ToolSubst(t, unresolved="fatal") for t in ["qtc-opt", "qtc-translate", "qtc"]], tool_dirs)

@@ -223,6 +223,15 @@ Error ModelBuilder::readConfig() {
   if (cfg.heads % cfg.kvHeads != 0)
     return fail(where + ": num_attention_heads must be a multiple of "
                         "num_key_value_heads");
+  // Mistral's sliding window is not applied: exact while the cached plus new
+  // tokens fit in the window.
+  if (std::optional<int64_t> window = c->getInteger("sliding_window");
+      window && *window < cfg.maxPositions &&
+      c->getBoolean("use_sliding_window").value_or(true))
+    emitWarning(FileLineColLoc::get(&context, where, 0, 0))
+        << "sliding_window " << *window
+        << " is not applied: results are exact for up to " << *window
+        << " tokens";
   if (std::optional<double> eps = c->getNumber("rms_norm_eps"))
     cfg.normEps = *eps;
   if (std::optional<bool> t = c->getBoolean("tie_word_embeddings"))

@@ -91,7 +91,9 @@ int main(int argc, char **argv) {
       "input_ids=1,16\n"
       "  qtc-translate --import-onnx model.onnx --dim batch=1 --dim "
       "sequence=16\n"
-      "  qtc-translate --import-hf path/to/checkpoint --batch 1\n");
+      "  qtc-translate --import-hf path/to/checkpoint --batch 1\n\n"
+      "MLIR printing flags such as --mlir-elide-resource-strings-if-larger=N\n"
+      "are accepted too (--help-hidden lists them).\n");
   if (importOnnx == importHF)
     return fail("choose one importer: --import-onnx or --import-hf");
 

@@ -1,0 +1,27 @@
+// qtc compile imports an ONNX model or a checkpoint directory and runs the
+// stages that exist (qt-normalize-pipeline), with progress on stderr.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_genai_int4.onnx -o %t/genai.mlir 2>&1 | FileCheck %s --check-prefix=PROGRESS
+// RUN: FileCheck %s --check-prefix=GENAI < %t/genai.mlir
+// RUN: cd %t && qtc compile --quiet %S/../../frontends/safetensors/models/llama_gptq 2>&1 | count 0
+// RUN: FileCheck %s --check-prefix=GPTQ < %t/llama_gptq.mlir
+
+// PROGRESS: qtc: importing {{.*}}llama_tiny_genai_int4.onnx ... {{[0-9.]+}} s
+// PROGRESS-NEXT: qtc: qt-normalize-pipeline ... {{[0-9.]+}} s
+// PROGRESS-NEXT: qtc: writing {{.*}}genai.mlir ... {{[0-9.]+}} s
+
+// The genai model's symmetric MatMulNBits carry no zero points.
+// GENAI: func.func @main(
+// GENAI: qt.quantized_matmul {{.*}} {format = #qt.packed<ui4, group_size = 32, scale = f32>}
+// GENAI: qt.attention
+// GENAI: return
+
+// GPTQ: qt.quantized_matmul {{.*}}#qt.packed<ui4, group_size = 32, scale = f16, zero_point>
+
+// Errors: one line, exit 1, no output.
+// RUN: not qtc compile %t/missing.onnx -o %t/missing.mlir 2>&1 | FileCheck %s --check-prefix=ERR
+// RUN: not test -e %t/missing.mlir
+// ERR: qtc: importing {{.*}}missing.onnx ... failed
+// ERR-NEXT: qtc: error: {{.*}}missing.onnx: cannot open: {{[Nn]}}o such file or directory
+// RUN: not qtc 2>&1 | FileCheck %s --check-prefix=NOCMD
+// NOCMD: qtc: error: expected a command: compile (see qtc --help)
