@@ -10,11 +10,13 @@
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 
-namespace {
-SmallVector<int64_t> staticShape(ArrayRef<OpFoldResult> sizes) {
+using qtc::ir::staticShape;
+
+SmallVector<int64_t> qtc::ir::staticShape(ArrayRef<OpFoldResult> sizes) {
   SmallVector<int64_t> shape;
   for (OpFoldResult s : sizes) {
     std::optional<int64_t> c = getConstantIntValue(s);
@@ -23,10 +25,14 @@ SmallVector<int64_t> staticShape(ArrayRef<OpFoldResult> sizes) {
   return shape;
 }
 
-RankedTensorType tensorTypeOf(Value v) {
-  return cast<RankedTensorType>(v.getType());
+std::string qtc::ir::resourceKey(llvm::StringRef name) {
+  std::string out;
+  for (char c : name)
+    out.push_back(llvm::isAlnum(c) || c == '_' || c == '.' ? c : '_');
+  if (out.empty() || llvm::isDigit(out[0]))
+    out.insert(out.begin(), 'w');
+  return out;
 }
-} // namespace
 
 SmallVector<OpFoldResult> qtc::ir::mixedSizes(OpBuilder &b, Location loc,
                                                 Value value) {
@@ -56,7 +62,7 @@ Value qtc::ir::zeros(OpBuilder &b, Location loc,
 
 Value qtc::ir::broadcastTo(OpBuilder &b, Location loc, Value value,
                              ArrayRef<OpFoldResult> sizes) {
-  RankedTensorType type = tensorTypeOf(value);
+  RankedTensorType type = typeOf(value);
   int64_t s = type.getRank(), t = sizes.size(), offset = t - s;
   SmallVector<int64_t> target = staticShape(sizes);
   SmallVector<bool> dropped(s, false);
@@ -120,7 +126,7 @@ Value qtc::ir::mapElements(
 
 Value qtc::ir::reshapeTo(OpBuilder &b, Location loc, Value value,
                            ArrayRef<OpFoldResult> sizes) {
-  RankedTensorType type = tensorTypeOf(value);
+  RankedTensorType type = typeOf(value);
   SmallVector<int64_t> shape = staticShape(sizes);
   if (type.getShape() == ArrayRef<int64_t>(shape))
     return value;
@@ -140,7 +146,7 @@ Value qtc::ir::reshapeTo(OpBuilder &b, Location loc, Value value,
 
 Value qtc::ir::collapseLeading(OpBuilder &b, Location loc, Value value,
                                  int64_t keep) {
-  RankedTensorType type = tensorTypeOf(value);
+  RankedTensorType type = typeOf(value);
   int64_t rank = type.getRank();
   if (rank - keep <= 1)
     return value;
@@ -158,7 +164,7 @@ Value qtc::ir::insertUnitDims(OpBuilder &b, Location loc, Value value,
                                 ArrayRef<int64_t> axes) {
   if (axes.empty())
     return value;
-  RankedTensorType type = tensorTypeOf(value);
+  RankedTensorType type = typeOf(value);
   int64_t outRank = type.getRank() + axes.size();
   SmallVector<OpFoldResult> inSizes = mixedSizes(b, loc, value);
   SmallVector<OpFoldResult> outSizes;
@@ -196,7 +202,7 @@ Value qtc::ir::dropUnitDims(OpBuilder &b, Location loc, Value value,
                               ArrayRef<int64_t> axes) {
   if (axes.empty())
     return value;
-  RankedTensorType type = tensorTypeOf(value);
+  RankedTensorType type = typeOf(value);
   SmallVector<ReassociationIndices> groups;
   ReassociationIndices current;
   SmallVector<int64_t> shape;
@@ -217,7 +223,7 @@ Value qtc::ir::dropUnitDims(OpBuilder &b, Location loc, Value value,
 
 Value qtc::ir::transpose(OpBuilder &b, Location loc, Value value,
                            ArrayRef<int64_t> permutation) {
-  RankedTensorType type = tensorTypeOf(value);
+  RankedTensorType type = typeOf(value);
   SmallVector<OpFoldResult> in = mixedSizes(b, loc, value);
   SmallVector<OpFoldResult> out;
   for (int64_t p : permutation)
@@ -231,7 +237,7 @@ Value qtc::ir::reduce(
     OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> axes,
     bool keepDims, double init,
     function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
-  RankedTensorType type = tensorTypeOf(value);
+  RankedTensorType type = typeOf(value);
   SmallVector<OpFoldResult> in = mixedSizes(b, loc, value);
   SmallVector<OpFoldResult> out;
   for (int64_t i = 0; i < type.getRank(); ++i)

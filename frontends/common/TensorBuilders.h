@@ -16,6 +16,15 @@
 
 namespace qtc::ir {
 
+/// The ranked tensor type of `value`.
+inline mlir::RankedTensorType typeOf(mlir::Value value) {
+  return llvm::cast<mlir::RankedTensorType>(value.getType());
+}
+/// Static sizes of `sizes` (dynamic where not constant).
+llvm::SmallVector<int64_t> staticShape(llvm::ArrayRef<mlir::OpFoldResult> sizes);
+/// A resource-blob key for a weight name (letters, digits, '_' and '.').
+std::string resourceKey(llvm::StringRef name);
+
 /// Sizes of `value`'s dims (static as attributes, dynamic as tensor.dim).
 llvm::SmallVector<mlir::OpFoldResult> mixedSizes(mlir::OpBuilder &b,
                                                  mlir::Location loc,

@@ -25,18 +25,6 @@ std::string shapeStr(ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
-SmallVector<int64_t> staticShape(ArrayRef<OpFoldResult> sizes) {
-  SmallVector<int64_t> shape;
-  for (OpFoldResult s : sizes) {
-    std::optional<int64_t> c = getConstantIntValue(s);
-    shape.push_back(c ? *c : ShapedType::kDynamic);
-  }
-  return shape;
-}
-
-RankedTensorType tensorTypeOf(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
 } // namespace
 
 llvm::Expected<SmallVector<Value>>
@@ -44,14 +32,14 @@ qtc::onnx::broadcastValues(NodeContext &ctx, ArrayRef<Value> values) {
   OpBuilder &b = ctx.builder();
   int64_t rank = 0;
   for (Value v : values)
-    rank = std::max(rank, tensorTypeOf(v).getRank());
+    rank = std::max(rank, typeOf(v).getRank());
   SmallVector<OpFoldResult> sizes;
   for (int64_t d = 0; d < rank; ++d) {
     int64_t size = 1;
     Value dynamicSource;
     int64_t dynamicDim = -1;
     for (Value v : values) {
-      RankedTensorType type = tensorTypeOf(v);
+      RankedTensorType type = typeOf(v);
       int64_t i = d - (rank - type.getRank());
       if (i < 0)
         continue;
@@ -69,7 +57,7 @@ qtc::onnx::broadcastValues(NodeContext &ctx, ArrayRef<Value> values) {
         std::string shapes;
         for (Value w : values)
           shapes += (shapes.empty() ? "" : " and ") +
-                    shapeStr(tensorTypeOf(w).getShape());
+                    shapeStr(typeOf(w).getShape());
         return ctx.error("cannot broadcast shapes " + shapes);
       }
       size = vs;
@@ -90,7 +78,7 @@ qtc::onnx::broadcastValues(NodeContext &ctx, ArrayRef<Value> values) {
 llvm::Expected<Value> qtc::onnx::matmul(NodeContext &ctx, Value a, Value bv) {
   OpBuilder &b = ctx.builder();
   Location loc = ctx.loc;
-  RankedTensorType at = tensorTypeOf(a), bt = tensorTypeOf(bv);
+  RankedTensorType at = typeOf(a), bt = typeOf(bv);
   if (at.getRank() == 0 || bt.getRank() == 0)
     return ctx.error("MatMul operands must have rank >= 1");
   if (at.getElementType() != bt.getElementType())
@@ -100,8 +88,8 @@ llvm::Expected<Value> qtc::onnx::matmul(NodeContext &ctx, Value a, Value bv) {
     a = insertUnitDims(b, loc, a, {0});
   if (squeezeB)
     bv = insertUnitDims(b, loc, bv, {1});
-  at = tensorTypeOf(a);
-  bt = tensorTypeOf(bv);
+  at = typeOf(a);
+  bt = typeOf(bv);
   int64_t k1 = at.getDimSize(at.getRank() - 1);
   int64_t k2 = bt.getDimSize(bt.getRank() - 2);
   if (!ShapedType::isDynamic(k1) && !ShapedType::isDynamic(k2) && k1 != k2)
@@ -166,7 +154,7 @@ llvm::Expected<Value> qtc::onnx::matmul(NodeContext &ctx, Value a, Value bv) {
     outSizes.push_back(bSizes.back());
   }
   // Restore the leading dims.
-  RankedTensorType rt = tensorTypeOf(result);
+  RankedTensorType rt = typeOf(result);
   if (static_cast<int64_t>(outSizes.size()) != rt.getRank()) {
     SmallVector<ReassociationIndices> groups;
     int64_t outRank = outSizes.size();
@@ -181,7 +169,7 @@ llvm::Expected<Value> qtc::onnx::matmul(NodeContext &ctx, Value a, Value bv) {
                                            outSizes);
   }
   SmallVector<int64_t> squeeze;
-  int64_t r = tensorTypeOf(result).getRank();
+  int64_t r = typeOf(result).getRank();
   if (squeezeA)
     squeeze.push_back(r - 2);
   if (squeezeB)

@@ -27,16 +27,6 @@ using llvm::Expected;
 
 namespace {
 
-using Results = SmallVectorImpl<Tensor>;
-
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-Tensor tensorOf(Value v, int32_t dtype) {
-  Tensor t;
-  t.value = v;
-  t.dtype = dtype;
-  return t;
-}
 
 /// [B, S, N*H] -> [B, N, S, H].
 Expected<Value> splitHeads(NodeContext &ctx, Value x, int64_t heads,

@@ -309,15 +309,6 @@ Type GraphImporter::elementType(int32_t dtype) {
   }
 }
 
-static std::string resourceName(llvm::StringRef name) {
-  std::string out;
-  for (char c : name)
-    out.push_back(llvm::isAlnum(c) || c == '_' || c == '.' ? c : '_');
-  if (out.empty() || llvm::isDigit(out[0]))
-    out.insert(out.begin(), 'w');
-  return out;
-}
-
 Value GraphImporter::constantFromBytes(llvm::ArrayRef<char> bytes,
                                        llvm::ArrayRef<int64_t> shape,
                                        Type elementType, llvm::StringRef name,
@@ -354,7 +345,7 @@ Value GraphImporter::constantFromBytes(llvm::ArrayRef<char> bytes,
     } else {
       blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align);
     }
-    attr = DenseResourceElementsAttr::get(type, resourceName(name),
+    attr = DenseResourceElementsAttr::get(type, resourceKey(name),
                                           std::move(blob));
   }
   auto op = arith::ConstantOp::create(builder, loc, type, cast<TypedAttr>(attr));

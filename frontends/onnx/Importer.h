@@ -117,6 +117,17 @@ struct Tensor {
 
 class GraphImporter;
 
+/// The outputs an op handler produces.
+using Results = llvm::SmallVectorImpl<Tensor>;
+
+/// An imported value of the given ONNX element type.
+inline Tensor tensorOf(mlir::Value value, int32_t dtype) {
+  Tensor t;
+  t.value = value;
+  t.dtype = dtype;
+  return t;
+}
+
 /// What an op handler sees of one node.
 class NodeContext {
 public:

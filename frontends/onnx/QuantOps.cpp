@@ -28,16 +28,6 @@ using llvm::Expected;
 
 namespace {
 
-using Results = SmallVectorImpl<Tensor>;
-
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-Tensor tensorOf(Value v, int32_t dtype) {
-  Tensor t;
-  t.value = v;
-  t.dtype = dtype;
-  return t;
-}
 
 bool isIntCodeType(int32_t dtype) {
   return dtype == kInt8 || dtype == kUInt8 || dtype == kInt4 ||

@@ -28,16 +28,6 @@ using llvm::Expected;
 
 namespace {
 
-using Results = SmallVectorImpl<Tensor>;
-
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-Tensor tensorOf(Value v, int32_t dtype) {
-  Tensor t;
-  t.value = v;
-  t.dtype = dtype;
-  return t;
-}
 
 /// Known contents of a small int vector (shape arithmetic), if any.
 std::optional<SmallVector<ShapeEntry>> knownEntries(const Tensor *t,

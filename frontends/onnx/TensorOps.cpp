@@ -21,16 +21,6 @@ using llvm::Expected;
 
 namespace {
 
-using Results = SmallVectorImpl<Tensor>;
-
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-Tensor tensorOf(Value v, int32_t dtype) {
-  Tensor t;
-  t.value = v;
-  t.dtype = dtype;
-  return t;
-}
 
 /// Product of sizes as one OpFoldResult.
 OpFoldResult product(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes) {

@@ -32,8 +32,6 @@ llvm::Error fail(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 /// Model hyper-parameters read from config.json.
 struct Config {
   std::string modelType;
@@ -112,6 +110,13 @@ private:
   }
   Expected<OwningOpRef<ModuleOp>> buildGPT2();
   Expected<OwningOpRef<ModuleOp>> buildBert();
+  struct Decoder {
+    func::FuncOp func;
+    RankedTensorType present;
+    int64_t B = 0, S = 0;
+  };
+  Decoder beginDecoder(OwningOpRef<ModuleOp> &owned);
+  void finishDecoder(Decoder &d, Value logits, ArrayRef<Value> presents);
   Value add(Value a, Value c) {
     return mapElements(b, b.getUnknownLoc(), ValueRange{a, c},
                        typeOf(a).getElementType(),
@@ -303,10 +308,8 @@ Value ModelBuilder::constant(llvm::ArrayRef<uint8_t> bytes,
   } else {
     blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(data, align);
   }
-  std::string key;
-  for (char ch : name)
-    key.push_back(llvm::isAlnum(ch) || ch == '_' || ch == '.' ? ch : '_');
-  auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
+  auto attr =
+      DenseResourceElementsAttr::get(type, resourceKey(name), std::move(blob));
   auto op = arith::ConstantOp::create(b, loc(name), type,
                                       cast<TypedAttr>(attr));
   lastConstant = op;
@@ -494,17 +497,20 @@ Expected<Value> ModelBuilder::linear(Value x, llvm::StringRef name, int64_t out,
   return y;
 }
 
-Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
+/// The signature every decoder shares: input_ids and position_ids, then
+/// each layer's past key and value; the body starts at the entry block.
+ModelBuilder::Decoder ModelBuilder::beginDecoder(OwningOpRef<ModuleOp> &owned) {
   Type f32 = b.getF32Type(), i64 = b.getI64Type();
-  int64_t B = options.batch.value_or(ShapedType::kDynamic);
-  int64_t S = options.sequence.value_or(ShapedType::kDynamic);
+  Decoder d;
+  d.B = options.batch.value_or(ShapedType::kDynamic);
+  d.S = options.sequence.value_or(ShapedType::kDynamic);
   int64_t P = options.past.value_or(ShapedType::kDynamic);
-  int64_t T = (ShapedType::isDynamic(S) || ShapedType::isDynamic(P))
+  int64_t T = (ShapedType::isDynamic(d.S) || ShapedType::isDynamic(P))
                   ? ShapedType::kDynamic
-                  : S + P;
-  auto ids = RankedTensorType::get({B, S}, i64);
-  auto cache = RankedTensorType::get({B, cfg.kvHeads, P, cfg.headDim}, f32);
-  auto present = RankedTensorType::get({B, cfg.kvHeads, T, cfg.headDim}, f32);
+                  : d.S + P;
+  auto ids = RankedTensorType::get({d.B, d.S}, i64);
+  auto cache = RankedTensorType::get({d.B, cfg.kvHeads, P, cfg.headDim}, f32);
+  d.present = RankedTensorType::get({d.B, cfg.kvHeads, T, cfg.headDim}, f32);
   SmallVector<Type> args = {ids, ids};
   SmallVector<std::string> argNames = {"input_ids", "position_ids"};
   for (int64_t i = 0; i < cfg.layers; ++i) {
@@ -513,14 +519,40 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
     argNames.push_back("past_key_values." + std::to_string(i) + ".value");
   }
   auto module = ModuleOp::create(FileLineColLoc::get(&context, dir, 0, 0));
+  owned = OwningOpRef<ModuleOp>(module);
   b.setInsertionPointToEnd(module.getBody());
-  auto func = func::FuncOp::create(b, loc(cfg.modelType), options.functionName,
-                                   b.getFunctionType(args, {}));
-  OwningOpRef<ModuleOp> owned(module);
-  entry = func.addEntryBlock();
+  d.func = func::FuncOp::create(b, loc(cfg.modelType), options.functionName,
+                                b.getFunctionType(args, {}));
+  entry = d.func.addEntryBlock();
   for (auto [i, n] : llvm::enumerate(argNames))
-    func.setArgAttr(i, "hf.name", b.getStringAttr(n));
+    d.func.setArgAttr(i, "hf.name", b.getStringAttr(n));
   b.setInsertionPointToEnd(entry);
+  return d;
+}
+
+/// Returns the logits and the present keys and values.
+void ModelBuilder::finishDecoder(Decoder &d, Value logits,
+                                 ArrayRef<Value> presents) {
+  SmallVector<Value> results = {logits};
+  results.append(presents.begin(), presents.end());
+  func::ReturnOp::create(b, d.func.getLoc(), results);
+  d.func.setFunctionType(b.getFunctionType(
+      d.func.getArgumentTypes(), TypeRange(ValueRange(results))));
+  d.func.setResultAttr(0, "hf.name", b.getStringAttr("logits"));
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    d.func.setResultAttr(1 + 2 * i, "hf.name",
+                         b.getStringAttr("present." + std::to_string(i) + ".key"));
+    d.func.setResultAttr(2 + 2 * i, "hf.name",
+                         b.getStringAttr("present." + std::to_string(i) + ".value"));
+  }
+}
+
+Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
+  Type f32 = b.getF32Type();
+  OwningOpRef<ModuleOp> owned;
+  Decoder d = beginDecoder(owned);
+  int64_t B = d.B, S = d.S;
+  RankedTensorType present = d.present;
   Value inputIds = entry->getArgument(0), positions = entry->getArgument(1);
 
   // Rotary tables: angle(p, j) = p / factor / theta^(2j / head_dim).
@@ -624,47 +656,16 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
                   : linear(h, head, cfg.vocab, cfg.hidden);
   if (!logits)
     return logits.takeError();
-  SmallVector<Value> results = {*logits};
-  results.append(presents);
-  func::ReturnOp::create(b, func.getLoc(), results);
-  func.setFunctionType(b.getFunctionType(args, TypeRange(ValueRange(results))));
-  func.setResultAttr(0, "hf.name", b.getStringAttr("logits"));
-  for (int64_t i = 0; i < cfg.layers; ++i) {
-    func.setResultAttr(1 + 2 * i, "hf.name",
-                       b.getStringAttr("present." + std::to_string(i) + ".key"));
-    func.setResultAttr(2 + 2 * i, "hf.name",
-                       b.getStringAttr("present." + std::to_string(i) + ".value"));
-  }
+  finishDecoder(d, *logits, presents);
   return std::move(owned);
 }
 
 Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
-  Type f32 = b.getF32Type(), i64 = b.getI64Type();
-  int64_t B = options.batch.value_or(ShapedType::kDynamic);
-  int64_t S = options.sequence.value_or(ShapedType::kDynamic);
-  int64_t P = options.past.value_or(ShapedType::kDynamic);
-  int64_t T = (ShapedType::isDynamic(S) || ShapedType::isDynamic(P))
-                  ? ShapedType::kDynamic
-                  : S + P;
-  auto ids = RankedTensorType::get({B, S}, i64);
-  auto cache = RankedTensorType::get({B, cfg.heads, P, cfg.headDim}, f32);
-  auto present = RankedTensorType::get({B, cfg.heads, T, cfg.headDim}, f32);
-  SmallVector<Type> args = {ids, ids};
-  SmallVector<std::string> argNames = {"input_ids", "position_ids"};
-  for (int64_t i = 0; i < cfg.layers; ++i) {
-    args.append({cache, cache});
-    argNames.push_back("past_key_values." + std::to_string(i) + ".key");
-    argNames.push_back("past_key_values." + std::to_string(i) + ".value");
-  }
-  auto module = ModuleOp::create(FileLineColLoc::get(&context, dir, 0, 0));
-  OwningOpRef<ModuleOp> owned(module);
-  b.setInsertionPointToEnd(module.getBody());
-  auto func = func::FuncOp::create(b, loc("gpt2"), options.functionName,
-                                   b.getFunctionType(args, {}));
-  entry = func.addEntryBlock();
-  for (auto [i, n] : llvm::enumerate(argNames))
-    func.setArgAttr(i, "hf.name", b.getStringAttr(n));
-  b.setInsertionPointToEnd(entry);
+  Type f32 = b.getF32Type();
+  OwningOpRef<ModuleOp> owned;
+  Decoder d = beginDecoder(owned);
+  int64_t B = d.B, S = d.S;
+  RankedTensorType present = d.present;
   std::string wte = prefix + "wte.weight", wpe = prefix + "wpe.weight";
   Expected<Value> tok = floatWeight(wte, {cfg.vocab, cfg.hidden},
                                     "token embeddings", true);
@@ -719,17 +720,7 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
   Expected<Value> logits =
       linear(*hf, ownHead ? "lm_head" : prefix + "wte", cfg.vocab, cfg.hidden);
   if (!logits) return logits.takeError();
-  SmallVector<Value> results = {*logits};
-  results.append(presents);
-  func::ReturnOp::create(b, func.getLoc(), results);
-  func.setFunctionType(b.getFunctionType(args, TypeRange(ValueRange(results))));
-  func.setResultAttr(0, "hf.name", b.getStringAttr("logits"));
-  for (int64_t i = 0; i < cfg.layers; ++i) {
-    func.setResultAttr(1 + 2 * i, "hf.name",
-                       b.getStringAttr("present." + std::to_string(i) + ".key"));
-    func.setResultAttr(2 + 2 * i, "hf.name",
-                       b.getStringAttr("present." + std::to_string(i) + ".value"));
-  }
+  finishDecoder(d, *logits, presents);
   return std::move(owned);
 }
 
