@@ -324,6 +324,36 @@ Expected<SmallVector<Value>> attention(NodeContext &ctx, Value q, Value k,
   return SmallVector<Value>(op->getResults().begin(), op->getResults().end());
 }
 
+/// Reads the optional (past_key, past_value) pair at inputs `ki`, `vi`.
+Error readCache(NodeContext &ctx, size_t ki, size_t vi, Value &pastK,
+                Value &pastV) {
+  if (ctx.hasInput(ki) != ctx.hasInput(vi))
+    return ctx.error("past_key and past_value must be given together");
+  if (!ctx.hasInput(ki))
+    return Error::success();
+  Expected<Value> pk = ctx.input(ki);
+  if (!pk)
+    return pk.takeError();
+  Expected<Value> pv = ctx.input(vi);
+  if (!pv)
+    return pv.takeError();
+  pastK = *pk;
+  pastV = *pv;
+  return Error::success();
+}
+
+/// Pushes the attention output (merged back to [B, S, N*H] if `merge`) and
+/// the present key and value when there are some.
+void pushAttention(NodeContext &ctx, Results &results,
+                   ArrayRef<Value> out, bool merge) {
+  int32_t dtype = ctx.inputs[0]->dtype;
+  results.push_back(tensorOf(merge ? mergeHeads(ctx, out[0]) : out[0], dtype));
+  if (out.size() == 3) {
+    results.push_back(tensorOf(out[1], dtype));
+    results.push_back(tensorOf(out[2], dtype));
+  }
+}
+
 Error groupQueryAttentionOp(NodeContext &ctx, Results &results) {
   if (Error e = ctx.checkAttributes(
           {"num_heads", "kv_num_heads", "scale", "do_rotary",
@@ -383,16 +413,8 @@ Error groupQueryAttentionOp(NodeContext &ctx, Results &results) {
   Expected<Value> v = splitHeads(ctx, vIn, kvHeads, "value");
   if (!v) return v.takeError();
   Value pastK, pastV;
-  if (ctx.hasInput(3) != ctx.hasInput(4))
-    return ctx.error("past_key and past_value must be given together");
-  if (ctx.hasInput(3)) {
-    Expected<Value> pk = ctx.input(3);
-    if (!pk) return pk.takeError();
-    Expected<Value> pv = ctx.input(4);
-    if (!pv) return pv.takeError();
-    pastK = *pk;
-    pastV = *pv;
-  }
+  if (Error e = readCache(ctx, 3, 4, pastK, pastV))
+    return e;
   Expected<Value> seqlens = ctx.input(5);
   if (!seqlens) return seqlens.takeError();
   Value qr = *q, kr = *k;
@@ -435,12 +457,7 @@ Error groupQueryAttentionOp(NodeContext &ctx, Results &results) {
                 scale != 0.0f ? std::optional<float>(scale) : std::nullopt,
                 /*causal=*/true);
   if (!out) return out.takeError();
-  int32_t dtype = ctx.inputs[0]->dtype;
-  results.push_back(tensorOf(mergeHeads(ctx, (*out)[0]), dtype));
-  if (out->size() == 3) {
-    results.push_back(tensorOf((*out)[1], dtype));
-    results.push_back(tensorOf((*out)[2], dtype));
-  }
+  pushAttention(ctx, results, *out, /*merge=*/true);
   return Error::success();
 }
 
@@ -471,28 +488,15 @@ Error multiHeadAttentionOp(NodeContext &ctx, Results &results) {
     if (!m) return m.takeError();
     mask = *m;
   }
-  if (ctx.hasInput(6) != ctx.hasInput(7))
-    return ctx.error("past_key and past_value must be given together");
-  if (ctx.hasInput(6)) {
-    Expected<Value> pk = ctx.input(6);
-    if (!pk) return pk.takeError();
-    Expected<Value> pv = ctx.input(7);
-    if (!pv) return pv.takeError();
-    pastK = *pk;
-    pastV = *pv;
-  }
+  if (Error e = readCache(ctx, 6, 7, pastK, pastV))
+    return e;
   float scale = ctx.floatAttr("scale", 0.0f);
   Expected<SmallVector<Value>> out = attention(
       ctx, *q, *k, *v, mask, pastK, pastV,
       scale != 0.0f ? std::optional<float>(scale) : std::nullopt,
       ctx.intAttr("unidirectional", 0) != 0);
   if (!out) return out.takeError();
-  int32_t dtype = ctx.inputs[0]->dtype;
-  results.push_back(tensorOf(mergeHeads(ctx, (*out)[0]), dtype));
-  if (out->size() == 3) {
-    results.push_back(tensorOf((*out)[1], dtype));
-    results.push_back(tensorOf((*out)[2], dtype));
-  }
+  pushAttention(ctx, results, *out, /*merge=*/true);
   return Error::success();
 }
 
@@ -530,28 +534,15 @@ Error onnxAttentionOp(NodeContext &ctx, Results &results) {
     if (!m) return m.takeError();
     mask = *m;
   }
-  if (ctx.hasInput(4) != ctx.hasInput(5))
-    return ctx.error("past_key and past_value must be given together");
-  if (ctx.hasInput(4)) {
-    Expected<Value> pk = ctx.input(4);
-    if (!pk) return pk.takeError();
-    Expected<Value> pv = ctx.input(5);
-    if (!pv) return pv.takeError();
-    pastK = *pk;
-    pastV = *pv;
-  }
+  if (Error e = readCache(ctx, 4, 5, pastK, pastV))
+    return e;
   const ::onnx::AttributeProto *scaleAttr = ctx.attr("scale");
   Expected<SmallVector<Value>> out = attention(
       ctx, q4, k4, v4, mask, pastK, pastV,
       scaleAttr ? std::optional<float>(scaleAttr->f()) : std::nullopt,
       ctx.intAttr("is_causal", 0) != 0);
   if (!out) return out.takeError();
-  int32_t dtype = ctx.inputs[0]->dtype;
-  results.push_back(tensorOf(threeD ? mergeHeads(ctx, (*out)[0]) : (*out)[0], dtype));
-  if (out->size() == 3) {
-    results.push_back(tensorOf((*out)[1], dtype));
-    results.push_back(tensorOf((*out)[2], dtype));
-  }
+  pushAttention(ctx, results, *out, threeD);
   return Error::success();
 }
 
