@@ -3,7 +3,9 @@
 #ifndef QTC_PASSES_PASSES_H
 #define QTC_PASSES_PASSES_H
 
+#include "dialects/QT/IR/QTDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::qt {

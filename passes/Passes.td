@@ -34,4 +34,39 @@ def QTNormalizePacking : Pass<"qt-normalize-packing"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def QTFuseDequantMatmul : Pass<"qt-fuse-dequant-matmul"> {
+  let summary = "Folds qt.dequantize feeding a matmul into qt.quantized_matmul";
+  let description = [{
+    A weight decoded by `qt.dequantize` and multiplied by `linalg.matmul`
+    (through a `[1, 0]` transpose, or directly with B indexed `(n, k)`) from a
+    zero-filled init becomes one `qt.quantized_matmul` that reads the packed
+    bytes, so no real-valued copy of the weight is made. Other uses are left
+    alone; with `report`, every `qt.dequantize` still in the IR afterwards
+    gets a remark at its location (the model's node name).
+
+    Before:
+
+    ```mlir
+    %w = qt.dequantize %q, %s {format = #qt.packed<ui4, group_size = 32, scale = f16>}
+        : tensor<8x32xi8>, tensor<8x2xf16> -> tensor<8x64xf32>
+    %wt = linalg.transpose ins(%w : tensor<8x64xf32>) outs(%e : tensor<64x8xf32>) permutation = [1, 0]
+    %z = linalg.fill ins(%zero : f32) outs(%i : tensor<4x8xf32>) -> tensor<4x8xf32>
+    %y = linalg.matmul ins(%x, %wt : tensor<4x64xf32>, tensor<64x8xf32>) outs(%z : tensor<4x8xf32>) -> tensor<4x8xf32>
+    ```
+
+    After:
+
+    ```mlir
+    %y = qt.quantized_matmul %x, %q, %s {format = #qt.packed<ui4, group_size = 32, scale = f16>}
+        : tensor<4x64xf32>, tensor<8x32xi8>, tensor<8x2xf16> -> tensor<4x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::qt::QTDialect",
+                           "::mlir::linalg::LinalgDialect"];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark for every qt.dequantize left unfused">
+  ];
+}
+
 #endif // QTC_PASSES_TD

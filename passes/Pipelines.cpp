@@ -11,6 +11,7 @@ using namespace mlir;
 void mlir::qt::buildNormalizePipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createQTNormalizePacking());
+  pm.addPass(createQTFuseDequantMatmul());
   pm.addPass(createCSEPass());
 }
 
@@ -18,6 +19,6 @@ void mlir::qt::registerPipelines() {
   PassPipelineRegistration<>(
       "qt-normalize-pipeline",
       "Clean up an imported module: canonicalize, repack weights into "
-      "lsb_first order, CSE",
+      "lsb_first order, fold dequantize into matmuls, CSE",
       buildNormalizePipeline);
 }

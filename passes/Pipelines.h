@@ -15,8 +15,8 @@ namespace mlir::qt {
 
 /// qt-normalize-pipeline: the clean-up every imported module gets before
 /// optimization. Canonicalizes (dropping zero biases and implicit zero
-/// points), brings packed weights into lsb_first order, and removes common
-/// subexpressions.
+/// points), brings packed weights into lsb_first order, folds dequantize
+/// into the matmuls that read it, and removes common subexpressions.
 void buildNormalizePipeline(OpPassManager &pm);
 
 /// Registers every named qtc pipeline with the global pass registry.

@@ -6,15 +6,14 @@
 
 // CHECK-LABEL: func.func @decoder_layer
 // CHECK-NOT: msb_first
+// CHECK-DAG: dense_resource<gate_proj_qweight_lsb>
+// CHECK-DAG: dense_resource<up_proj_qweight_lsb>
 // CHECK-COUNT-3: qt.quantized_matmul
 // CHECK: qt.rotary_embedding
 // CHECK: qt.rotary_embedding
 // CHECK: qt.attention {{.*}} cache({{.*}}) {causal}
 // CHECK: qt.quantized_matmul
 // CHECK: qt.rms_norm
-// CHECK: dense_resource<gate_proj_qweight_lsb>
-// CHECK: qt.quantized_matmul
-// CHECK: dense_resource<up_proj_qweight_lsb>
-// CHECK-COUNT-2: qt.quantized_matmul
+// CHECK-COUNT-3: qt.quantized_matmul
 // CHECK-NOT: msb_first
 // CHECK: return

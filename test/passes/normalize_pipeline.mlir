@@ -2,10 +2,11 @@
 // RUN: qtc-opt %s --qt-normalize-pipeline --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=STAGES
 // RUN: qtc-opt %s --qt-normalize-pipeline | FileCheck %s
 
-// STAGES: Pass Manager with 3 passes:
+// STAGES: Pass Manager with 4 passes:
 // STAGES-NEXT: builtin.module(
 // STAGES-NEXT: canonicalize{
 // STAGES-NEXT: qt-normalize-packing,
+// STAGES-NEXT: qt-fuse-dequant-matmul{{.*}},
 // STAGES-NEXT: cse
 // STAGES-NEXT: )
 
