@@ -69,4 +69,29 @@ def QTFuseDequantMatmul : Pass<"qt-fuse-dequant-matmul"> {
   ];
 }
 
+def ConvertQTToLinalg : Pass<"convert-qt-to-linalg"> {
+  let summary = "Lowers qt ops to linalg on tensors (first backend stage)";
+  let description = [{
+    Rewrites qt ops into linalg, tensor, arith and math ops on tensors, ready
+    for bufferization and the CPU backend's later stages:
+
+    - `qt.quantized_matmul` becomes one `linalg.generic` over (m, n, k) whose
+      body reads the packed byte(s) of code (n, k), unpacks, subtracts the
+      zero point and scales it in registers before the multiply-accumulate:
+      no real-valued copy of the weight matrix is ever built;
+    - `qt.dequantize` becomes the same decoding producing the [N, K] tensor
+      (that is what it asks for);
+    - `qt.gelu` / `qt.silu` become `linalg.map` with `math` ops;
+    - `qt.rms_norm` / `qt.layer_norm` become reductions over the last
+      dimension and maps, accumulating in the input's type.
+
+    Ops without a lowering yet (attention, rotary embedding, embedding,
+    dynamic quantize) are left in place.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // QTC_PASSES_TD

@@ -18,3 +18,9 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.qtc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     [ToolSubst(t, unresolved="fatal") for t in ["qtc-opt", "qtc-translate", "qtc"]], tool_dirs)
+
+# The JIT runner and its support libraries, for numeric end-to-end tests of
+# the lowering stages.
+config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
+config.substitutions.append(("%runner_utils_lib", os.path.join(config.llvm_lib_dir, "libmlir_runner_utils.so")))
+config.substitutions.append(("%c_runner_utils_lib", os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils.so")))

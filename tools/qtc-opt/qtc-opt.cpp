@@ -20,6 +20,9 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -32,8 +35,11 @@ int main(int argc, char **argv) {
                   mlir::quant::QuantDialect, mlir::scf::SCFDialect,
                   mlir::tensor::TensorDialect, mlir::vector::VectorDialect>();
 
-  // Upstream passes qtc pipelines are built from.
-  mlir::registerTransformsPasses();
+  // The upstream dialects, their interface models (bufferization, ...) and
+  // passes, so that the backend stages can be replayed pass by pass.
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllPasses();
   // qtc's own passes and pipelines.
   mlir::qt::registerQTPasses();
   mlir::qt::registerPipelines();

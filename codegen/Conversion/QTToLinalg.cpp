@@ -1,0 +1,328 @@
+//===- QTToLinalg.cpp - qt ops -> linalg on tensors -----------------------===//
+//
+// The first backend stage. Quantized weights are decoded inside the
+// contraction's body, code by code, so the packed bytes are the only copy of
+// a weight matrix the generated code reads.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialects/QT/IR/QTOps.h"
+#include "frontends/common/TensorBuilders.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+namespace mlir::qt {
+#define GEN_PASS_DEF_CONVERTQTTOLINALG
+#include "passes/Passes.h.inc"
+} // namespace mlir::qt
+
+using namespace mlir;
+using namespace mlir::qt;
+using namespace qtc::ir;
+
+namespace {
+
+/// Decodes code (row `n`, column `k`) of `weights` per `format` into a value
+/// of `type`: unpack (two bytes read when a code may straddle), sign-extend
+/// or not, subtract the zero point, multiply by the scale.
+Value decodeWeight(OpBuilder &b, Location l, Value weights, Value n, Value k,
+                   PackedAttr format, Value scale, Value zeroPoint, Type type) {
+  unsigned bits = format.getBits();
+  Type i32 = b.getI32Type();
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
+  Value bitOffset = arith::MulIOp::create(b, l, k, idx(bits));
+  Value byte = arith::DivUIOp::create(b, l, bitOffset, idx(8));
+  Value shift = arith::RemUIOp::create(b, l, bitOffset, idx(8));
+  auto load = [&](Value at) -> Value {
+    Value v = tensor::ExtractOp::create(b, l, weights, ValueRange{n, at});
+    return arith::ExtUIOp::create(b, l, i32, v);
+  };
+  Value word = load(byte);
+  if (8 % bits != 0) {
+    // Codes of 3, 5, 6 or 7 bits may continue into the next byte (read only
+    // when they do, so the row's last byte is never passed).
+    Value rowBytes = tensor::DimOp::create(b, l, weights, 1);
+    Value next = arith::AddIOp::create(b, l, byte, idx(1));
+    Value inRow = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, next,
+                                        rowBytes);
+    Value safe = arith::SelectOp::create(b, l, inRow, next, byte);
+    Value hi = arith::ShLIOp::create(
+        b, l, load(safe), arith::ConstantIntOp::create(b, l, 8, 32));
+    Value zero = arith::ConstantIntOp::create(b, l, 0, 32);
+    word = arith::OrIOp::create(b, l, word,
+                                arith::SelectOp::create(b, l, inRow, hi, zero));
+  }
+  Value shift32 = arith::IndexCastOp::create(b, l, i32, shift);
+  Value code = arith::AndIOp::create(
+      b, l, arith::ShRUIOp::create(b, l, word, shift32),
+      arith::ConstantIntOp::create(b, l, (1 << bits) - 1, 32));
+  if (format.isSignedCodes()) {
+    Value up = arith::ConstantIntOp::create(b, l, 32 - bits, 32);
+    code = arith::ShRSIOp::create(b, l, arith::ShLIOp::create(b, l, code, up),
+                                  up);
+  }
+  Value w = arith::SIToFPOp::create(b, l, type, code);
+  Value zp;
+  if (zeroPoint) {
+    if (isa<FloatType>(zeroPoint.getType())) {
+      zp = zeroPoint.getType() == type
+               ? zeroPoint
+               : (Value)arith::ExtFOp::create(b, l, type, zeroPoint);
+    } else {
+      Value z = format.isSignedCodes()
+                    ? (Value)arith::ExtSIOp::create(b, l, i32, zeroPoint)
+                    : (Value)arith::ExtUIOp::create(b, l, i32, zeroPoint);
+      zp = arith::SIToFPOp::create(b, l, type, z);
+    }
+  } else {
+    zp = scalarConstant(b, l, type,
+                        static_cast<double>(format.getImplicitZeroPoint()));
+  }
+  Value s = scale.getType() == type
+                ? scale
+                : (type.getIntOrFloatBitWidth() >
+                           scale.getType().getIntOrFloatBitWidth()
+                       ? (Value)arith::ExtFOp::create(b, l, type, scale)
+                       : (Value)arith::TruncFOp::create(b, l, type, scale));
+  return arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, w, zp), s);
+}
+
+/// Maps of the group-indexed operands: (n, k) -> (n, k floordiv group) in
+/// the iteration space `dims` with n at `nDim` and k at `kDim`.
+AffineMap groupMap(MLIRContext *ctx, unsigned dims, unsigned nDim, unsigned kDim,
+                   int64_t group) {
+  return AffineMap::get(
+      dims, 0,
+      {getAffineDimExpr(nDim, ctx), getAffineDimExpr(kDim, ctx).floorDiv(group)},
+      ctx);
+}
+
+struct LowerQuantizedMatmul : OpRewritePattern<QuantizedMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizedMatmulOp op,
+                                PatternRewriter &b) const override {
+    Location l = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    PackedAttr format = op.getFormat();
+    Value x = collapseLeading(b, l, op.getInput(), 1);
+    Type elem = typeOf(x).getElementType();
+    int64_t n = op.getPackedRowCount();
+    SmallVector<OpFoldResult> xs = mixedSizes(b, l, x);
+    Value init = zeros(b, l, {xs[0], b.getIndexAttr(n)}, elem);
+    AffineExpr m, nn, k;
+    bindDims(ctx, m, nn, k);
+    SmallVector<Value> ins = {x, op.getScales()};
+    SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {m, k}, ctx),
+                                   groupMap(ctx, 3, 1, 2, format.getGroupSize())};
+    if (op.getZeroPoints()) {
+      ins.push_back(op.getZeroPoints());
+      maps.push_back(groupMap(ctx, 3, 1, 2, format.getGroupSize()));
+    }
+    maps.push_back(AffineMap::get(3, 0, {m, nn}, ctx));
+    SmallVector<utils::IteratorType> iters = {utils::IteratorType::parallel,
+                                              utils::IteratorType::parallel,
+                                              utils::IteratorType::reduction};
+    Value weights = op.getWeights();
+    bool hasZp = static_cast<bool>(op.getZeroPoints());
+    Value y =
+        linalg::GenericOp::create(
+            b, l, TypeRange{init.getType()}, ins, ValueRange{init}, maps, iters,
+            [&](OpBuilder &nb, Location nl, ValueRange a) {
+              Value ni = linalg::IndexOp::create(nb, nl, 1);
+              Value ki = linalg::IndexOp::create(nb, nl, 2);
+              Value w = decodeWeight(nb, nl, weights, ni, ki, format, a[1],
+                                     hasZp ? a[2] : Value(), elem);
+              Value acc = a.back();
+              Value prod = arith::MulFOp::create(nb, nl, a[0], w);
+              linalg::YieldOp::create(
+                  nb, nl, arith::AddFOp::create(nb, nl, acc, prod).getResult());
+            })
+            ->getResult(0);
+    if (Value bias = op.getBias()) {
+      Value bb = broadcastTo(b, l, bias, mixedSizes(b, l, y));
+      y = mapElements(b, l, ValueRange{y, bb}, elem,
+                      [](OpBuilder &nb, Location nl, ValueRange v) {
+                        return arith::AddFOp::create(nb, nl, v[0], v[1]);
+                      });
+    }
+    SmallVector<OpFoldResult> outSizes = mixedSizes(b, l, op.getInput());
+    outSizes.back() = b.getIndexAttr(n);
+    if (typeOf(op.getInput()).getRank() != 2)
+      y = reshapeTo(b, l, y, outSizes);
+    if (y.getType() != op.getType())
+      y = tensor::CastOp::create(b, l, op.getType(), y);
+    b.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct LowerDequantize : OpRewritePattern<DequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DequantizeOp op,
+                                PatternRewriter &b) const override {
+    Location l = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    PackedAttr format = op.getFormat();
+    auto rt = cast<RankedTensorType>(op.getType());
+    Value init = tensor::EmptyOp::create(b, l, rt.getShape(), rt.getElementType());
+    SmallVector<Value> ins = {op.getScales()};
+    SmallVector<AffineMap> maps = {groupMap(ctx, 2, 0, 1, format.getGroupSize())};
+    if (op.getZeroPoints()) {
+      ins.push_back(op.getZeroPoints());
+      maps.push_back(groupMap(ctx, 2, 0, 1, format.getGroupSize()));
+    }
+    maps.push_back(b.getMultiDimIdentityMap(2));
+    SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
+    Value weights = op.getWeights();
+    bool hasZp = static_cast<bool>(op.getZeroPoints());
+    Value y = linalg::GenericOp::create(
+                  b, l, TypeRange{rt}, ins, ValueRange{init}, maps, iters,
+                  [&](OpBuilder &nb, Location nl, ValueRange a) {
+                    Value ni = linalg::IndexOp::create(nb, nl, 0);
+                    Value ki = linalg::IndexOp::create(nb, nl, 1);
+                    linalg::YieldOp::create(
+                        nb, nl,
+                        decodeWeight(nb, nl, weights, ni, ki, format, a[0],
+                                     hasZp ? a[1] : Value(),
+                                     rt.getElementType()));
+                  })
+                  ->getResult(0);
+    b.replaceOp(op, y);
+    return success();
+  }
+};
+
+template <typename OpTy>
+struct LowerActivation : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &b) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!type)
+      return failure(); // scalars fold or stay
+    Type elem = type.getElementType();
+    Value y = mapElements(
+        b, op.getLoc(), ValueRange{op.getInput()}, elem,
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value x = a[0];
+          Value half = scalarConstant(nb, l, elem, 0.5);
+          Value one = scalarConstant(nb, l, elem, 1.0);
+          if constexpr (std::is_same_v<OpTy, SiluOp>) {
+            Value e = math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, x));
+            return arith::DivFOp::create(nb, l, x,
+                                         arith::AddFOp::create(nb, l, one, e));
+          } else {
+            Value inner;
+            if (op.getApproximation() == GeluApproximation::Tanh) {
+              Value x3 = arith::MulFOp::create(
+                  nb, l, x, arith::MulFOp::create(nb, l, x, x));
+              Value t = arith::AddFOp::create(
+                  nb, l, x,
+                  arith::MulFOp::create(nb, l, scalarConstant(nb, l, elem, 0.044715), x3));
+              inner = math::TanhOp::create(
+                  nb, l,
+                  arith::MulFOp::create(
+                      nb, l, scalarConstant(nb, l, elem, 0.7978845608028654), t));
+            } else {
+              inner = math::ErfOp::create(
+                  nb, l,
+                  arith::MulFOp::create(nb, l, x,
+                                        scalarConstant(nb, l, elem, M_SQRT1_2)));
+            }
+            Value hx = arith::MulFOp::create(nb, l, half, x);
+            return arith::MulFOp::create(nb, l, hx,
+                                         arith::AddFOp::create(nb, l, one, inner));
+          }
+        });
+    b.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// rms_norm / layer_norm over the last dim.
+template <typename OpTy>
+struct LowerNorm : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &b) const override {
+    constexpr bool isRms = std::is_same_v<OpTy, RmsNormOp>;
+    Location l = op.getLoc();
+    Value x = op.getInput();
+    RankedTensorType t = typeOf(x);
+    Type elem = t.getElementType();
+    int64_t last = t.getRank() - 1, d = t.getDimSize(last);
+    if (ShapedType::isDynamic(d))
+      return failure();
+    SmallVector<OpFoldResult> sizes = mixedSizes(b, l, x);
+    Value dV = scalarConstant(b, l, elem, static_cast<double>(d));
+    Value eps = scalarConstant(b, l, elem, op.getEpsilon().convertToDouble());
+    auto sum = [&](Value v) {
+      return reduce(b, l, v, {last}, /*keepDims=*/true, 0.0,
+                    [](OpBuilder &nb, Location nl, Value a, Value acc) {
+                      return arith::AddFOp::create(nb, nl, a, acc);
+                    });
+    };
+    Value centered = x;
+    if constexpr (!isRms) {
+      Value mean = mapElements(b, l, sum(x), elem,
+                               [&](OpBuilder &nb, Location nl, ValueRange a) {
+                                 return arith::DivFOp::create(nb, nl, a[0], dV);
+                               });
+      centered = mapElements(b, l, ValueRange{x, broadcastTo(b, l, mean, sizes)},
+                             elem, [](OpBuilder &nb, Location nl, ValueRange a) {
+                               return arith::SubFOp::create(nb, nl, a[0], a[1]);
+                             });
+    }
+    Value sq = mapElements(b, l, centered, elem,
+                           [](OpBuilder &nb, Location nl, ValueRange a) {
+                             return arith::MulFOp::create(nb, nl, a[0], a[0]);
+                           });
+    Value inv = mapElements(
+        b, l, sum(sq), elem, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value var = arith::DivFOp::create(nb, nl, a[0], dV);
+          Value root = math::SqrtOp::create(
+              nb, nl, arith::AddFOp::create(nb, nl, var, eps));
+          return arith::DivFOp::create(nb, nl, scalarConstant(nb, nl, elem, 1.0),
+                                       root);
+        });
+    SmallVector<Value> ins = {centered, broadcastTo(b, l, inv, sizes),
+                              broadcastTo(b, l, op.getWeight(), sizes)};
+    Value bias;
+    if constexpr (!isRms)
+      bias = op.getBias();
+    if (bias)
+      ins.push_back(broadcastTo(b, l, bias, sizes));
+    Value y = mapElements(b, l, ins, elem,
+                          [&](OpBuilder &nb, Location nl, ValueRange a) {
+                            Value v = arith::MulFOp::create(
+                                nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]),
+                                a[2]);
+                            if (a.size() == 4)
+                              v = arith::AddFOp::create(nb, nl, v, a[3]);
+                            return v;
+                          });
+    b.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct ConvertQTToLinalgPass
+    : qt::impl::ConvertQTToLinalgBase<ConvertQTToLinalgPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LowerQuantizedMatmul, LowerDequantize, LowerActivation<GeluOp>,
+                 LowerActivation<SiluOp>, LowerNorm<RmsNormOp>,
+                 LowerNorm<LayerNormOp>>(&getContext());
+    GreedyRewriteConfig config;
+    config.setUseTopDownTraversal(true);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,8 @@
+// convert-qt-to-linalg, lowered to LLVM by upstream passes and run by the
+// JIT, against numpy computing the ops' definitions independently
+// (run_lowered.py): quantized matmul at 2, 3, 4, 6 and 8 bits, signed and
+// unsigned codes, with and without zero points, f16/f32 scales and bias;
+// dequantize; gelu (erf, tanh); silu; rms_norm; layer_norm.
+// RUN: python3 %S/run_lowered.py qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib | FileCheck %s
+// CHECK-NOT: MISMATCH
+// CHECK: 18 passed, 0 failed

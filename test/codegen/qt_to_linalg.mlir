@@ -1,0 +1,61 @@
+// RUN: qtc-opt %s --split-input-file --convert-qt-to-linalg | FileCheck %s
+
+// The quantized matmul decodes codes inside the contraction: the only
+// weight tensor read is the packed i8 one; no [N, K] real-valued weight is
+// ever built.
+// CHECK-LABEL: func @quantized_matmul
+// CHECK-NOT: tensor<8x64xf32>
+// CHECK-NOT: tensor<64x8xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%{{.*}}, %arg2, %arg3 : tensor<?x64xf32>, tensor<8x2xf16>, tensor<8x2xi8>)
+// CHECK: tensor.extract %arg1[%{{.*}}, %{{.*}}] : tensor<8x32xi8>
+// CHECK: arith.shrui
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK-NOT: tensor<8x64xf32>
+// CHECK: return
+func.func @quantized_matmul(%x: tensor<?x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf16>, %zp: tensor<8x2xi8>) -> tensor<?x8xf32> {
+  %y = qt.quantized_matmul %x, %w, %s zero_points(%zp : tensor<8x2xi8>)
+      {format = #qt.packed<ui4, group_size = 32, scale = f16, zero_point>}
+      : tensor<?x64xf32>, tensor<8x32xi8>, tensor<8x2xf16> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Scales and zero points are read per group: (n, k floordiv group).
+// CHECK: #[[GROUP:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 32)>
+// CHECK-LABEL: func @group_maps
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[GROUP]], #{{.*}}]
+func.func @group_maps(%x: tensor<2x64xf32>, %w: tensor<4x32xi8>, %s: tensor<4x2xf32>) -> tensor<2x4xf32> {
+  %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<si4, group_size = 32, scale = f32>}
+      : tensor<2x64xf32>, tensor<4x32xi8>, tensor<4x2xf32> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @activations_and_norms
+// CHECK-NOT: qt.
+// CHECK: math.erf
+// CHECK: math.exp
+// CHECK: linalg.reduce
+// CHECK: math.sqrt
+// CHECK: return
+func.func @activations_and_norms(%x: tensor<2x16xf32>, %g: tensor<16xf32>) -> (tensor<2x16xf32>, tensor<2x16xf32>, tensor<2x16xf32>) {
+  %a = qt.gelu %x : tensor<2x16xf32>
+  %b = qt.silu %a : tensor<2x16xf32>
+  %c = qt.rms_norm %b, %g : tensor<2x16xf32>, tensor<16xf32>
+  return %a, %b, %c : tensor<2x16xf32>, tensor<2x16xf32>, tensor<2x16xf32>
+}
+
+// -----
+
+// Ops without a lowering yet stay.
+// CHECK-LABEL: func @not_yet
+// CHECK: qt.attention
+func.func @not_yet(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %o = qt.attention %q, %k, %v : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}

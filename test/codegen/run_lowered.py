@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Numeric end-to-end test of convert-qt-to-linalg against numpy.
+
+    python3 run_lowered.py QTC_OPT MLIR_RUNNER RUNNER_UTILS C_RUNNER_UTILS
+
+For seeded random cases of qt.quantized_matmul (2-8 bits, signed and
+unsigned codes, with and without zero points, f16 and f32 scales, bias),
+qt.dequantize, qt.gelu (erf and tanh), qt.silu, qt.rms_norm and
+qt.layer_norm, writes a module that computes the op on constants and prints
+the result, lowers it with qtc-opt (convert-qt-to-linalg, then upstream
+bufferization and LLVM lowering), runs it with mlir-runner, and compares
+with numpy computing the same definition independently. Prints one line per
+case and "N passed, M failed".
+"""
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+rng = np.random.default_rng(11)
+QTC_OPT, RUNNER, UTILS, C_UTILS = sys.argv[1:5]
+
+PIPELINE = [
+    "--convert-qt-to-linalg", "--canonicalize",
+    "--one-shot-bufferize=bufferize-function-boundaries",
+    "--convert-linalg-to-loops", "--convert-scf-to-cf", "--expand-strided-metadata",
+    "--lower-affine", "--convert-math-to-libm", "--convert-math-to-llvm",
+    "--convert-arith-to-llvm", "--convert-index-to-llvm", "--finalize-memref-to-llvm",
+    "--convert-func-to-llvm", "--convert-cf-to-llvm", "--reconcile-unrealized-casts",
+]
+
+
+def dense(a, elem):
+    if elem in ("f32", "f16"):
+        body = np.array2string(np.asarray(a, dtype=np.float64), separator=", ", threshold=10**9,
+                               floatmode="unique", max_line_width=10**9)
+    else:
+        body = np.array2string(np.asarray(a, dtype=np.int64), separator=", ", threshold=10**9,
+                               max_line_width=10**9)
+    shape = "x".join(str(d) for d in a.shape)
+    return f"dense<{body}> : tensor<{shape}x{elem}>"
+
+
+def pack(codes, bits):
+    """Rows of codes (values in [0, 2^bits)) packed lsb first along K."""
+    n, k = codes.shape
+    stream = ((codes[:, :, None] >> np.arange(bits)) & 1).reshape(n, k * bits)
+    pad = (-stream.shape[1]) % 8
+    stream = np.concatenate([stream, np.zeros((n, pad), np.int64)], axis=1)
+    return (stream.reshape(n, -1, 8) << np.arange(8)).sum(axis=2).astype(np.uint8).view(np.int8)
+
+
+def run(body, result_shape):
+    module = f"""
+func.func private @printMemrefF32(memref<*xf32>)
+func.func @main() {{
+{body}
+  %buf = bufferization.to_buffer %r : tensor<{result_shape}xf32> to memref<{result_shape}xf32>
+  %u = memref.cast %buf : memref<{result_shape}xf32> to memref<*xf32>
+  call @printMemrefF32(%u) : (memref<*xf32>) -> ()
+  return
+}}
+"""
+    lowered = subprocess.run([QTC_OPT] + PIPELINE, input=module, capture_output=True, text=True)
+    if lowered.returncode:
+        raise RuntimeError("qtc-opt failed:\n" + lowered.stderr[-2000:])
+    out = subprocess.run([RUNNER, "-e", "main", "-entry-point-result=void",
+                          f"-shared-libs={UTILS},{C_UTILS}"],
+                         input=lowered.stdout, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError("mlir-runner failed:\n" + out.stderr[-2000:])
+    data = out.stdout.split("data =", 1)[1]
+    nums = [float(v) for v in re.findall(r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)", data)]
+    return np.array(nums).reshape([int(d) for d in result_shape.split("x")])
+
+
+def decode(codes, scales, zp, signed, bits, group):
+    vals = codes.astype(np.float64)
+    if signed:
+        vals = np.where(vals >= 2 ** (bits - 1), vals - 2 ** bits, vals)
+    zero = zp.astype(np.float64) if zp is not None else np.full(scales.shape, 0 if signed else 2 ** (bits - 1))
+    g = np.arange(codes.shape[1]) // group
+    return (vals - zero[:, g]) * scales.astype(np.float64)[:, g]
+
+
+def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias):
+    m, k, n, group = 3, 48 if bits in (3, 6) else 64, 5, 16
+    codes = rng.integers(0, 2 ** bits, size=(n, k))
+    scales = (rng.random((n, k // group)) * 0.1 + 0.01).astype(np.float16 if scale_type == "f16" else np.float32)
+    zp = rng.integers(0, 2 ** bits, size=(n, k // group)) if with_zp else None
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32) if with_bias else None
+    code_type = ("si" if signed else "ui") + str(bits)
+    fmt = f"#qt.packed<{code_type}, group_size = {group}, scale = {scale_type}{', zero_point' if with_zp else ''}>"
+    packed = pack(codes, bits)
+    zp_store = None if zp is None else (np.where(zp >= 128, zp - 256, zp) if not signed else
+                                        np.where(zp >= 2 ** (bits - 1), zp - 2 ** bits, zp))
+    body = [f"  %x = arith.constant {dense(x, 'f32')}",
+            f"  %w = arith.constant {dense(packed, 'i8')}",
+            f"  %s = arith.constant {dense(scales, scale_type)}"]
+    extra = ""
+    if zp is not None:
+        body.append(f"  %z = arith.constant {dense(zp_store, 'i8')}")
+        extra += f" zero_points(%z : tensor<{n}x{k // group}xi8>)"
+    if bias is not None:
+        body.append(f"  %b = arith.constant {dense(bias, 'f32')}")
+        extra += f" bias(%b : tensor<{n}xf32>)"
+    body.append(f"  %r = qt.quantized_matmul %x, %w, %s{extra} {{format = {fmt}}} : "
+                f"tensor<{m}x{k}xf32>, tensor<{n}x{packed.shape[1]}xi8>, tensor<{n}x{k // group}x{scale_type}> "
+                f"-> tensor<{m}x{n}xf32>")
+    # Signed zero points are stored as two's complement codes; decode them.
+    zp_ref = None
+    if zp is not None:
+        zp_ref = np.where(zp >= 2 ** (bits - 1), zp - 2 ** bits, zp) if signed else zp
+    w = decode(codes, scales, zp_ref, signed, bits, group)
+    ref = x.astype(np.float64) @ w.T + (bias if bias is not None else 0)
+    got = run("\n".join(body), f"{m}x{n}")
+    return f"quantized_matmul {code_type} zp={with_zp} scale={scale_type} bias={with_bias}", got, ref
+
+
+def dequantize_case():
+    bits, group, n, k = 3, 8, 4, 24
+    codes = rng.integers(0, 8, size=(n, k))
+    scales = (rng.random((n, k // group)) + 0.5).astype(np.float32)
+    packed = pack(codes, bits)
+    body = "\n".join([f"  %w = arith.constant {dense(packed, 'i8')}",
+                      f"  %s = arith.constant {dense(scales, 'f32')}",
+                      f"  %r = qt.dequantize %w, %s {{format = #qt.packed<ui3, group_size = {group}, scale = f32>}} : "
+                      f"tensor<{n}x{packed.shape[1]}xi8>, tensor<{n}x{k // group}xf32> -> tensor<{n}x{k}xf32>"])
+    return "dequantize ui3", run(body, f"{n}x{k}"), decode(codes, scales, None, False, bits, group)
+
+
+def unary_case(op, attr, fn):
+    x = rng.standard_normal((2, 8)).astype(np.float32) * 2
+    body = f"  %x = arith.constant {dense(x, 'f32')}\n  %r = qt.{op} %x {attr}: tensor<2x8xf32>"
+    return f"{op} {attr}".strip(), run(body, "2x8"), fn(x.astype(np.float64))
+
+
+def norm_case(rms):
+    x = rng.standard_normal((3, 16)).astype(np.float32)
+    g = (rng.random(16) + 0.5).astype(np.float32)
+    bvec = rng.standard_normal(16).astype(np.float32)
+    eps = 1e-5
+    lines = [f"  %x = arith.constant {dense(x, 'f32')}", f"  %g = arith.constant {dense(g, 'f32')}"]
+    xd = x.astype(np.float64)
+    if rms:
+        lines.append("  %r = qt.rms_norm %x, %g {epsilon = 1.0e-05 : f32} : tensor<3x16xf32>, tensor<16xf32>")
+        ref = xd / np.sqrt((xd ** 2).mean(-1, keepdims=True) + eps) * g
+    else:
+        lines.append(f"  %b = arith.constant {dense(bvec, 'f32')}")
+        lines.append("  %r = qt.layer_norm %x, %g, %b {epsilon = 1.0e-05 : f32} : "
+                     "tensor<3x16xf32>, tensor<16xf32>, tensor<16xf32>")
+        mu = xd.mean(-1, keepdims=True)
+        ref = (xd - mu) / np.sqrt(((xd - mu) ** 2).mean(-1, keepdims=True) + eps) * g + bvec
+    return ("rms_norm" if rms else "layer_norm"), run("\n".join(lines), "3x16"), ref
+
+
+def main():
+    erf = np.vectorize(math.erf)
+    cases = []
+    for bits in (2, 3, 4, 6, 8):
+        for signed in (False, True):
+            cases.append(lambda b=bits, s=signed: quantized_matmul_case(b, s, with_zp=(b % 2 == 0), scale_type="f32",
+                                                                        with_bias=False))
+    cases += [lambda: quantized_matmul_case(4, False, True, "f16", True),
+              lambda: quantized_matmul_case(3, False, True, "f16", False),
+              dequantize_case,
+              lambda: unary_case("gelu", "", lambda x: 0.5 * x * (1 + erf(x / math.sqrt(2)))),
+              lambda: unary_case("gelu", "{approximation = #qt.gelu_approximation<tanh>} ",
+                                 lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))),
+              lambda: unary_case("silu", "", lambda x: x / (1 + np.exp(-x))),
+              lambda: norm_case(True), lambda: norm_case(False)]
+    passed = failed = 0
+    for case in cases:
+        name, got, ref = case()
+        diff = float(np.abs(got - ref).max())
+        tol = 2e-5 * max(1.0, float(np.abs(ref).max()))
+        ok = diff <= tol
+        passed += ok
+        failed += not ok
+        print(f"{'OK' if ok else 'MISMATCH'} {name}: max|diff| = {diff:.3g} (tolerance {tol:.3g})")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
