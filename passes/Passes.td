@@ -83,10 +83,15 @@ def ConvertQTToLinalg : Pass<"convert-qt-to-linalg"> {
       (that is what it asks for);
     - `qt.gelu` / `qt.silu` become `linalg.map` with `math` ops;
     - `qt.rms_norm` / `qt.layer_norm` become reductions over the last
-      dimension and maps, accumulating in the input's type.
+      dimension and maps, accumulating in the input's type;
+    - `qt.attention` becomes q.k^T per head (grouped heads through the
+      key/value head index h / group), scaling, masks (additive, boolean,
+      causal from the cache length), a softmax over keys and .v, with the
+      present key/value the cache concatenated with the new entries;
+    - `qt.rotary_embedding` and `qt.embedding` (real or packed tables)
+      become element-wise generics that gather what they read.
 
-    Ops without a lowering yet (attention, rotary embedding, embedding,
-    dynamic quantize) are left in place.
+    `qt.dynamic_quantize` has no lowering yet and is left in place.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",

@@ -52,10 +52,30 @@ func.func @activations_and_norms(%x: tensor<2x16xf32>, %g: tensor<16xf32>) -> (t
 
 // -----
 
+// Grouped-query attention reads key/value head h floordiv 2; the cache is
+// concatenated with the new keys and values.
+// CHECK: #[[KV:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1 floordiv 2, d3, d4)>
+// CHECK-LABEL: func @attention
+// CHECK: %[[K:.*]] = tensor.concat dim(2) %arg3, %arg1
+// CHECK: %[[V:.*]] = tensor.concat dim(2) %arg4, %arg2
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[KV]], #{{.*}}]
+// CHECK: arith.cmpi ugt
+// CHECK: math.exp
+// CHECK: return %{{.*}}, %[[K]], %[[V]]
+func.func @attention(%q: tensor<1x4x2x8xf32>, %k: tensor<1x2x2x8xf32>, %v: tensor<1x2x2x8xf32>,
+    %pk: tensor<1x2x3x8xf32>, %pv: tensor<1x2x3x8xf32>) -> (tensor<1x4x2x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>) {
+  %o, %nk, %nv = qt.attention %q, %k, %v cache(%pk, %pv : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) {causal}
+      : tensor<1x4x2x8xf32>, tensor<1x2x2x8xf32>, tensor<1x2x2x8xf32>
+      -> tensor<1x4x2x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>
+  return %o, %nk, %nv : tensor<1x4x2x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>
+}
+
+// -----
+
 // Ops without a lowering yet stay.
 // CHECK-LABEL: func @not_yet
-// CHECK: qt.attention
-func.func @not_yet(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
-  %o = qt.attention %q, %k, %v : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
-  return %o : tensor<1x2x4x8xf32>
+// CHECK: qt.dynamic_quantize
+func.func @not_yet(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x2xf32>) {
+  %q, %s = qt.dynamic_quantize %x {group_size = 32, symmetric} : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4x2xf32>
+  return %q, %s : tensor<4x64xi8>, tensor<4x2xf32>
 }

@@ -5,8 +5,10 @@
 
 For seeded random cases of qt.quantized_matmul (2-8 bits, signed and
 unsigned codes, with and without zero points, f16 and f32 scales, bias),
-qt.dequantize, qt.gelu (erf and tanh), qt.silu, qt.rms_norm and
-qt.layer_norm, writes a module that computes the op on constants and prints
+qt.dequantize, qt.gelu (erf and tanh), qt.silu, qt.rms_norm,
+qt.layer_norm, qt.attention (grouped heads, float / boolean / causal masks,
+KV cache), qt.rotary_embedding (half and interleaved pairs, partial, with
+and without position ids) and qt.embedding (real and packed tables), writes a module that computes the op on constants and prints
 the result, lowers it with qtc-opt (convert-qt-to-linalg, then upstream
 bufferization and LLVM lowering), runs it with mlir-runner, and compares
 with numpy computing the same definition independently. Prints one line per
@@ -157,6 +159,110 @@ def norm_case(rms):
     return ("rms_norm" if rms else "layer_norm"), run("\n".join(lines), "3x16"), ref
 
 
+def softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def attention_case(with_cache, mask_kind, causal):
+    b, hq, hk, s, p, d = 1, 4, 2, 3, (2 if with_cache else 0), 8
+    q = rng.standard_normal((b, hq, s, d)).astype(np.float32)
+    k = rng.standard_normal((b, hk, s, d)).astype(np.float32)
+    v = rng.standard_normal((b, hk, s, d)).astype(np.float32)
+    lines = [f"  %q = arith.constant {dense(q, 'f32')}", f"  %k = arith.constant {dense(k, 'f32')}",
+             f"  %v = arith.constant {dense(v, 'f32')}"]
+    kk, vv = k, v
+    extra = ""
+    t = s + p
+    if with_cache:
+        pk = rng.standard_normal((b, hk, p, d)).astype(np.float32)
+        pv = rng.standard_normal((b, hk, p, d)).astype(np.float32)
+        lines += [f"  %pk = arith.constant {dense(pk, 'f32')}", f"  %pv = arith.constant {dense(pv, 'f32')}"]
+        kk, vv = np.concatenate([pk, k], 2), np.concatenate([pv, v], 2)
+        extra += f" cache(%pk, %pv : tensor<{b}x{hk}x{p}x{d}xf32>, tensor<{b}x{hk}x{p}x{d}xf32>)"
+    scores = np.einsum("bhsd,bhtd->bhst", q.astype(np.float64), np.repeat(kk, hq // hk, 1)) / math.sqrt(d)
+    mask = None
+    if mask_kind == "float":
+        mask = (rng.standard_normal((1, t)) * 2).astype(np.float32)
+        lines.append(f"  %m = arith.constant {dense(mask, 'f32')}")
+        extra = f" mask(%m : tensor<1x{t}xf32>)" + extra
+        scores = scores + mask
+    elif mask_kind == "bool":
+        keep = np.array([[True] * (t - 1) + [False]])
+        lines.append(f"  %m = arith.constant dense<{str(keep.tolist()).lower()}> : tensor<1x{t}xi1>")
+        extra = f" mask(%m : tensor<1x{t}xi1>)" + extra
+        scores = np.where(keep, scores, -3.4028234663852886e38)
+    if causal:
+        future = np.arange(t)[None, :] > (p + np.arange(s))[:, None]
+        scores = np.where(future, -3.4028234663852886e38, scores)
+    ref = np.einsum("bhst,bhte->bhse", softmax(scores), np.repeat(vv, hq // hk, 1))
+    results = f"tensor<{b}x{hq}x{s}x{d}xf32>"
+    if with_cache:
+        results += f", tensor<{b}x{hk}x{t}x{d}xf32>, tensor<{b}x{hk}x{t}x{d}xf32>"
+        lines.append(f"  %r, %rk, %rv = qt.attention %q, %k, %v{extra} {{{'causal' if causal else ''}}} : "
+                     f"tensor<{b}x{hq}x{s}x{d}xf32>, tensor<{b}x{hk}x{s}x{d}xf32>, tensor<{b}x{hk}x{s}x{d}xf32> -> {results}")
+    else:
+        lines.append(f"  %r = qt.attention %q, %k, %v{extra} {{{'causal' if causal else ''}}} : "
+                     f"tensor<{b}x{hq}x{s}x{d}xf32>, tensor<{b}x{hk}x{s}x{d}xf32>, tensor<{b}x{hk}x{s}x{d}xf32> -> {results}")
+    name = f"attention cache={with_cache} mask={mask_kind} causal={causal}"
+    return name, run("\n".join(lines), f"{b}x{hq}x{s}x{d}"), ref
+
+
+def rotary_case(interleaved, rotary_dim, with_positions):
+    b, h, s, d, P = 2, 2, 3, 8, 10
+    rdim = rotary_dim or d
+    x = rng.standard_normal((b, h, s, d)).astype(np.float32)
+    cos = rng.standard_normal((P, rdim // 2)).astype(np.float32)
+    sin = rng.standard_normal((P, rdim // 2)).astype(np.float32)
+    pos = rng.integers(0, P, size=(b, s)) if with_positions else np.tile(np.arange(s), (b, 1))
+    lines = [f"  %x = arith.constant {dense(x, 'f32')}", f"  %c = arith.constant {dense(cos, 'f32')}",
+             f"  %s = arith.constant {dense(sin, 'f32')}"]
+    extra = ""
+    if with_positions:
+        lines.append(f"  %p = arith.constant {dense(pos, 'i64')}")
+        extra = f" positions(%p : tensor<{b}x{s}xi64>)"
+    attrs = []
+    if interleaved:
+        attrs.append("interleaved")
+    if rotary_dim:
+        attrs.append(f"rotary_dim = {rotary_dim}")
+    attr = (" {" + ", ".join(attrs) + "}") if attrs else ""
+    lines.append(f"  %r = qt.rotary_embedding %x, %c, %s{extra}{attr} : tensor<{b}x{h}x{s}x{d}xf32>, "
+                 f"tensor<{P}x{rdim // 2}xf32>, tensor<{P}x{rdim // 2}xf32>")
+    ref = x.astype(np.float64).copy()
+    cp, sp = cos[pos][:, None], sin[pos][:, None]  # [b, 1, s, r/2]
+    if interleaved:
+        x0, x1 = x[..., 0:rdim:2], x[..., 1:rdim:2]
+        ref[..., 0:rdim:2] = x0 * cp - x1 * sp
+        ref[..., 1:rdim:2] = x1 * cp + x0 * sp
+    else:
+        x0, x1 = x[..., : rdim // 2], x[..., rdim // 2: rdim]
+        ref[..., : rdim // 2] = x0 * cp - x1 * sp
+        ref[..., rdim // 2: rdim] = x1 * cp + x0 * sp
+    name = f"rotary interleaved={interleaved} rotary_dim={rotary_dim} positions={with_positions}"
+    return name, run("\n".join(lines), f"{b}x{h}x{s}x{d}"), ref
+
+
+def embedding_case(packed):
+    v, d, group = 10, 32, 16
+    ids = rng.integers(0, v, size=(2, 3))
+    lines = [f"  %i = arith.constant {dense(ids, 'i64')}"]
+    if packed:
+        codes = rng.integers(0, 16, size=(v, d))
+        scales = (rng.random((v, d // group)) + 0.1).astype(np.float32)
+        zp = rng.integers(0, 16, size=(v, d // group))
+        lines += [f"  %t = arith.constant {dense(pack(codes, 4), 'i8')}",
+                  f"  %s = arith.constant {dense(scales, 'f32')}", f"  %z = arith.constant {dense(zp, 'i8')}",
+                  f"  %r = qt.embedding %t[%i] scales(%s : tensor<{v}x{d // group}xf32>) zero_points(%z : tensor<{v}x{d // group}xi8>) "
+                  f"{{format = #qt.packed<ui4, group_size = {group}, scale = f32, zero_point>}} : tensor<{v}x{d // 2}xi8>, tensor<2x3xi64> -> tensor<2x3x{d}xf32>"]
+        table = decode(codes, scales, zp, False, 4, group)
+    else:
+        table = rng.standard_normal((v, d)).astype(np.float32)
+        lines += [f"  %t = arith.constant {dense(table, 'f32')}",
+                  f"  %r = qt.embedding %t[%i] : tensor<{v}x{d}xf32>, tensor<2x3xi64> -> tensor<2x3x{d}xf32>"]
+    return f"embedding packed={packed}", run("\n".join(lines), f"2x3x{d}"), table[ids]
+
+
 def main():
     erf = np.vectorize(math.erf)
     cases = []
@@ -172,6 +278,15 @@ def main():
                                  lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))),
               lambda: unary_case("silu", "", lambda x: x / (1 + np.exp(-x))),
               lambda: norm_case(True), lambda: norm_case(False)]
+    for cache in (False, True):
+        for mask in (None, "float", "bool"):
+            for causal in (False, True):
+                cases.append(lambda c=cache, m=mask, ca=causal: attention_case(c, m, ca))
+    for inter in (False, True):
+        for rdim in (None, 4):
+            for pos in (False, True):
+                cases.append(lambda i=inter, r=rdim, p=pos: rotary_case(i, r, p))
+    cases += [lambda: embedding_case(False), lambda: embedding_case(True)]
     passed = failed = 0
     for case in cases:
         name, got, ref = case()
