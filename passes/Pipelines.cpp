@@ -4,6 +4,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -15,10 +16,36 @@ void mlir::qt::buildNormalizePipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
+/// The backend stages after normalization. Upstream passes are named by
+/// their registered textual names so this stays a readable list.
+static const char *const kCPUStages =
+    "convert-qt-to-linalg,convert-elementwise-to-linalg,canonicalize,"
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-results-to-out-params{modify-public-functions},canonicalize,"
+    "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,"
+    "lower-affine,convert-math-to-libm,convert-math-to-llvm,"
+    "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
+    "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts";
+
+llvm::LogicalResult mlir::qt::buildCPUPipeline(OpPassManager &pm) {
+  buildNormalizePipeline(pm);
+  return parsePassPipeline(kCPUStages, pm);
+}
+
 void mlir::qt::registerPipelines() {
   PassPipelineRegistration<>(
       "qt-normalize-pipeline",
       "Clean up an imported module: canonicalize, repack weights into "
       "lsb_first order, fold dequantize into matmuls, CSE",
       buildNormalizePipeline);
+  PassPipelineRegistration<>(
+      "qt-cpu-pipeline",
+      "Normalize, lower qt to linalg, bufferize (memref results become "
+      "out-parameters) and lower to the LLVM dialect for the CPU",
+      [](OpPassManager &pm) {
+        if (failed(buildCPUPipeline(pm)))
+          llvm::report_fatal_error("qt-cpu-pipeline: an upstream pass is not "
+                                   "registered");
+      });
 }

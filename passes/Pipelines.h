@@ -19,6 +19,13 @@ namespace mlir::qt {
 /// into the matmuls that read it, and removes common subexpressions.
 void buildNormalizePipeline(OpPassManager &pm);
 
+/// qt-cpu-pipeline: normalize, then the CPU backend stages down to the LLVM
+/// dialect: convert-qt-to-linalg, bufferization (function boundaries
+/// included, memref results turned into out-parameters), loops, and the
+/// conversions to LLVM. Functions keep (or get) a C interface
+/// (`_mlir_ciface_<name>`). Returns failure if an upstream stage is missing.
+llvm::LogicalResult buildCPUPipeline(OpPassManager &pm);
+
 /// Registers every named qtc pipeline with the global pass registry.
 void registerPipelines();
 

@@ -24,3 +24,5 @@ llvm_config.add_tool_substitutions(
 config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
 config.substitutions.append(("%runner_utils_lib", os.path.join(config.llvm_lib_dir, "libmlir_runner_utils.so")))
 config.substitutions.append(("%c_runner_utils_lib", os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils.so")))
+# The qtc driver by absolute path, for scripts that call it.
+config.substitutions.append(("%qtc_bin", os.path.join(config.qtc_tools_dir, "qtc")))

@@ -24,4 +24,4 @@
 // ERR: qtc: importing {{.*}}missing.onnx ... failed
 // ERR-NEXT: qtc: error: {{.*}}missing.onnx: cannot open: {{[Nn]}}o such file or directory
 // RUN: not qtc 2>&1 | FileCheck %s --check-prefix=NOCMD
-// NOCMD: qtc: error: expected a command: compile (see qtc --help)
+// NOCMD: qtc: error: expected a command: compile or run (see qtc --help)
