@@ -391,7 +391,7 @@ static int compile() {
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule;
   {
-    Stage stage("translating to LLVM IR and optimizing (O3)");
+    Stage stage("translating to LLVM IR");
     llvmModule = mlir::translateModuleToLLVMIR(*module, llvmContext);
     if (!llvmModule) {
       stage.abort();
@@ -399,6 +399,9 @@ static int compile() {
     }
     llvmModule->setTargetTriple(tm->getTargetTriple());
     llvmModule->setDataLayout(tm->createDataLayout());
+  }
+  {
+    Stage stage("optimizing (O3)");
     if (llvm::Error e = mlir::makeOptimizingTransformer(3, 0, tm.get())(
             llvmModule.get())) {
       stage.abort();
