@@ -25,7 +25,7 @@ static const char *const kCPUStages =
     "buffer-results-to-out-params{modify-public-functions},canonicalize,"
     "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,"
     "lower-affine,convert-math-to-libm,convert-math-to-llvm,"
-    "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
+    "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm{use-aligned-alloc},"
     "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts";
 
 llvm::LogicalResult mlir::qt::buildCPUPipeline(OpPassManager &pm) {

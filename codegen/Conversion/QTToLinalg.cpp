@@ -32,6 +32,9 @@ namespace {
 /// Decodes code (row `n`, column `k`) of `weights` per `format` into a value
 /// of `type`: unpack (two bytes read when a code may straddle), sign-extend
 /// or not, subtract the zero point, multiply by the scale.
+Value scaleCode(OpBuilder &b, Location l, Value code, PackedAttr format,
+                Value scale, Value zeroPoint, Type type);
+
 Value decodeWeight(OpBuilder &b, Location l, Value weights, Value n, Value k,
                    PackedAttr format, Value scale, Value zeroPoint, Type type) {
   unsigned bits = format.getBits();
@@ -63,6 +66,15 @@ Value decodeWeight(OpBuilder &b, Location l, Value weights, Value n, Value k,
   Value code = arith::AndIOp::create(
       b, l, arith::ShRUIOp::create(b, l, word, shift32),
       arith::ConstantIntOp::create(b, l, (1 << bits) - 1, 32));
+  return scaleCode(b, l, code, format, scale, zeroPoint, type);
+}
+
+/// Turns an unpacked code (i32, `bits` wide, not yet sign-extended) into a
+/// value of `type`: sign-extend or not, subtract the zero point, scale.
+Value scaleCode(OpBuilder &b, Location l, Value code, PackedAttr format,
+                Value scale, Value zeroPoint, Type type) {
+  unsigned bits = format.getBits();
+  Type i32 = b.getI32Type();
   if (format.isSignedCodes()) {
     Value up = arith::ConstantIntOp::create(b, l, 32 - bits, 32);
     code = arith::ShRSIOp::create(b, l, arith::ShLIOp::create(b, l, code, up),
@@ -116,6 +128,85 @@ struct LowerQuantizedMatmul : OpRewritePattern<QuantizedMatmulOp> {
     int64_t n = op.getPackedRowCount();
     SmallVector<OpFoldResult> xs = mixedSizes(b, l, x);
     Value init = zeros(b, l, {xs[0], b.getIndexAttr(n)}, elem);
+    int64_t group = format.getGroupSize();
+    int64_t kSize = typeOf(x).getDimSize(1);
+    unsigned bits = format.getBits();
+    int64_t perByte = 8 % bits == 0 ? 8 / bits : 0;
+    if (perByte && !ShapedType::isDynamic(kSize) && kSize % group == 0 &&
+        group % perByte == 0) {
+      // Iterate (m, n, group, byte in group) and decode every code of the
+      // byte in one body: the byte is one contiguous load, scale and zero
+      // point are invariant in the innermost loop, and the activations are
+      // read as `perByte` interleaved streams, a form LLVM vectorizes.
+      int64_t bytesPerGroup = group / perByte;
+      auto xt = cast<RankedTensorType>(x.getType());
+      auto grouped = RankedTensorType::get(
+          {xt.getDimSize(0), kSize / group, bytesPerGroup, perByte}, elem);
+      Value xg = tensor::ExpandShapeOp::create(
+          b, l, grouped, x, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}},
+          SmallVector<OpFoldResult>{xs[0], b.getIndexAttr(kSize / group),
+                                    b.getIndexAttr(bytesPerGroup),
+                                    b.getIndexAttr(perByte)});
+      AffineExpr m, nn, g, j;
+      bindDims(ctx, m, nn, g, j);
+      SmallVector<Value> ins;
+      SmallVector<AffineMap> maps;
+      for (int64_t c = 0; c < perByte; ++c) {
+        ins.push_back(xg);
+        maps.push_back(AffineMap::get(
+            4, 0, {m, g, j, getAffineConstantExpr(c, ctx)}, ctx));
+      }
+      ins.push_back(op.getScales());
+      maps.push_back(AffineMap::get(4, 0, {nn, g}, ctx));
+      bool hasZp = static_cast<bool>(op.getZeroPoints());
+      if (hasZp) {
+        ins.push_back(op.getZeroPoints());
+        maps.push_back(AffineMap::get(4, 0, {nn, g}, ctx));
+      }
+      maps.push_back(AffineMap::get(4, 0, {m, nn}, ctx));
+      SmallVector<utils::IteratorType> iters = {
+          utils::IteratorType::parallel, utils::IteratorType::parallel,
+          utils::IteratorType::reduction, utils::IteratorType::reduction};
+      Value weights = op.getWeights();
+      Value y =
+          linalg::GenericOp::create(
+              b, l, TypeRange{init.getType()}, ins, ValueRange{init}, maps, iters,
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                Type i32 = nb.getI32Type();
+                Value ni = linalg::IndexOp::create(nb, nl, 1);
+                Value gi = linalg::IndexOp::create(nb, nl, 2);
+                Value ji = linalg::IndexOp::create(nb, nl, 3);
+                Value at = arith::AddIOp::create(
+                    nb, nl,
+                    arith::MulIOp::create(
+                        nb, nl, gi,
+                        arith::ConstantIndexOp::create(nb, nl, bytesPerGroup)),
+                    ji);
+                Value byte = arith::ExtUIOp::create(
+                    nb, nl, i32,
+                    tensor::ExtractOp::create(nb, nl, weights, ValueRange{ni, at}));
+                Value scale = a[perByte];
+                Value zp = hasZp ? a[perByte + 1] : Value();
+                Value acc = a.back();
+                for (int64_t c = 0; c < perByte; ++c) {
+                  Value code = byte;
+                  if (c)
+                    code = arith::ShRUIOp::create(
+                        nb, nl, code,
+                        arith::ConstantIntOp::create(nb, nl, c * bits, 32));
+                  if (bits < 8)
+                    code = arith::AndIOp::create(
+                        nb, nl, code,
+                        arith::ConstantIntOp::create(nb, nl, (1 << bits) - 1, 32));
+                  Value w = scaleCode(nb, nl, code, format, scale, zp, elem);
+                  acc = arith::AddFOp::create(
+                      nb, nl, acc, arith::MulFOp::create(nb, nl, a[c], w));
+                }
+                linalg::YieldOp::create(nb, nl, acc);
+              })
+              ->getResult(0);
+      return finish(op, b, y);
+    }
     AffineExpr m, nn, k;
     bindDims(ctx, m, nn, k);
     SmallVector<Value> ins = {x, op.getScales()};
@@ -145,6 +236,14 @@ struct LowerQuantizedMatmul : OpRewritePattern<QuantizedMatmulOp> {
                   nb, nl, arith::AddFOp::create(nb, nl, acc, prod).getResult());
             })
             ->getResult(0);
+    return finish(op, b, y);
+  }
+
+  /// Adds the bias, restores the input's leading dims and replaces `op`.
+  static LogicalResult finish(QuantizedMatmulOp op, PatternRewriter &b, Value y) {
+    Location l = op.getLoc();
+    Type elem = typeOf(y).getElementType();
+    int64_t n = op.getPackedRowCount();
     if (Value bias = op.getBias()) {
       Value bb = broadcastTo(b, l, bias, mixedSizes(b, l, y));
       y = mapElements(b, l, ValueRange{y, bb}, elem,

@@ -2,16 +2,25 @@
 
 // The quantized matmul decodes codes inside the contraction: the only
 // weight tensor read is the packed i8 one; no [N, K] real-valued weight is
-// ever built.
+// ever built. Codes that tile a byte (1, 2, 4, 8 bits) are decoded a byte at
+// a time: the loops run over (m, n, group, byte in group), the activations
+// are viewed as [M, groups, bytes per group, codes per byte], and scales
+// and zero points are read per (n, group).
+// CHECK: #[[X0:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, 0)>
+// CHECK: #[[X1:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, 1)>
+// CHECK: #[[G:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
 // CHECK-LABEL: func @quantized_matmul
 // CHECK-NOT: tensor<8x64xf32>
 // CHECK-NOT: tensor<64x8xf32>
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK-SAME: ins(%{{.*}}, %arg2, %arg3 : tensor<?x64xf32>, tensor<8x2xf16>, tensor<8x2xi8>)
+// CHECK: %[[XG:.*]] = tensor.expand_shape %arg0 {{\[}}[0], [1, 2, 3]] {{.*}} : tensor<?x64xf32> into tensor<?x2x16x2xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[X0]], #[[X1]], #[[G]], #[[G]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+// CHECK-SAME: ins(%[[XG]], %[[XG]], %arg2, %arg3 : tensor<?x2x16x2xf32>, tensor<?x2x16x2xf32>, tensor<8x2xf16>, tensor<8x2xi8>)
 // CHECK: tensor.extract %arg1[%{{.*}}, %{{.*}}] : tensor<8x32xi8>
-// CHECK: arith.shrui
+// CHECK: arith.andi
 // CHECK: arith.subf
 // CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: arith.shrui
 // CHECK: arith.addf
 // CHECK-NOT: tensor<8x64xf32>
 // CHECK: return
@@ -24,13 +33,14 @@ func.func @quantized_matmul(%x: tensor<?x64xf32>, %w: tensor<8x32xi8>, %s: tenso
 
 // -----
 
-// Scales and zero points are read per group: (n, k floordiv group).
+// Codes that straddle bytes (3 bits) are decoded one at a time over
+// (m, n, k); scales and zero points are read per group: (n, k floordiv group).
 // CHECK: #[[GROUP:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 32)>
 // CHECK-LABEL: func @group_maps
-// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[GROUP]], #{{.*}}]
-func.func @group_maps(%x: tensor<2x64xf32>, %w: tensor<4x32xi8>, %s: tensor<4x2xf32>) -> tensor<2x4xf32> {
-  %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<si4, group_size = 32, scale = f32>}
-      : tensor<2x64xf32>, tensor<4x32xi8>, tensor<4x2xf32> -> tensor<2x4xf32>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[GROUP]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
+func.func @group_maps(%x: tensor<2x64xf32>, %w: tensor<4x24xi8>, %s: tensor<4x2xf32>) -> tensor<2x4xf32> {
+  %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<si3, group_size = 32, scale = f32>}
+      : tensor<2x64xf32>, tensor<4x24xi8>, tensor<4x2xf32> -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
 

@@ -27,7 +27,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/InstIterator.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Operator.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/JSON.h"
@@ -114,6 +116,11 @@ static cl::opt<int64_t> seq("seq", cl::desc("Checkpoint: static number of new to
                             cl::init(-1), cl::sub(compileCmd), cl::cat(qtcCategory));
 static cl::opt<int64_t> past("past", cl::desc("Checkpoint: static number of cached tokens"),
                              cl::init(-1), cl::sub(compileCmd), cl::cat(qtcCategory));
+static cl::opt<bool> strictFP(
+    "strict-fp",
+    cl::desc("Keep the source order of floating-point sums and no FMA "
+             "contraction (slower; by default sums may be reassociated)"),
+    cl::sub(compileCmd), cl::cat(qtcCategory));
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print progress"),
                            cl::sub(compileCmd), cl::cat(qtcCategory));
 
@@ -402,6 +409,16 @@ static int compile() {
   }
   {
     Stage stage("optimizing (O3)");
+    if (!strictFP) {
+      // Sums may be reassociated and multiply-adds contracted, so the
+      // vectorizer can split reductions into lanes and use FMA.
+      for (llvm::Function &fn : *llvmModule)
+        for (llvm::Instruction &inst : llvm::instructions(fn))
+          if (llvm::isa<llvm::FPMathOperator>(inst)) {
+            inst.setHasAllowReassoc(true);
+            inst.setHasAllowContract(true);
+          }
+    }
     if (llvm::Error e = mlir::makeOptimizingTransformer(3, 0, tm.get())(
             llvmModule.get())) {
       stage.abort();
