@@ -262,6 +262,23 @@ struct LowerQuantizedMatmul : OpRewritePattern<QuantizedMatmulOp> {
   }
 };
 
+/// linalg.softmax (what the ONNX frontend emits for Softmax) has no upstream
+/// lowering to loops; its own decomposition into max / exp / sum / divide
+/// generics is applied here so the CPU pipeline handles it like the qt ops.
+struct DecomposeSoftmax : OpRewritePattern<linalg::SoftmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::SoftmaxOp op,
+                                PatternRewriter &b) const override {
+    FailureOr<SmallVector<Value>> parts =
+        cast<linalg::AggregatedOpInterface>(op.getOperation())
+            .decomposeOperation(b);
+    if (failed(parts))
+      return failure();
+    b.replaceOp(op, *parts);
+    return success();
+  }
+};
+
 struct LowerDequantize : OpRewritePattern<DequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DequantizeOp op,
@@ -696,7 +713,7 @@ struct ConvertQTToLinalgPass
     patterns.add<LowerQuantizedMatmul, LowerDequantize, LowerActivation<GeluOp>,
                  LowerActivation<SiluOp>, LowerNorm<RmsNormOp>,
                  LowerNorm<LayerNormOp>, LowerAttention, LowerRotary,
-                 LowerEmbedding>(&getContext());
+                 LowerEmbedding, DecomposeSoftmax>(&getContext());
     GreedyRewriteConfig config;
     config.setUseTopDownTraversal(true);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))

@@ -89,3 +89,19 @@ func.func @not_yet(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x2xf32>) {
   %q, %s = qt.dynamic_quantize %x {group_size = 32, symmetric} : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4x2xf32>
   return %q, %s : tensor<4x64xi8>, tensor<4x2xf32>
 }
+
+// -----
+
+// linalg.softmax, which the ONNX frontend emits, is decomposed into
+// generics (max, exp of the difference, sum, divide).
+// CHECK-LABEL: func @softmax
+// CHECK-NOT: linalg.softmax
+// CHECK: arith.maxnumf
+// CHECK: math.exp
+// CHECK: arith.addf
+// CHECK: arith.divf
+func.func @softmax(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
+  %e = tensor.empty() : tensor<2x5xf32>
+  %y = linalg.softmax dimension(1) ins(%x : tensor<2x5xf32>) outs(%e : tensor<2x5xf32>) -> tensor<2x5xf32>
+  return %y : tensor<2x5xf32>
+}

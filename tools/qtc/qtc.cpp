@@ -168,11 +168,13 @@ struct Port {
 };
 
 static std::string dtypeOf(mlir::Type t) {
+  if (t.isF64()) return "float64";
   if (t.isF32()) return "float32";
   if (t.isF16()) return "float16";
   if (t.isBF16()) return "bfloat16";
   if (t.isInteger(64)) return "int64";
   if (t.isInteger(32)) return "int32";
+  if (t.isInteger(16)) return "int16";
   if (t.isInteger(8)) return "int8";
   if (t.isInteger(1)) return "bool";
   return "";
@@ -540,16 +542,18 @@ struct Array {
 
 size_t itemSize(llvm::StringRef dtype) {
   if (dtype == "float32" || dtype == "int32") return 4;
-  if (dtype == "float16" || dtype == "bfloat16") return 2;
-  if (dtype == "int64") return 8;
+  if (dtype == "float16" || dtype == "bfloat16" || dtype == "int16") return 2;
+  if (dtype == "int64" || dtype == "float64") return 8;
   return 1;
 }
 
 const char *npyDescr(llvm::StringRef dtype) {
+  if (dtype == "float64") return "<f8";
   if (dtype == "float32") return "<f4";
   if (dtype == "float16") return "<f2";
   if (dtype == "int64") return "<i8";
   if (dtype == "int32") return "<i4";
+  if (dtype == "int16") return "<i2";
   if (dtype == "int8") return "|i1";
   if (dtype == "bool") return "|b1";
   return "";
@@ -589,8 +593,13 @@ llvm::Expected<Array> readNpy(llvm::StringRef path) {
   };
   llvm::StringRef descr = field("descr");
   static const std::pair<const char *, const char *> kinds[] = {
-      {"'<f4'", "float32"}, {"'<f2'", "float16"}, {"'<i8'", "int64"},
-      {"'<i4'", "int32"},   {"'|i1'", "int8"},    {"'|b1'", "bool"}};
+      {"'<f8'", "float64"}, {"'<f4'", "float32"}, {"'<f2'", "float16"},
+      {"'<i8'", "int64"},   {"'<i4'", "int32"},   {"'<i2'", "int16"},
+      {"'|i1'", "int8"},    {"'|b1'", "bool"},
+      // Integers are signless in the compiled code: unsigned files feed
+      // the same bits to an input of the same width.
+      {"'<u8'", "int64"},   {"'<u4'", "int32"},   {"'<u2'", "int16"},
+      {"'|u1'", "int8"}};
   for (auto [d, name] : kinds)
     if (descr.starts_with(d))
       a.dtype = name;
