@@ -9,29 +9,24 @@ qt.dequantize, qt.gelu (erf and tanh), qt.silu, qt.rms_norm,
 qt.layer_norm, qt.attention (grouped heads, float / boolean / causal masks,
 KV cache), qt.rotary_embedding (half and interleaved pairs, partial, with
 and without position ids) and qt.embedding (real and packed tables), writes a module that computes the op on constants and prints
-the result, lowers it with qtc-opt (convert-qt-to-linalg, then upstream
-bufferization and LLVM lowering), runs it with mlir-runner, and compares
+the result, lowers it with qtc-opt's qt-cpu-pipeline (normalize,
+convert-qt-to-linalg, bufferization, LLVM; jit.py), runs it with mlir-runner, and compares
 with numpy computing the same definition independently. Prints one line per
 case and "N passed, M failed".
 """
 import math
-import re
-import subprocess
+import os
 import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import jit  # noqa: E402
+
 rng = np.random.default_rng(11)
 QTC_OPT, RUNNER, UTILS, C_UTILS = sys.argv[1:5]
 
-PIPELINE = [
-    "--convert-qt-to-linalg", "--canonicalize",
-    "--one-shot-bufferize=bufferize-function-boundaries",
-    "--convert-linalg-to-loops", "--convert-scf-to-cf", "--expand-strided-metadata",
-    "--lower-affine", "--convert-math-to-libm", "--convert-math-to-llvm",
-    "--convert-arith-to-llvm", "--convert-index-to-llvm", "--finalize-memref-to-llvm",
-    "--convert-func-to-llvm", "--convert-cf-to-llvm", "--reconcile-unrealized-casts",
-]
+TOOLS = (QTC_OPT, RUNNER, UTILS, C_UTILS)
 
 
 def dense(a, elem):
@@ -65,17 +60,8 @@ func.func @main() {{
   return
 }}
 """
-    lowered = subprocess.run([QTC_OPT] + PIPELINE, input=module, capture_output=True, text=True)
-    if lowered.returncode:
-        raise RuntimeError("qtc-opt failed:\n" + lowered.stderr[-2000:])
-    out = subprocess.run([RUNNER, "-e", "main", "-entry-point-result=void",
-                          f"-shared-libs={UTILS},{C_UTILS}"],
-                         input=lowered.stdout, capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError("mlir-runner failed:\n" + out.stderr[-2000:])
-    data = out.stdout.split("data =", 1)[1]
-    nums = [float(v) for v in re.findall(r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)", data)]
-    return np.array(nums).reshape([int(d) for d in result_shape.split("x")])
+    printed = jit.printed_memrefs(jit.lower_and_run(TOOLS, module, "main"))
+    return printed[0].reshape([int(d) for d in result_shape.split("x")])
 
 
 def decode(codes, scales, zp, signed, bits, group):

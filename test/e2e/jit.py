@@ -2,23 +2,42 @@
 
 Shared by the end-to-end tests: wraps `@model` in an entry function that
 passes constant inputs and prints every real-valued result, lowers the
-module with qtc-opt (normalize, convert-qt-to-linalg, upstream bufferization
-and LLVM conversions), runs it with mlir-runner and parses the printed
-results back into numpy arrays.
+module with qtc-opt's `qt-cpu-pipeline` (what `qtc compile` runs), runs it
+with mlir-runner and parses the printed results back into numpy arrays.
 """
 import re
 import subprocess
 
 import numpy as np
 
-LOWERING = [
-    "--qt-normalize-pipeline", "--convert-qt-to-linalg", "--convert-elementwise-to-linalg",
-    "--canonicalize", "--one-shot-bufferize=bufferize-function-boundaries",
-    "--convert-linalg-to-loops", "--convert-scf-to-cf", "--expand-strided-metadata",
-    "--lower-affine", "--convert-math-to-libm", "--convert-math-to-llvm",
-    "--convert-arith-to-llvm", "--convert-index-to-llvm", "--finalize-memref-to-llvm",
-    "--convert-func-to-llvm", "--convert-cf-to-llvm", "--reconcile-unrealized-casts",
-]
+
+
+def lower_and_run(tools, program, entry):
+    """Lowers `program` with qt-cpu-pipeline and runs `entry` (no arguments,
+    no results) with mlir-runner; returns what it printed."""
+    qtc_opt, runner, utils, c_utils = tools
+    lowered = subprocess.run([qtc_opt, "--qt-cpu-pipeline"], input=program,
+                             capture_output=True, text=True)
+    if lowered.returncode:
+        raise RuntimeError("lowering failed:\n" + lowered.stderr[-3000:])
+    out = subprocess.run([runner, "-e", entry, "-entry-point-result=void",
+                          f"-shared-libs={utils},{c_utils}"],
+                         input=lowered.stdout, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError("mlir-runner failed:\n" + out.stderr[-3000:])
+    return out.stdout
+
+
+def printed_memrefs(stdout):
+    """The arrays printMemrefF32 printed, in order."""
+    arrays = []
+    for part in stdout.split("Unranked Memref")[1:]:
+        sizes_m = re.search(r"sizes = \[([^\]]*)\]", part)
+        sizes = [int(v) for v in sizes_m.group(1).split(",")] if sizes_m and sizes_m.group(1) else []
+        data = part.split("data =", 1)[1]
+        nums = re.findall(r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)", data)
+        arrays.append(np.array([float(v) for v in nums]).reshape(sizes))
+    return arrays
 
 
 def literal(a):
@@ -42,7 +61,6 @@ def signature(text, attr):
 def run(tools, text, arg_types, values, result_types):
     """Runs @model in `text` on `values` (numpy arrays, in argument order);
     returns {result index: array} for the real-valued results."""
-    qtc_opt, runner, utils, c_utils = tools
     body, _, resources = text.partition("{-#")
     body = body.rstrip()
     assert body.endswith("}")
@@ -73,22 +91,8 @@ def run(tools, text, arg_types, values, result_types):
         printed.append(i)
     lines += ["    return", "  }", "}"]
     program = body + "\n" + "\n".join(lines) + "\n" + ("{-#" + resources if resources else "")
-    lowered = subprocess.run([qtc_opt] + LOWERING, input=program, capture_output=True, text=True)
-    if lowered.returncode:
-        raise RuntimeError("lowering failed:\n" + lowered.stderr[-3000:])
-    out = subprocess.run([runner, "-e", "entry", "-entry-point-result=void",
-                          f"-shared-libs={utils},{c_utils}"],
-                         input=lowered.stdout, capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError("mlir-runner failed:\n" + out.stderr[-3000:])
-    results = {}
-    for part, i in zip(out.stdout.split("Unranked Memref")[1:], printed):
-        sizes_m = re.search(r"sizes = \[([^\]]*)\]", part)
-        sizes = [int(v) for v in sizes_m.group(1).split(",")] if sizes_m and sizes_m.group(1) else []
-        data = part.split("data =", 1)[1]
-        nums = re.findall(r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)", data)
-        results[i] = np.array([float(v) for v in nums]).reshape(sizes)
-    return results
+    arrays = printed_memrefs(lower_and_run(tools, program, "entry"))
+    return dict(zip(printed, arrays))
 
 
 def compare(label, got, want, rtol):

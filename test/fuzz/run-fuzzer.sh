@@ -25,10 +25,22 @@ status=0
   -seed=1 -artifact_prefix="$artifacts/" -print_final_stats=1 ${FUZZ_FLAGS:-} \
   >"$log" 2>&1 || status=$?
 echo "seeds: $i"
-grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)" "$log" || true
+# libFuzzer's final stats; absent when it never got to run inputs, which the
+# check below turns into a failure.
+stats=""
+if grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)" "$log" >"$log.stats"; then
+  stats=$(<"$log.stats")
+  echo "$stats"
+fi
+rm -f "$log.stats"
 if [[ $status -ne 0 ]]; then
   tail -60 "$log"
   echo "fuzzer found a failure; reproducer in $artifacts" >&2
+elif ! grep -qE "^stat::number_of_executed_units: *[1-9]" <<<"$stats"; then
+  # A run that exits 0 without executing inputs tested nothing.
+  tail -20 "$log"
+  echo "fuzzer executed no inputs" >&2
+  status=1
 fi
 rm -f "$log"
 exit $status
