@@ -7,10 +7,8 @@ both.
 
 Used by scripts/quickstart.sh on the bundled 4-bit Llama-style model.
 """
-import json
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -18,38 +16,27 @@ import numpy as np
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "test", "e2e"))
+import aot  # noqa: E402
 from run_onnx_model import reference  # noqa: E402
 
 
 def main():
     qtc, model, npz_path = sys.argv[1:4]
     out_dir = os.path.abspath(sys.argv[4] if len(sys.argv) > 4 else "qtc-example")
-    os.makedirs(out_dir, exist_ok=True)
     npz = np.load(npz_path)
     inputs = {k[3:]: npz[k] for k in npz.files if k.startswith("in.")}
-    lib = os.path.join(out_dir, os.path.basename(model).replace(".onnx", ".so"))
-    cmd = [qtc, "compile", model, "--emit", "shared", "-o", lib]
-    cmd += [f"--input-shape={n}=" + ",".join(str(d) for d in a.shape) for n, a in inputs.items()]
-    print("$ " + " ".join(os.path.relpath(c) if os.path.exists(c) else c for c in cmd), flush=True)
-    subprocess.run(cmd, check=True)
-    run = [qtc, "run", lib, "--output-dir", os.path.join(out_dir, "outputs"), "--bench", "100"]
-    for name, array in inputs.items():
-        path = os.path.join(out_dir, name + ".npy")
-        np.save(path, array)
-        run += ["--input", f"{name}={path}"]
-    print(f"$ qtc run {lib} --input ... --bench 100", flush=True)
-    printed = subprocess.run(run, check=True, capture_output=True, text=True).stdout
+    print(f"$ qtc compile {model} --emit shared  (input shapes from {os.path.basename(npz_path)})", flush=True)
+    print("$ qtc run ... --bench 100", flush=True)
+    outputs, printed = aot.compile_and_run(qtc, model, inputs, out_dir, bench=100, quiet=False)
     print(printed, end="")
     qtc_ms = float(re.search(r"median ([0-9.]+) ms", printed).group(1))
 
     ref = reference(model, inputs, out_dir)
-    meta = json.load(open(lib.replace(".so", ".json")))
     worst = 0.0
-    for port in meta["outputs"]:
-        got = np.load(os.path.join(out_dir, "outputs", port["name"] + ".npy"))
-        want = ref[port["name"]].astype(np.float64)
+    for name, got in outputs.items():
+        want = ref[name].astype(np.float64)
         worst = max(worst, float(np.abs(got - want).max()) / max(1.0, float(np.abs(want).max())))
-    print(f"outputs vs onnxruntime: max relative difference {worst:.2g} over {len(meta['outputs'])} outputs")
+    print(f"outputs vs onnxruntime: max relative difference {worst:.2g} over {len(outputs)} outputs")
 
     import onnxruntime as ort
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
