@@ -69,6 +69,54 @@ def QTFuseDequantMatmul : Pass<"qt-fuse-dequant-matmul"> {
   ];
 }
 
+def QTQuantizeWeights : Pass<"qt-quantize-weights"> {
+  let summary = "Quantizes real-valued constant matmul weights into packed codes";
+  let description = [{
+    Every `linalg.matmul` from a zero-filled init whose B operand is an f32,
+    f16 or bf16 constant (B indexed `(k, n)`, or `(n, k)` through indexing
+    maps) becomes a `qt.quantized_matmul` over group-wise quantized codes:
+    round-to-nearest with a per-group search of the clipping range that
+    minimizes the squared weight error (data-free), f16 scales, symmetric
+    signed codes or, with `asym`, unsigned codes and a zero point per group.
+
+    A `qt.weight_bits` integer attribute on a matmul overrides `bits` for
+    that layer (16 or more keeps it real-valued); the driver's mixed
+    precision search sets it. Weights whose reduction dimension the group
+    size does not divide are kept, with a warning naming the weight.
+
+    Before:
+
+    ```mlir
+    %w = arith.constant dense<...> : tensor<64x128xf32>
+    %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x128xf32>) -> tensor<4x128xf32>
+    %y = linalg.matmul ins(%x, %w : tensor<4x64xf32>, tensor<64x128xf32>)
+        outs(%z : tensor<4x128xf32>) -> tensor<4x128xf32>
+    ```
+
+    After (`bits=4 group-size=32`):
+
+    ```mlir
+    %y = qt.quantized_matmul %x, %codes, %scales
+        {format = #qt.packed<si4, group_size = 32, scale = f16>}
+        : tensor<4x64xf32>, tensor<128x32xi8>, tensor<128x2xf16> -> tensor<4x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::qt::QTDialect",
+                           "::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"bits", "bits", "unsigned", /*default=*/"4",
+           "Code width in bits (2 to 8)">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "Weights per scale along the reduction dimension (0: per channel)">,
+    Option<"asym", "asym", "bool", /*default=*/"false",
+           "Unsigned codes with a zero point per group">,
+    Option<"clipSearch", "clip-search", "bool", /*default=*/"true",
+           "Search each group's clipping range for the least squared error">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark for every weight quantized or kept">
+  ];
+}
+
 def ConvertQTToLinalg : Pass<"convert-qt-to-linalg"> {
   let summary = "Lowers qt ops to linalg on tensors (first backend stage)";
   let description = [{

@@ -1,0 +1,182 @@
+//===- Quantize.cpp - Round-to-nearest weight quantization ----------------===//
+
+#include "dialects/QT/Utils/Quantize.h"
+
+#include "llvm/ADT/APFloat.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+using namespace qtc;
+
+float qtc::roundToHalf(float x) {
+  llvm::APFloat f(x);
+  bool lost;
+  f.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  f.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return f.convertToFloat();
+}
+
+std::string qtc::quantSpecError(const QuantSpec &spec, int64_t cols) {
+  if (spec.bits < 2 || spec.bits > 8)
+    return "bits must be 2 to 8, got " + std::to_string(spec.bits);
+  if (spec.groupSize <= 0)
+    return "group size must be positive";
+  if (cols % spec.groupSize != 0)
+    return "group size " + std::to_string(spec.groupSize) +
+           " does not divide the reduction dimension " + std::to_string(cols);
+  return "";
+}
+
+namespace {
+
+/// Candidate clipping ratios of a group's range, largest first.
+std::vector<float> clipRatios(bool search) {
+  std::vector<float> r;
+  if (!search)
+    return {1.0f};
+  for (int i = 0; i <= 35; ++i)
+    r.push_back(1.0f - 0.02f * i);
+  return r;
+}
+
+struct GroupResult {
+  float scale = 0;
+  int zeroPoint = 0;
+  double error = 0;
+};
+
+/// Squared error of `v` coded with `scale` and `zp`, codes in [lo, hi].
+/// Writes the codes to `codes` when not null.
+double codeGroup(llvm::ArrayRef<float> v, float scale, int zp, int lo, int hi,
+                 int *codes) {
+  double err = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    int q = scale == 0.0f
+                ? zp
+                : std::clamp(static_cast<int>(std::nearbyint(v[i] / scale)) + zp,
+                             lo, hi);
+    double d = double(v[i]) - double(q - zp) * double(scale);
+    err += d * d;
+    if (codes)
+      codes[i] = q;
+  }
+  return err;
+}
+
+GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
+                          const std::vector<float> &ratios) {
+  auto store = [&](double s) {
+    return spec.f16Scales ? roundToHalf(static_cast<float>(s))
+                          : static_cast<float>(s);
+  };
+  GroupResult best;
+  best.error = codeGroup(v, 0.0f, 0, 0, 0, nullptr);
+  if (!spec.asymmetric) {
+    const int qmin = -(1 << (spec.bits - 1)), qmax = (1 << (spec.bits - 1)) - 1;
+    float m = 0;
+    for (float x : v)
+      if (std::fabs(x) > std::fabs(m))
+        m = x;
+    if (m == 0.0f)
+      return best;
+    for (float a : ratios)
+      for (int level : {qmin, qmax}) {
+        float s = store(double(a) * m / level);
+        if (s == 0.0f || !std::isfinite(s))
+          continue;
+        double e = codeGroup(v, s, 0, qmin, qmax, nullptr);
+        if (e < best.error)
+          best = {s, 0, e};
+      }
+    // One least-squares refit of the scale for the chosen codes.
+    if (best.scale != 0.0f) {
+      std::vector<int> q(v.size());
+      codeGroup(v, best.scale, 0, qmin, qmax, q.data());
+      double num = 0, den = 0;
+      for (size_t i = 0; i < v.size(); ++i) {
+        num += double(v[i]) * q[i];
+        den += double(q[i]) * q[i];
+      }
+      if (den > 0) {
+        float s = store(num / den);
+        if (s != 0.0f && std::isfinite(s)) {
+          double e = codeGroup(v, s, 0, qmin, qmax, nullptr);
+          if (e < best.error)
+            best = {s, 0, e};
+        }
+      }
+    }
+    return best;
+  }
+  const int qmax = (1 << spec.bits) - 1;
+  float mn = 0, mx = 0; // the range always holds 0, so 0 is exact
+  for (float x : v) {
+    mn = std::min(mn, x);
+    mx = std::max(mx, x);
+  }
+  if (mn == mx)
+    return best;
+  for (float a : ratios) {
+    double lo = double(a) * mn, hi = double(a) * mx;
+    float s = store((hi - lo) / qmax);
+    if (s == 0.0f || !std::isfinite(s))
+      continue;
+    int zp = std::clamp(static_cast<int>(std::nearbyint(-lo / s)), 0, qmax);
+    double e = codeGroup(v, s, zp, 0, qmax, nullptr);
+    if (e < best.error)
+      best = {s, zp, e};
+  }
+  return best;
+}
+
+} // namespace
+
+QuantizedMatrix qtc::quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
+                                    int64_t cols, const QuantSpec &spec) {
+  QuantizedMatrix q;
+  q.rows = rows;
+  q.cols = cols;
+  int64_t groups = cols / spec.groupSize;
+  q.codes.resize(rows * cols);
+  q.scales.resize(rows * groups);
+  if (spec.asymmetric)
+    q.zeroPoints.resize(rows * groups);
+  std::vector<float> ratios = clipRatios(spec.searchClip);
+  const int lo = spec.asymmetric ? 0 : -(1 << (spec.bits - 1));
+  const int hi = spec.asymmetric ? (1 << spec.bits) - 1 : (1 << (spec.bits - 1)) - 1;
+  std::vector<int> codes(spec.groupSize);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      llvm::ArrayRef<float> v =
+          w.slice(r * cols + g * spec.groupSize, spec.groupSize);
+      GroupResult best = quantizeGroup(v, spec, ratios);
+      codeGroup(v, best.scale, best.zeroPoint, lo, hi, codes.data());
+      for (int64_t i = 0; i < spec.groupSize; ++i)
+        q.codes[r * cols + g * spec.groupSize + i] =
+            static_cast<uint8_t>(codes[i] & ((1 << spec.bits) - 1));
+      q.scales[r * groups + g] = best.scale;
+      if (spec.asymmetric)
+        q.zeroPoints[r * groups + g] = static_cast<uint8_t>(best.zeroPoint);
+    }
+  return q;
+}
+
+std::vector<float> qtc::dequantizeMatrix(const QuantizedMatrix &q,
+                                         const QuantSpec &spec) {
+  std::vector<float> w(q.rows * q.cols);
+  int64_t groups = q.cols / spec.groupSize;
+  for (int64_t r = 0; r < q.rows; ++r)
+    for (int64_t c = 0; c < q.cols; ++c) {
+      int64_t g = r * groups + c / spec.groupSize;
+      int code = q.codes[r * q.cols + c];
+      if (!spec.asymmetric && (code & (1 << (spec.bits - 1))))
+        code -= 1 << spec.bits; // sign-extend
+      int zp = spec.asymmetric ? q.zeroPoints[g] : 0;
+      w[r * q.cols + c] = static_cast<float>(code - zp) * q.scales[g];
+    }
+  return w;
+}

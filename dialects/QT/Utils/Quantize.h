@@ -1,0 +1,73 @@
+//===- Quantize.h - Round-to-nearest weight quantization ---------*- C++ -*-===//
+//
+// Group-wise quantization of a real-valued weight matrix into the codes,
+// scales and zero points of `#qt.packed` (see dialects/QT/IR/QTAttrs.td):
+//
+//   w[n, k] ~ (code[n, k] - zp[n, k / G]) * scale[n, k / G]
+//
+// Rows are output channels; groups of G consecutive columns (along the
+// reduction dimension K) share one scale. Two schemes:
+//
+//  * symmetric: signed codes in [-2^(b-1), 2^(b-1) - 1], zero point 0. The
+//    scale may be negative, so that the element of largest magnitude can use
+//    the extra negative level whatever its sign (as llama.cpp's Q4_0 does).
+//  * asymmetric: unsigned codes in [0, 2^b - 1] and an integer zero point
+//    per group.
+//
+// Each group's range is searched for the clipping that minimizes the group's
+// squared reconstruction error (round-to-nearest codes for each candidate
+// range; data-free), then the symmetric scale gets one least-squares refit.
+// Scales are rounded to their storage type (f16 by default) before the
+// codes are chosen, so the stored weights reproduce the searched error.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QTC_DIALECTS_QT_UTILS_QUANTIZE_H
+#define QTC_DIALECTS_QT_UTILS_QUANTIZE_H
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qtc {
+
+struct QuantSpec {
+  unsigned bits = 4;       ///< Code width, 2 to 8.
+  int64_t groupSize = 128; ///< Columns per scale; must divide the row length.
+  bool asymmetric = false; ///< Unsigned codes with a zero point per group.
+  bool searchClip = true;  ///< MSE-optimal clipping search per group.
+  bool f16Scales = true;   ///< Round scales to f16 (else f32).
+};
+
+/// Quantized form of a rows x cols matrix.
+struct QuantizedMatrix {
+  int64_t rows = 0, cols = 0;
+  /// rows x cols codes, row-major; symmetric codes are two's complement in
+  /// the low `bits` bits.
+  std::vector<uint8_t> codes;
+  /// rows x (cols / groupSize) scales, already rounded to the storage type.
+  std::vector<float> scales;
+  /// rows x (cols / groupSize) zero-point codes (asymmetric only).
+  std::vector<uint8_t> zeroPoints;
+};
+
+/// Rounds `x` to the nearest f16 value (returned as float).
+float roundToHalf(float x);
+
+/// Quantizes `w` (rows x cols, row-major). The spec must be valid for the
+/// shape (see quantSpecError).
+QuantizedMatrix quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
+                               int64_t cols, const QuantSpec &spec);
+
+/// The real values the codes stand for (rows x cols).
+std::vector<float> dequantizeMatrix(const QuantizedMatrix &q,
+                                    const QuantSpec &spec);
+
+/// Empty if `spec` can quantize a rows x cols matrix, else the reason.
+std::string quantSpecError(const QuantSpec &spec, int64_t cols);
+
+} // namespace qtc
+
+#endif // QTC_DIALECTS_QT_UTILS_QUANTIZE_H

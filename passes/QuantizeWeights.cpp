@@ -1,0 +1,263 @@
+//===- QuantizeWeights.cpp - Real-valued matmul weights -> packed codes ---===//
+
+#include "passes/QuantizeWeights.h"
+#include "passes/Passes.h"
+
+#include "dialects/QT/IR/QTOps.h"
+#include "dialects/QT/Utils/BitPacking.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APFloat.h"
+
+namespace mlir::qt {
+#define GEN_PASS_DEF_QTQUANTIZEWEIGHTS
+#include "passes/Passes.h.inc"
+} // namespace mlir::qt
+
+using namespace mlir;
+using namespace mlir::qt;
+
+namespace {
+
+bool isZeroFill(Value init) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  return fill && (matchPattern(fill.getInputs()[0], m_AnyZeroFloat()) ||
+                  matchPattern(fill.getInputs()[0], m_Zero()));
+}
+
+bool hasMaps(linalg::MatmulOp op, bool transposedB) {
+  MLIRContext *ctx = op.getContext();
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  SmallVector<AffineMap> want = {
+      AffineMap::get(3, 0, {m, k}, ctx),
+      AffineMap::get(3, 0, transposedB ? ArrayRef<AffineExpr>{n, k}
+                                       : ArrayRef<AffineExpr>{k, n},
+                     ctx),
+      AffineMap::get(3, 0, {m, n}, ctx)};
+  return op.getIndexingMapsArray() == want;
+}
+
+std::string locationName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      if (std::string s = locationName(l); !s.empty())
+        return s;
+  return "";
+}
+
+/// Decodes one element of a real-valued type stored in `bytes`.
+float decode(Type t, const char *p) {
+  if (t.isF32()) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  uint16_t bits;
+  std::memcpy(&bits, p, 2);
+  const llvm::fltSemantics &sem =
+      t.isF16() ? llvm::APFloat::IEEEhalf() : llvm::APFloat::BFloat();
+  llvm::APFloat f(sem, llvm::APInt(16, bits));
+  bool lost;
+  f.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return f.convertToFloat();
+}
+
+ElementsAttr bytesAttr(RankedTensorType type, StringRef name,
+                       ArrayRef<char> bytes) {
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(uint64_t));
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
+} // namespace
+
+std::vector<WeightMatmul> mlir::qt::findWeightMatmuls(Operation *root) {
+  std::vector<WeightMatmul> found;
+  root->walk([&](linalg::MatmulOp op) {
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+        !isZeroFill(op.getDpsInits()[0]))
+      return;
+    WeightMatmul m;
+    m.op = op;
+    if (hasMaps(op, /*transposedB=*/true))
+      m.transposedB = true;
+    else if (!hasMaps(op, /*transposedB=*/false))
+      return;
+    m.weight = op.getDpsInputs()[1].getDefiningOp<arith::ConstantOp>();
+    if (!m.weight)
+      return;
+    auto wt = dyn_cast<RankedTensorType>(m.weight.getType());
+    auto at = dyn_cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+    auto rt = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!wt || !at || !rt || wt.getRank() != 2 || !wt.hasStaticShape() ||
+        !isa<Float32Type, Float16Type, BFloat16Type>(wt.getElementType()) ||
+        at.getElementType() != rt.getElementType() ||
+        !isa<Float32Type, Float16Type, BFloat16Type>(at.getElementType()) ||
+        !isa<ElementsAttr>(m.weight.getValue()))
+      return;
+    m.n = wt.getDimSize(m.transposedB ? 0 : 1);
+    m.k = wt.getDimSize(m.transposedB ? 1 : 0);
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(m.weight.getValue()))
+      m.name = r.getRawHandle().getKey().str();
+    if (m.name.empty())
+      m.name = locationName(op.getLoc());
+    if (m.name.empty())
+      m.name = "matmul_" + std::to_string(found.size());
+    found.push_back(m);
+  });
+  return found;
+}
+
+bool mlir::qt::readWeight(const WeightMatmul &m, std::vector<float> &nk) {
+  auto attr = cast<ElementsAttr>(m.weight.getValue());
+  Type et = attr.getElementType();
+  size_t width = et.isF32() ? 4 : 2;
+  std::vector<float> flat(m.n * m.k);
+  if (auto r = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = r.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != flat.size() * width)
+      return false;
+    const char *p = blob->getData().data();
+    for (size_t i = 0; i < flat.size(); ++i)
+      flat[i] = decode(et, p + i * width);
+  } else if (auto d = dyn_cast<DenseFPElementsAttr>(attr)) {
+    size_t i = 0;
+    for (APFloat v : d.getValues<APFloat>()) {
+      bool lost;
+      v.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+                &lost);
+      flat[i++] = v.convertToFloat();
+    }
+  } else {
+    return false;
+  }
+  if (m.transposedB) {
+    nk = std::move(flat);
+    return true;
+  }
+  nk.resize(flat.size());
+  for (int64_t k = 0; k < m.k; ++k)
+    for (int64_t n = 0; n < m.n; ++n)
+      nk[n * m.k + k] = flat[k * m.n + n];
+  return true;
+}
+
+int64_t mlir::qt::quantizedBytes(int64_t n, int64_t k,
+                                 const qtc::QuantSpec &spec) {
+  int64_t groups = n * (k / spec.groupSize);
+  return n * qtc::packedBytes(k, spec.bits) +
+         groups * (spec.f16Scales ? 2 : 4) + (spec.asymmetric ? groups : 0);
+}
+
+void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
+                                          const qtc::QuantizedMatrix &q,
+                                          const qtc::QuantSpec &spec) {
+  MLIRContext *ctx = m.op.getContext();
+  OpBuilder b(m.op);
+  Location loc = m.op.getLoc();
+  int64_t groups = m.k / spec.groupSize;
+  std::string tag = m.name + ".q" + std::to_string(spec.bits) + "g" +
+                    std::to_string(spec.groupSize);
+  std::vector<uint8_t> packed =
+      qtc::packRows(q.codes, m.n, m.k, spec.bits, qtc::BitOrder::LsbFirst);
+  auto i8 = IntegerType::get(ctx, 8);
+  auto packedType =
+      RankedTensorType::get({m.n, qtc::packedBytes(m.k, spec.bits)}, i8);
+  Value weights = b.create<arith::ConstantOp>(
+      loc, bytesAttr(packedType, tag,
+                     ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
+                                    packed.size())));
+  Type scaleType = spec.f16Scales ? Type(Float16Type::get(ctx))
+                                  : Type(Float32Type::get(ctx));
+  std::vector<char> scaleBytes;
+  for (float s : q.scales) {
+    if (spec.f16Scales) {
+      llvm::APFloat f(s);
+      bool lost;
+      f.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+                &lost);
+      uint16_t h = static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
+      scaleBytes.push_back(static_cast<char>(h & 0xff));
+      scaleBytes.push_back(static_cast<char>(h >> 8));
+    } else {
+      const char *p = reinterpret_cast<const char *>(&s);
+      scaleBytes.insert(scaleBytes.end(), p, p + 4);
+    }
+  }
+  Value scales = b.create<arith::ConstantOp>(
+      loc, bytesAttr(RankedTensorType::get({m.n, groups}, scaleType),
+                     tag + ".scales", scaleBytes));
+  Value zeroPoints;
+  if (spec.asymmetric)
+    zeroPoints = b.create<arith::ConstantOp>(
+        loc, bytesAttr(RankedTensorType::get({m.n, groups}, i8),
+                       tag + ".zero_points",
+                       ArrayRef<char>(reinterpret_cast<const char *>(
+                                          q.zeroPoints.data()),
+                                      q.zeroPoints.size())));
+  auto codeType = IntegerType::get(
+      ctx, spec.bits,
+      spec.asymmetric ? IntegerType::Unsigned : IntegerType::Signed);
+  auto format = PackedAttr::get(ctx, codeType, spec.groupSize, scaleType,
+                                spec.asymmetric, BitOrder::LsbFirst);
+  Value result = b.create<QuantizedMatmulOp>(
+      loc, m.op->getResult(0).getType(), m.op.getDpsInputs()[0], weights,
+      scales, zeroPoints, Value(), format);
+  m.op->getResult(0).replaceAllUsesWith(result);
+  m.op->erase();
+}
+
+namespace {
+
+struct QuantizeWeightsPass
+    : qt::impl::QTQuantizeWeightsBase<QuantizeWeightsPass> {
+  using QTQuantizeWeightsBase::QTQuantizeWeightsBase;
+  void runOnOperation() override {
+    std::vector<WeightMatmul> matmuls = findWeightMatmuls(getOperation());
+    for (const WeightMatmul &m : matmuls) {
+      qtc::QuantSpec spec;
+      spec.bits = bits;
+      spec.groupSize = groupSize;
+      spec.asymmetric = asym;
+      spec.searchClip = clipSearch;
+      if (auto attr = m.op->getAttrOfType<IntegerAttr>(kWeightBitsAttr))
+        spec.bits = attr.getInt();
+      if (spec.bits >= 16) {
+        if (report)
+          m.op.emitRemark() << "weight '" << m.name << "' (" << m.n << "x"
+                            << m.k << ") kept real-valued";
+        continue;
+      }
+      if (spec.groupSize == 0)
+        spec.groupSize = m.k; // per channel
+      if (std::string why = qtc::quantSpecError(spec, m.k); !why.empty()) {
+        m.op.emitWarning() << "weight '" << m.name << "' (" << m.n << "x"
+                           << m.k << ") not quantized: " << why;
+        continue;
+      }
+      std::vector<float> w;
+      if (!readWeight(m, w)) {
+        m.op.emitWarning() << "weight '" << m.name
+                           << "' not quantized: its data cannot be read";
+        continue;
+      }
+      qtc::QuantizedMatrix q = qtc::quantizeMatrix(w, m.n, m.k, spec);
+      if (report)
+        m.op.emitRemark() << "weight '" << m.name << "' (" << m.n << "x"
+                          << m.k << ") quantized to " << spec.bits
+                          << " bits, group " << spec.groupSize
+                          << (spec.asymmetric ? ", asymmetric" : "");
+      replaceWithQuantizedMatmul(m, q, spec);
+    }
+    // Constants and fills left without users go with canonicalization.
+  }
+};
+
+} // namespace
