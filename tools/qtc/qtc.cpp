@@ -16,6 +16,7 @@
 #include "frontends/safetensors/HFImporter.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
+#include "tools/qtc/Artifact.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -160,12 +161,8 @@ private:
 };
 } // namespace
 
-/// One argument or result of the compiled entry, as the JSON sidecar and
-/// the C header describe it.
-struct Port {
-  std::string name, dtype;
-  llvm::SmallVector<int64_t> shape;
-};
+using qtc::Port;
+using qtc::shapeString;
 
 static std::string dtypeOf(mlir::Type t) {
   if (t.isF64()) return "float64";
@@ -218,13 +215,6 @@ static llvm::Error describe(mlir::func::FuncOp f, std::vector<Port> &ins,
     outs.push_back(*p);
   }
   return llvm::Error::success();
-}
-
-static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
-  std::string s;
-  for (int64_t d : shape)
-    s += (s.empty() ? "" : ", ") + std::to_string(d);
-  return "[" + s + "]";
 }
 
 /// The JSON sidecar `qtc run` reads.
@@ -533,231 +523,37 @@ static int compile() {
 // qtc run
 //===----------------------------------------------------------------------===//
 
-namespace {
-struct Array {
-  std::string dtype;
-  llvm::SmallVector<int64_t> shape;
-  std::vector<char> data;
-};
-
-size_t itemSize(llvm::StringRef dtype) {
-  if (dtype == "float32" || dtype == "int32") return 4;
-  if (dtype == "float16" || dtype == "bfloat16" || dtype == "int16") return 2;
-  if (dtype == "int64" || dtype == "float64") return 8;
-  return 1;
-}
-
-const char *npyDescr(llvm::StringRef dtype) {
-  if (dtype == "float64") return "<f8";
-  if (dtype == "float32") return "<f4";
-  if (dtype == "float16") return "<f2";
-  if (dtype == "int64") return "<i8";
-  if (dtype == "int32") return "<i4";
-  if (dtype == "int16") return "<i2";
-  if (dtype == "int8") return "|i1";
-  if (dtype == "bool") return "|b1";
-  return "";
-}
-
-/// Reads a C-order .npy file (format 1.0-3.0).
-llvm::Expected<Array> readNpy(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
-  if (!buffer)
-    return llvm::createStringError(path + ": cannot open: " +
-                                   buffer.getError().message());
-  llvm::StringRef bytes = (*buffer)->getBuffer();
-  if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
-    return llvm::createStringError(path + ": not a .npy file");
-  unsigned major = static_cast<uint8_t>(bytes[6]);
-  size_t headerLen, start;
-  if (major == 1) {
-    headerLen = static_cast<uint8_t>(bytes[8]) | (static_cast<uint8_t>(bytes[9]) << 8);
-    start = 10;
-  } else {
-    if (bytes.size() < 12)
-      return llvm::createStringError(path + ": truncated .npy header");
-    headerLen = 0;
-    for (int i = 0; i < 4; ++i)
-      headerLen |= static_cast<size_t>(static_cast<uint8_t>(bytes[8 + i])) << (8 * i);
-    start = 12;
-  }
-  if (start + headerLen > bytes.size())
-    return llvm::createStringError(path + ": truncated .npy header");
-  llvm::StringRef header = bytes.substr(start, headerLen);
-  Array a;
-  auto field = [&](llvm::StringRef key) -> llvm::StringRef {
-    size_t at = header.find("'" + key.str() + "'");
-    if (at == llvm::StringRef::npos)
-      return "";
-    return header.substr(at + key.size() + 2).ltrim(" :");
-  };
-  llvm::StringRef descr = field("descr");
-  static const std::pair<const char *, const char *> kinds[] = {
-      {"'<f8'", "float64"}, {"'<f4'", "float32"}, {"'<f2'", "float16"},
-      {"'<i8'", "int64"},   {"'<i4'", "int32"},   {"'<i2'", "int16"},
-      {"'|i1'", "int8"},    {"'|b1'", "bool"},
-      // Integers are signless in the compiled code: unsigned files feed
-      // the same bits to an input of the same width.
-      {"'<u8'", "int64"},   {"'<u4'", "int32"},   {"'<u2'", "int16"},
-      {"'|u1'", "int8"}};
-  for (auto [d, name] : kinds)
-    if (descr.starts_with(d))
-      a.dtype = name;
-  if (a.dtype.empty())
-    return llvm::createStringError(path + ": unsupported dtype " +
-                                   descr.take_until([](char c) { return c == ','; }));
-  if (field("fortran_order").starts_with("True"))
-    return llvm::createStringError(path + ": Fortran-ordered arrays are not supported");
-  llvm::StringRef shape = field("shape");
-  shape = shape.drop_front().take_until([](char c) { return c == ')'; });
-  llvm::SmallVector<llvm::StringRef> dimsText;
-  shape.split(dimsText, ',', -1, false);
-  int64_t n = 1;
-  for (llvm::StringRef d : dimsText) {
-    int64_t v;
-    if (d.trim().getAsInteger(10, v) || v < 0)
-      return llvm::createStringError(path + ": bad shape in header");
-    a.shape.push_back(v);
-    n *= v;
-  }
-  size_t need = n * itemSize(a.dtype);
-  if (bytes.size() - start - headerLen < need)
-    return llvm::createStringError(path + ": holds fewer bytes than its shape needs");
-  const char *p = bytes.data() + start + headerLen;
-  a.data.assign(p, p + need);
-  return a;
-}
-
-llvm::Error writeNpy(llvm::StringRef path, const Array &a) {
-  std::string header = "{'descr': '" + std::string(npyDescr(a.dtype)) +
-                       "', 'fortran_order': False, 'shape': (";
-  for (int64_t d : a.shape)
-    header += std::to_string(d) + ",";
-  header += "), }";
-  size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header += "\n";
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return llvm::createStringError("cannot write '" + path + "': " + ec.message());
-  os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
-     << char(header.size() >> 8) << header;
-  os.write(a.data.data(), a.data.size());
-  return llvm::Error::success();
-}
-} // namespace
 
 static int runArtifact() {
-  std::string base = llvm::StringRef(artifact).ends_with(".so")
-                         ? artifact.substr(0, artifact.size() - 3)
-                         : artifact.getValue();
-  auto jsonText = llvm::MemoryBuffer::getFile(base + ".json");
-  if (!jsonText)
-    return fail(base + ".json: cannot open: " + jsonText.getError().message());
-  llvm::Expected<llvm::json::Value> desc = llvm::json::parse((*jsonText)->getBuffer());
-  if (!desc)
-    return fail(base + ".json: " + llvm::toString(desc.takeError()));
-  auto readPorts = [&](llvm::StringRef key, std::vector<Port> &ports) -> bool {
-    const llvm::json::Array *arr = desc->getAsObject()->getArray(key);
-    if (!arr)
-      return false;
-    for (const llvm::json::Value &v : *arr) {
-      const llvm::json::Object *o = v.getAsObject();
-      Port p;
-      p.name = o->getString("name").value_or("").str();
-      p.dtype = o->getString("dtype").value_or("").str();
-      for (const llvm::json::Value &d : *o->getArray("shape"))
-        p.shape.push_back(d.getAsInteger().value_or(0));
-      ports.push_back(p);
-    }
-    return true;
-  };
-  std::vector<Port> ins, outs;
-  if (!desc->getAsObject() || !readPorts("inputs", ins) || !readPorts("outputs", outs))
-    return fail(base + ".json: not a qtc model description");
-  llvm::StringMap<Array> given;
+  llvm::Expected<qtc::CompiledModel> model = qtc::CompiledModel::load(artifact);
+  if (!model)
+    return fail(llvm::toString(model.takeError()));
+  llvm::StringMap<qtc::Array> given;
   for (const std::string &spec : runInputs) {
     auto [name, file] = llvm::StringRef(spec).split('=');
     if (file.empty())
       return fail("--input expects NAME=FILE.npy (got '" + spec + "')");
-    llvm::Expected<Array> a = readNpy(file);
+    llvm::Expected<qtc::Array> a = qtc::readNpy(file);
     if (!a)
       return fail(llvm::toString(a.takeError()));
     given[name] = std::move(*a);
   }
-  for (const auto &entry : given)
-    if (llvm::none_of(ins, [&](const Port &p) { return p.name == entry.first(); }))
-      return fail("the model has no input '" + entry.first().str() + "'");
-  std::vector<Array> inputs;
-  for (const Port &p : ins) {
-    auto it = given.find(p.name);
-    if (it == given.end())
-      return fail("input '" + p.name + "' (" + p.dtype + " " +
-                  shapeString(p.shape) + ") is missing: give --input " +
-                  p.name + "=FILE.npy");
-    if (it->second.dtype != p.dtype || it->second.shape != p.shape)
-      return fail("input '" + p.name + "' must be " + p.dtype + " " +
-                  shapeString(p.shape) + ", the file holds " + it->second.dtype +
-                  " " + shapeString(it->second.shape));
-    inputs.push_back(std::move(it->second));
-  }
-  // dlopen searches the library path for bare names; give it a path.
-  llvm::SmallString<256> libPath(artifact.getValue());
-  llvm::sys::fs::make_absolute(libPath);
-  void *lib = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    return fail(std::string("cannot load ") + artifact + ": " + dlerror());
-  using Entry = void (*)(void **);
-  auto entry = reinterpret_cast<Entry>(dlsym(lib, "qtc_model_run"));
-  if (!entry)
-    return fail(artifact + ": no qtc_model_run entry");
-  std::vector<Array> outputs;
-  for (const Port &p : outs) {
-    Array a;
-    a.dtype = p.dtype;
-    a.shape = p.shape;
-    int64_t n = 1;
-    for (int64_t d : p.shape)
-      n *= d;
-    a.data.assign(n * itemSize(p.dtype), 0);
-    outputs.push_back(std::move(a));
-  }
-  // Memref descriptors: {allocated, aligned, offset, sizes[r], strides[r]}.
-  std::vector<std::vector<int64_t>> descriptors;
-  std::vector<void *> args;
-  auto addDescriptor = [&](Array &a) {
-    std::vector<int64_t> d(3 + 2 * a.shape.size());
-    void *ptr = a.data.data();
-    std::memcpy(&d[0], &ptr, sizeof(ptr));
-    std::memcpy(&d[1], &ptr, sizeof(ptr));
-    d[2] = 0;
-    int64_t stride = 1;
-    for (int64_t i = a.shape.size() - 1; i >= 0; --i) {
-      d[3 + i] = a.shape[i];
-      d[3 + a.shape.size() + i] = stride;
-      stride *= a.shape[i];
-    }
-    descriptors.push_back(std::move(d));
-  };
-  for (Array &a : inputs)
-    addDescriptor(a);
-  for (Array &a : outputs)
-    addDescriptor(a);
-  for (auto &d : descriptors)
-    args.push_back(d.data());
+  llvm::Expected<std::vector<qtc::Array>> inputs = model->bind(std::move(given));
+  if (!inputs)
+    return fail(llvm::toString(inputs.takeError()));
+  std::vector<qtc::Array> outputs = model->allocateOutputs();
   auto time = [&] {
     auto t0 = std::chrono::steady_clock::now();
-    entry(args.data());
+    model->run(*inputs, outputs);
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
         .count();
   };
   double first = time();
   llvm::sys::fs::create_directories(outputDir);
-  for (auto [p, a] : llvm::zip(outs, outputs)) {
+  for (auto [p, a] : llvm::zip(model->outputs(), outputs)) {
     llvm::SmallString<256> path(outputDir.getValue());
     llvm::sys::path::append(path, p.name + ".npy");
-    if (llvm::Error e = writeNpy(path, a))
+    if (llvm::Error e = qtc::writeNpy(path, a))
       return fail(llvm::toString(std::move(e)));
     llvm::outs() << "output " << p.name << ": " << p.dtype << " "
                  << shapeString(p.shape) << " -> " << path << "\n";

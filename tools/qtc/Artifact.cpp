@@ -1,0 +1,129 @@
+//===- Artifact.cpp - Loading and running a compiled model ----------------===//
+
+#include "tools/qtc/Artifact.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <dlfcn.h>
+
+#include <cstring>
+
+using namespace qtc;
+
+std::string qtc::shapeString(llvm::ArrayRef<int64_t> shape) {
+  std::string s;
+  for (int64_t d : shape)
+    s += (s.empty() ? "" : ", ") + std::to_string(d);
+  return "[" + s + "]";
+}
+
+llvm::Expected<CompiledModel> CompiledModel::load(llvm::StringRef soPath) {
+  std::string base = soPath.ends_with(".so") ? soPath.drop_back(3).str()
+                                             : soPath.str();
+  auto jsonText = llvm::MemoryBuffer::getFile(base + ".json");
+  if (!jsonText)
+    return llvm::createStringError(base + ".json: cannot open: " +
+                                   jsonText.getError().message());
+  llvm::Expected<llvm::json::Value> desc =
+      llvm::json::parse((*jsonText)->getBuffer());
+  if (!desc)
+    return llvm::createStringError(base + ".json: " +
+                                   llvm::toString(desc.takeError()));
+  CompiledModel model;
+  auto readPorts = [&](llvm::StringRef key, std::vector<Port> &ports) -> bool {
+    const llvm::json::Object *root = desc->getAsObject();
+    const llvm::json::Array *arr = root ? root->getArray(key) : nullptr;
+    if (!arr)
+      return false;
+    for (const llvm::json::Value &v : *arr) {
+      const llvm::json::Object *o = v.getAsObject();
+      if (!o || !o->getArray("shape"))
+        return false;
+      Port p;
+      p.name = o->getString("name").value_or("").str();
+      p.dtype = o->getString("dtype").value_or("").str();
+      for (const llvm::json::Value &d : *o->getArray("shape"))
+        p.shape.push_back(d.getAsInteger().value_or(0));
+      ports.push_back(p);
+    }
+    return true;
+  };
+  if (!readPorts("inputs", model.ins) || !readPorts("outputs", model.outs))
+    return llvm::createStringError(base + ".json: not a qtc model description");
+  // dlopen searches the library path for bare names; give it a path.
+  llvm::SmallString<256> libPath(soPath);
+  llvm::sys::fs::make_absolute(libPath);
+  void *lib = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return llvm::createStringError("cannot load " + soPath + ": " + dlerror());
+  model.entry = reinterpret_cast<void (*)(void **)>(dlsym(lib, "qtc_model_run"));
+  if (!model.entry)
+    return llvm::createStringError(soPath + ": no qtc_model_run entry");
+  return model;
+}
+
+llvm::Expected<std::vector<Array>>
+CompiledModel::bind(llvm::StringMap<Array> given) const {
+  for (const auto &entry : given)
+    if (llvm::none_of(ins, [&](const Port &p) { return p.name == entry.first(); }))
+      return llvm::createStringError("the model has no input '" +
+                                     entry.first().str() + "'");
+  std::vector<Array> inputs;
+  for (const Port &p : ins) {
+    auto it = given.find(p.name);
+    if (it == given.end())
+      return llvm::createStringError(
+          "input '" + p.name + "' (" + p.dtype + " " + shapeString(p.shape) +
+          ") is missing: give --input " + p.name + "=FILE.npy");
+    if (it->second.dtype != p.dtype || it->second.shape != p.shape)
+      return llvm::createStringError(
+          "input '" + p.name + "' must be " + p.dtype + " " +
+          shapeString(p.shape) + ", the file holds " + it->second.dtype + " " +
+          shapeString(it->second.shape));
+    inputs.push_back(std::move(it->second));
+  }
+  return inputs;
+}
+
+std::vector<Array> CompiledModel::allocateOutputs() const {
+  std::vector<Array> outputs;
+  for (const Port &p : outs) {
+    Array a;
+    a.dtype = p.dtype;
+    a.shape = p.shape;
+    a.data.assign(a.numElements() * itemSize(p.dtype), 0);
+    outputs.push_back(std::move(a));
+  }
+  return outputs;
+}
+
+void CompiledModel::run(std::vector<Array> &inputs,
+                        std::vector<Array> &outputs) const {
+  // Memref descriptors: {allocated, aligned, offset, sizes[r], strides[r]}.
+  std::vector<std::vector<int64_t>> descriptors;
+  auto addDescriptor = [&](Array &a) {
+    std::vector<int64_t> d(3 + 2 * a.shape.size());
+    void *ptr = a.data.data();
+    std::memcpy(&d[0], &ptr, sizeof(ptr));
+    std::memcpy(&d[1], &ptr, sizeof(ptr));
+    d[2] = 0;
+    int64_t stride = 1;
+    for (int64_t i = a.shape.size() - 1; i >= 0; --i) {
+      d[3 + i] = a.shape[i];
+      d[3 + a.shape.size() + i] = stride;
+      stride *= a.shape[i];
+    }
+    descriptors.push_back(std::move(d));
+  };
+  for (Array &a : inputs)
+    addDescriptor(a);
+  for (Array &a : outputs)
+    addDescriptor(a);
+  std::vector<void *> args;
+  for (auto &d : descriptors)
+    args.push_back(d.data());
+  entry(args.data());
+}

@@ -1,0 +1,54 @@
+//===- Artifact.h - Loading and running a compiled model --------*- C++ -*-===//
+//
+// A shared library from `qtc compile --emit shared` with its JSON
+// description (MODEL.json next to MODEL.so): the ports of `qtc_model_run`
+// and a way to call it on arrays. Used by qtc run and qtc eval, and by
+// compile's mixed-precision search to run calibration inputs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QTC_TOOLS_QTC_ARTIFACT_H
+#define QTC_TOOLS_QTC_ARTIFACT_H
+
+#include "tools/qtc/Npy.h"
+
+#include "llvm/ADT/StringMap.h"
+
+namespace qtc {
+
+/// One argument or result of the compiled entry.
+struct Port {
+  std::string name, dtype;
+  llvm::SmallVector<int64_t> shape;
+};
+
+/// "[1, 8, 384]".
+std::string shapeString(llvm::ArrayRef<int64_t> shape);
+
+class CompiledModel {
+public:
+  /// Loads LIB.so and reads LIB.json.
+  static llvm::Expected<CompiledModel> load(llvm::StringRef soPath);
+
+  const std::vector<Port> &inputs() const { return ins; }
+  const std::vector<Port> &outputs() const { return outs; }
+
+  /// The arrays of `given` in input order, each checked for its name,
+  /// dtype and shape (one-line errors naming the input and expectation).
+  llvm::Expected<std::vector<Array>> bind(llvm::StringMap<Array> given) const;
+
+  /// Zero-filled arrays for the outputs.
+  std::vector<Array> allocateOutputs() const;
+
+  /// Runs the model; `inputs` in input order, `outputs` from
+  /// allocateOutputs().
+  void run(std::vector<Array> &inputs, std::vector<Array> &outputs) const;
+
+private:
+  std::vector<Port> ins, outs;
+  void (*entry)(void **) = nullptr;
+};
+
+} // namespace qtc
+
+#endif // QTC_TOOLS_QTC_ARTIFACT_H
