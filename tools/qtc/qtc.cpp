@@ -17,6 +17,7 @@
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
 #include "tools/qtc/Artifact.h"
+#include "tools/qtc/Quantization.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -93,12 +94,24 @@ static cl::opt<std::string> targetFeatures(
     cl::sub(compileCmd), cl::cat(qtcCategory));
 
 static cl::SubCommand runCmd("run", "Run a shared library built by qtc compile");
+static cl::SubCommand evalCmd(
+    "eval", "Compare a candidate model's outputs (say, quantized) with a "
+            "reference's (say, fp32) on the same inputs");
+static cl::list<std::string> evalModels(cl::Positional, cl::desc("<reference.so> <candidate.so>"),
+                                        cl::OneOrMore, cl::sub(evalCmd), cl::cat(qtcCategory));
+static cl::opt<std::string> evalJSON("json", cl::desc("Also write the figures as JSON"),
+                                     cl::value_desc("FILE.json"), cl::sub(evalCmd),
+                                     cl::cat(qtcCategory));
 static cl::opt<std::string> artifact(cl::Positional, cl::desc("<model.so>"),
                                      cl::Required, cl::sub(runCmd), cl::cat(qtcCategory));
 static cl::list<std::string> runInputs("input",
                                        cl::desc("An input: NAME=FILE.npy"),
                                        cl::value_desc("NAME=FILE.npy"),
-                                       cl::sub(runCmd), cl::cat(qtcCategory));
+                                       cl::sub(runCmd), cl::sub(evalCmd), cl::cat(qtcCategory));
+static cl::opt<std::string> inputsNpz("inputs",
+                                      cl::desc("All inputs from one .npz (one array per input name)"),
+                                      cl::value_desc("FILE.npz"), cl::sub(runCmd),
+                                      cl::sub(evalCmd), cl::cat(qtcCategory));
 static cl::opt<std::string> outputDir("output-dir",
                                       cl::desc("Where each output NAME.npy goes"),
                                       cl::init("."), cl::sub(runCmd), cl::cat(qtcCategory));
@@ -122,6 +135,48 @@ static cl::opt<bool> strictFP(
     cl::desc("Keep the source order of floating-point sums and no FMA "
              "contraction (slower; by default sums may be reassociated)"),
     cl::sub(compileCmd), cl::cat(qtcCategory));
+static cl::OptionCategory quantCategory("quantization (qtc compile)");
+static cl::opt<std::string> quantizeFlag(
+    "quantize",
+    cl::desc("Quantize real-valued matmul weights: w8, w4, w3 or w2 "
+             "(round-to-nearest, per-group clipping search)"),
+    cl::value_desc("wB"), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<std::string> weightBitsFlag(
+    "weight-bits",
+    cl::desc("Choose each layer's width under an average-bits budget, e.g. "
+             "avg:3.25 (see --calibration)"),
+    cl::value_desc("avg:X"), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<int64_t> groupSizeFlag(
+    "group-size", cl::desc("Weights per scale along K (0: per channel)"),
+    cl::init(128), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<bool> asymFlag("asym",
+                              cl::desc("Unsigned codes with a zero point per group"),
+                              cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::list<std::string> tensorTypeFlags(
+    "tensor-type",
+    cl::desc("Fix the width of weights whose name matches a glob, e.g. "
+             "'*.attention.*=8'; 16 keeps them real-valued (repeatable)"),
+    cl::value_desc("PATTERN=BITS"), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<std::string> candidateBitsFlag(
+    "candidate-bits", cl::desc("Widths --weight-bits may choose from"),
+    cl::init("2,3,4,8"), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<std::string> calibrationFlag(
+    "calibration",
+    cl::desc("Model inputs (.npz, one array per input) on which --weight-bits "
+             "measures each layer's end-to-end sensitivity"),
+    cl::value_desc("FILE.npz"), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<unsigned> generationsFlag(
+    "evolve-generations",
+    cl::desc("Generations of evolutionary refinement of the allocation on "
+             "measured error (needs --calibration; 0: off)"),
+    cl::init(20), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<unsigned> seedFlag("seed", cl::desc("Seed of the evolutionary search"),
+                                  cl::init(1), cl::sub(compileCmd),
+                                  cl::cat(quantCategory));
+static cl::opt<std::string> quantReportFlag(
+    "quant-report", cl::desc("Write the quantization report as JSON"),
+    cl::value_desc("FILE.json"), cl::sub(compileCmd), cl::cat(quantCategory));
+
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print progress"),
                            cl::sub(compileCmd), cl::cat(qtcCategory));
 
@@ -185,7 +240,7 @@ static llvm::Error describe(mlir::func::FuncOp f, std::vector<Port> &ins,
     auto rt = llvm::dyn_cast<mlir::RankedTensorType>(t);
     Port p;
     if (attrs)
-      for (llvm::StringRef key : {"onnx.name", "hf.name"})
+      for (llvm::StringRef key : {"onnx.name", "hf.name", "qtc.name"})
         if (auto n = attrs.getAs<mlir::StringAttr>(key))
           p.name = n.str();
     if (p.name.empty())
@@ -281,6 +336,66 @@ static std::unique_ptr<llvm::TargetMachine> targetMachine(std::string &error) {
       llvm::Triple(triple), cpu, features, options, llvm::Reloc::PIC_));
 }
 
+static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out);
+
+static bool quantizing() {
+  return !quantizeFlag.empty() || !weightBitsFlag.empty() ||
+         !tensorTypeFlags.empty();
+}
+
+static llvm::Error quantizeModule(mlir::ModuleOp module) {
+  qtc::QuantOptions o;
+  if (!quantizeFlag.empty()) {
+    llvm::Expected<unsigned> bits = qtc::parseQuantizeFlag(quantizeFlag);
+    if (!bits)
+      return bits.takeError();
+    o.uniformBits = *bits;
+  }
+  if (!weightBitsFlag.empty()) {
+    llvm::Expected<double> avg = qtc::parseWeightBitsFlag(weightBitsFlag);
+    if (!avg)
+      return avg.takeError();
+    o.averageBits = *avg;
+  }
+  for (const std::string &t : tensorTypeFlags) {
+    auto ov = qtc::parseTensorTypeFlag(t);
+    if (!ov)
+      return ov.takeError();
+    o.overrides.push_back(*ov);
+  }
+  o.candidates.clear();
+  llvm::SmallVector<llvm::StringRef> parts;
+  llvm::StringRef(candidateBitsFlag).split(parts, ',', -1, false);
+  for (llvm::StringRef p : parts) {
+    unsigned b;
+    if (p.trim().getAsInteger(10, b) || b < 2 || b > 8)
+      return llvm::createStringError("--candidate-bits expects widths 2 to 8, "
+                                     "e.g. 2,3,4,8 (got '" +
+                                     candidateBitsFlag + "')");
+    o.candidates.push_back(b);
+  }
+  llvm::sort(o.candidates);
+  o.candidates.erase(std::unique(o.candidates.begin(), o.candidates.end()),
+                     o.candidates.end());
+  if (o.candidates.empty())
+    return llvm::createStringError("--candidate-bits is empty");
+  if (groupSizeFlag < 0)
+    return llvm::createStringError("--group-size must be 0 (per channel) or positive");
+  o.groupSize = groupSizeFlag;
+  o.asymmetric = asymFlag;
+  o.calibration = calibrationFlag;
+  o.generations = o.calibration.empty() ? 0 : generationsFlag.getValue();
+  o.seed = seedFlag;
+  o.reportPath = quantReportFlag;
+  o.quiet = quiet;
+  o.buildShared = [](mlir::ModuleOp m, const std::string &so) -> llvm::Error {
+    if (emitModule(m, Emit::Shared, so))
+      return llvm::createStringError("compiling the calibration copy failed");
+    return llvm::Error::success();
+  };
+  return qtc::quantizeModule(module, o);
+}
+
 static int compile() {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
@@ -322,9 +437,29 @@ static int compile() {
       module = std::move(*imported);
     }
   }
-  auto entryFunc = module->lookupSymbol<mlir::func::FuncOp>("main");
+  if (quantizing()) {
+    if (llvm::Error e = quantizeModule(*module))
+      return fail(llvm::toString(std::move(e)));
+  }
+  std::string stem =
+      llvm::sys::path::stem(llvm::StringRef(model).rtrim("/")).str();
+  std::string out = output;
+  if (out.empty())
+    out = stem + (emit == Emit::MLIR || emit == Emit::LLVMDialect ? ".mlir"
+                  : emit == Emit::LLVMIR                          ? ".ll"
+                  : emit == Emit::Object                          ? ".o"
+                                                                  : ".so");
+  return emitModule(*module, emit, out);
+}
+
+/// Lowers `module` (imported, possibly quantized) and writes it as `kind`
+/// to `out`; for shared libraries also OUT.h and OUT.json.
+static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) {
+  mlir::MLIRContext &context = *module.getContext();
+  auto defaultOut = [&](llvm::StringRef) { return out; };
+  auto entryFunc = module.lookupSymbol<mlir::func::FuncOp>("main");
   std::vector<Port> ins, outs;
-  bool native = emit != Emit::MLIR;
+  bool native = kind != Emit::MLIR;
   if (native) {
     if (llvm::Error e = describe(entryFunc, ins, outs))
       return fail(llvm::toString(std::move(e)));
@@ -343,18 +478,13 @@ static int compile() {
     } else {
       mlir::qt::buildNormalizePipeline(pm);
     }
-    if (mlir::failed(pm.run(*module))) {
+    if (mlir::failed(pm.run(module))) {
       stage.abort();
       return fail(model + ": the " +
                   (native ? "qt-cpu-pipeline" : "normalize stage") +
                   " failed");
     }
   }
-  std::string stem =
-      llvm::sys::path::stem(llvm::StringRef(model).rtrim("/")).str();
-  auto defaultOut = [&](llvm::StringRef ext) {
-    return output.empty() ? stem + ext.str() : output.getValue();
-  };
   auto writeText = [&](const std::string &path, llvm::function_ref<void(llvm::raw_ostream &)> fn) -> bool {
     std::error_code ec;
     llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_None);
@@ -366,11 +496,11 @@ static int compile() {
     file.keep();
     return true;
   };
-  if (emit == Emit::MLIR || emit == Emit::LLVMDialect) {
+  if (kind == Emit::MLIR || kind == Emit::LLVMDialect) {
     std::string out = defaultOut(".mlir");
     Stage stage("writing " + out);
     if (!writeText(out, [&](llvm::raw_ostream &os) {
-          module->print(os, mlir::OpPrintingFlags());
+          module.print(os, mlir::OpPrintingFlags());
           os << "\n";
         })) {
       stage.abort();
@@ -391,7 +521,7 @@ static int compile() {
   std::unique_ptr<llvm::Module> llvmModule;
   {
     Stage stage("translating to LLVM IR");
-    llvmModule = mlir::translateModuleToLLVMIR(*module, llvmContext);
+    llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext);
     if (!llvmModule) {
       stage.abort();
       return fail(model + ": translation to LLVM IR failed");
@@ -417,7 +547,7 @@ static int compile() {
       return fail(llvm::toString(std::move(e)));
     }
   }
-  if (emit == Emit::LLVMIR) {
+  if (kind == Emit::LLVMIR) {
     std::string out = defaultOut(".ll");
     Stage stage("writing " + out);
     if (!writeText(out, [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); })) {
@@ -426,9 +556,9 @@ static int compile() {
     }
     return 0;
   }
-  std::string objPath = emit == Emit::Object ? defaultOut(".o") : "";
+  std::string objPath = kind == Emit::Object ? defaultOut(".o") : "";
   llvm::SmallString<128> tmpObj;
-  if (emit == Emit::Shared) {
+  if (kind == Emit::Shared) {
     if (std::error_code ec = llvm::sys::fs::createTemporaryFile("qtc", "o", tmpObj))
       return fail("cannot create a temporary file: " + ec.message());
     objPath = tmpObj.str().str();
@@ -451,7 +581,7 @@ static int compile() {
     codegen.run(*llvmModule);
     file.keep();
   }
-  if (emit == Emit::Object)
+  if (kind == Emit::Object)
     return 0;
 
   // Shared library: the object plus a trampoline with a fixed signature.
@@ -524,21 +654,37 @@ static int compile() {
 //===----------------------------------------------------------------------===//
 
 
+/// The arrays of --inputs FILE.npz and --input NAME=FILE.npy, by name.
+static llvm::Expected<llvm::StringMap<qtc::Array>> givenInputs() {
+  llvm::StringMap<qtc::Array> given;
+  if (!inputsNpz.empty()) {
+    auto npz = qtc::readNpz(inputsNpz);
+    if (!npz)
+      return npz.takeError();
+    for (auto &[name, a] : *npz)
+      given[name] = std::move(a);
+  }
+  for (const std::string &spec : runInputs) {
+    auto [name, file] = llvm::StringRef(spec).split('=');
+    if (file.empty())
+      return llvm::createStringError("--input expects NAME=FILE.npy (got '" +
+                                     spec + "')");
+    llvm::Expected<qtc::Array> a = qtc::readNpy(file);
+    if (!a)
+      return a.takeError();
+    given[name] = std::move(*a);
+  }
+  return given;
+}
+
 static int runArtifact() {
   llvm::Expected<qtc::CompiledModel> model = qtc::CompiledModel::load(artifact);
   if (!model)
     return fail(llvm::toString(model.takeError()));
-  llvm::StringMap<qtc::Array> given;
-  for (const std::string &spec : runInputs) {
-    auto [name, file] = llvm::StringRef(spec).split('=');
-    if (file.empty())
-      return fail("--input expects NAME=FILE.npy (got '" + spec + "')");
-    llvm::Expected<qtc::Array> a = qtc::readNpy(file);
-    if (!a)
-      return fail(llvm::toString(a.takeError()));
-    given[name] = std::move(*a);
-  }
-  llvm::Expected<std::vector<qtc::Array>> inputs = model->bind(std::move(given));
+  llvm::Expected<llvm::StringMap<qtc::Array>> given = givenInputs();
+  if (!given)
+    return fail(llvm::toString(given.takeError()));
+  llvm::Expected<std::vector<qtc::Array>> inputs = model->bind(std::move(*given));
   if (!inputs)
     return fail(llvm::toString(inputs.takeError()));
   std::vector<qtc::Array> outputs = model->allocateOutputs();
@@ -571,6 +717,155 @@ static int runArtifact() {
   return 0;
 }
 
+//===----------------------------------------------------------------------===//
+// qtc eval
+//===----------------------------------------------------------------------===//
+
+/// Mean next-token cross-entropy (nats) of `logits` [B, S, V] on `ids`
+/// [B, S], over positions whose next token is not masked out.
+static double nextTokenCrossEntropy(const qtc::Array &logits, const qtc::Array &ids,
+                                    const qtc::Array *mask, int64_t &count) {
+  int64_t b = logits.shape[0], s = logits.shape[1], v = logits.shape[2];
+  const float *l = logits.f32();
+  const int64_t *t = reinterpret_cast<const int64_t *>(ids.data.data());
+  const int64_t *m = mask ? reinterpret_cast<const int64_t *>(mask->data.data()) : nullptr;
+  double total = 0;
+  count = 0;
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t j = 0; j + 1 < s; ++j) {
+      if (m && !m[i * s + j + 1])
+        continue;
+      int64_t target = t[i * s + j + 1];
+      if (target < 0 || target >= v)
+        continue;
+      const float *row = l + (i * s + j) * v;
+      double mx = row[0];
+      for (int64_t k = 1; k < v; ++k)
+        mx = std::max(mx, double(row[k]));
+      double z = 0;
+      for (int64_t k = 0; k < v; ++k)
+        z += std::exp(double(row[k]) - mx);
+      total += std::log(z) + mx - row[target];
+      ++count;
+    }
+  return count ? total / count : NAN;
+}
+
+static int evalArtifacts() {
+  if (evalModels.size() != 2)
+    return fail("qtc eval expects two models: REFERENCE.so CANDIDATE.so");
+  std::vector<qtc::CompiledModel> models;
+  for (const std::string &path : evalModels) {
+    auto m = qtc::CompiledModel::load(path);
+    if (!m)
+      return fail(llvm::toString(m.takeError()));
+    models.push_back(std::move(*m));
+  }
+  const qtc::CompiledModel &ref = models[0], &cand = models[1];
+  auto samePorts = [](const std::vector<Port> &a, const std::vector<Port> &b) {
+    return a.size() == b.size() &&
+           llvm::all_of(llvm::zip(a, b), [](auto pair) {
+             auto &[x, y] = pair;
+             return x.name == y.name && x.dtype == y.dtype && x.shape == y.shape;
+           });
+  };
+  if (!samePorts(ref.inputs(), cand.inputs()) || !samePorts(ref.outputs(), cand.outputs()))
+    return fail(evalModels[1] + ": its inputs and outputs differ from " +
+                evalModels[0] + "'s (compile both from the same model and shapes)");
+  llvm::Expected<llvm::StringMap<qtc::Array>> given = givenInputs();
+  if (!given)
+    return fail(llvm::toString(given.takeError()));
+  llvm::Expected<std::vector<qtc::Array>> inputs = ref.bind(std::move(*given));
+  if (!inputs)
+    return fail(llvm::toString(inputs.takeError()));
+  std::vector<qtc::Array> refOut = ref.allocateOutputs(), candOut = cand.allocateOutputs();
+  std::vector<qtc::Array> candIn = *inputs;
+  ref.run(*inputs, refOut);
+  cand.run(candIn, candOut);
+  llvm::json::Array outputsJSON;
+  for (auto [p, r, c] : llvm::zip(ref.outputs(), refOut, candOut)) {
+    if (p.dtype != "float32")
+      continue;
+    int64_t n = r.numElements();
+    int64_t row = p.shape.empty() ? 1 : p.shape.back();
+    const float *x = r.f32(), *y = c.f32();
+    double dot = 0, xx = 0, yy = 0, dd = 0, maxAbs = 0;
+    double rowCosSum = 0, rowCosMin = 1;
+    int64_t rows = 0;
+    for (int64_t start = 0; row > 0 && start < n; start += row) {
+      double rd = 0, rx = 0, ry = 0;
+      for (int64_t i = start; i < start + row; ++i) {
+        rd += double(x[i]) * y[i];
+        rx += double(x[i]) * x[i];
+        ry += double(y[i]) * y[i];
+        double d = double(x[i]) - y[i];
+        dd += d * d;
+        maxAbs = std::max(maxAbs, std::fabs(d));
+      }
+      dot += rd, xx += rx, yy += ry;
+      double cs = (rx > 0 && ry > 0) ? rd / std::sqrt(rx * ry) : (rx == ry ? 1 : 0);
+      rowCosSum += cs;
+      rowCosMin = std::min(rowCosMin, cs);
+      ++rows;
+    }
+    double cosine = (xx > 0 && yy > 0) ? dot / std::sqrt(xx * yy) : (xx == yy ? 1 : 0);
+    double rel = xx > 0 ? std::sqrt(dd / xx) : std::sqrt(dd);
+    llvm::outs() << llvm::format(
+        "%s %s: cosine %.6f, per-row cosine mean %.6f min %.6f, relative error "
+        "%.3e, max |diff| %.3e\n",
+        p.name.c_str(), shapeString(p.shape).c_str(), cosine,
+        rows ? rowCosSum / rows : 1.0, rowCosMin, rel, maxAbs);
+    llvm::json::Object o{{"name", p.name},
+                         {"cosine", cosine},
+                         {"row_cosine_mean", rows ? rowCosSum / rows : 1.0},
+                         {"row_cosine_min", rowCosMin},
+                         {"relative_error", rel},
+                         {"max_abs_diff", maxAbs}};
+    // Language models: next-token cross-entropy on the given token ids.
+    if (p.shape.size() == 3) {
+      const qtc::Array *ids = nullptr, *mask = nullptr;
+      for (auto [ip, a] : llvm::zip(ref.inputs(), *inputs)) {
+        if (ip.name == "input_ids" && ip.dtype == "int64" && ip.shape.size() == 2 &&
+            ip.shape[0] == p.shape[0] && ip.shape[1] == p.shape[1])
+          ids = &a;
+        if (ip.name == "attention_mask" && ip.dtype == "int64" &&
+            ip.shape.size() == 2 && ip.shape[1] == p.shape[1])
+          mask = &a;
+      }
+      if (ids && p.name.find("logits") != std::string::npos) {
+        int64_t count;
+        double ceRef = nextTokenCrossEntropy(r, *ids, mask, count);
+        double ceCand = nextTokenCrossEntropy(c, *ids, mask, count);
+        llvm::outs() << llvm::format(
+            "%s: next-token cross-entropy over %lld tokens: reference %.4f "
+            "(perplexity %.3f), candidate %.4f (perplexity %.3f)\n",
+            p.name.c_str(), (long long)count, ceRef, std::exp(ceRef), ceCand,
+            std::exp(ceCand));
+        o["tokens"] = count;
+        o["cross_entropy_reference"] = ceRef;
+        o["cross_entropy_candidate"] = ceCand;
+        o["perplexity_reference"] = std::exp(ceRef);
+        o["perplexity_candidate"] = std::exp(ceCand);
+      }
+    }
+    outputsJSON.push_back(std::move(o));
+  }
+  if (outputsJSON.empty())
+    return fail("the models have no float32 outputs to compare");
+  if (!evalJSON.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(evalJSON, ec);
+    if (ec)
+      return fail("cannot write '" + evalJSON + "': " + ec.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{
+                                     {"reference", evalModels[0]},
+                                     {"candidate", evalModels[1]},
+                                     {"outputs", std::move(outputsJSON)}}))
+       << "\n";
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // The CPU pipeline names its upstream stages textually.
@@ -579,8 +874,9 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   // --help shows qtc's own options, not every LLVM and MLIR flag.
   cl::HideUnrelatedOptions(qtcCategory);
-  cl::HideUnrelatedOptions(qtcCategory, compileCmd);
+  cl::HideUnrelatedOptions({&qtcCategory, &quantCategory}, compileCmd);
   cl::HideUnrelatedOptions(qtcCategory, runCmd);
+  cl::HideUnrelatedOptions(qtcCategory, evalCmd);
   cl::ParseCommandLineOptions(
       argc, argv,
       "qtc: compiler for quantized transformer models\n\n"
@@ -590,10 +886,17 @@ int main(int argc, char **argv) {
       "  qtc compile path/to/hf-checkpoint --batch 1 --seq 8 --past 0 --emit "
       "shared\n"
       "  qtc run model.so --input input_ids=ids.npy --output-dir out --bench "
-      "20\n");
+      "20\n"
+      "  qtc compile model.onnx --dim batch=1 --dim sequence=8 --quantize w4 "
+      "--group-size 32 --emit shared -o model-w4.so\n"
+      "  qtc compile path/to/hf-checkpoint --batch 4 --seq 16 --weight-bits "
+      "avg:3 --calibration calib.npz --emit shared -o model-mixed.so\n"
+      "  qtc eval model.so model-w4.so --inputs inputs.npz\n");
   if (compileCmd)
     return compile();
   if (runCmd)
     return runArtifact();
-  return fail("expected a command: compile or run (see qtc --help)");
+  if (evalCmd)
+    return evalArtifacts();
+  return fail("expected a command: compile, run or eval (see qtc --help)");
 }

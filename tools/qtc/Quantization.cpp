@@ -1,0 +1,655 @@
+//===- Quantization.cpp - qtc compile's weight quantization ---------------===//
+
+#include "tools/qtc/Quantization.h"
+
+#include "tools/qtc/Artifact.h"
+
+#include "dialects/QT/Utils/BitAllocation.h"
+#include "dialects/QT/Utils/Quantize.h"
+#include "passes/QuantizeWeights.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/GlobPattern.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+using namespace qtc;
+using mlir::qt::WeightMatmul;
+
+llvm::Expected<unsigned> qtc::parseQuantizeFlag(llvm::StringRef text) {
+  llvm::StringRef t = text;
+  t.consume_front("w");
+  unsigned bits;
+  if (t.getAsInteger(10, bits) || bits < 2 || bits > 8)
+    return llvm::createStringError("--quantize expects w2 to w8 (got '" + text +
+                                   "')");
+  return bits;
+}
+
+llvm::Expected<double> qtc::parseWeightBitsFlag(llvm::StringRef text) {
+  llvm::StringRef t = text;
+  double avg;
+  if (!t.consume_front("avg:") || t.getAsDouble(avg) || avg < 1 || avg > 16)
+    return llvm::createStringError(
+        "--weight-bits expects avg:X with X an average bit width, e.g. "
+        "avg:3.25 (got '" + text + "')");
+  return avg;
+}
+
+llvm::Expected<std::pair<std::string, unsigned>>
+qtc::parseTensorTypeFlag(llvm::StringRef text) {
+  auto [pattern, value] = text.rsplit('=');
+  value.consume_front("w");
+  unsigned bits;
+  if (pattern.empty() || value.getAsInteger(10, bits) || bits < 2 ||
+      (bits > 8 && bits != 16 && bits != 32))
+    return llvm::createStringError(
+        "--tensor-type expects PATTERN=BITS with BITS 2-8, or 16/32 to keep "
+        "the weight real-valued (got '" + text + "')");
+  if (llvm::Expected<llvm::GlobPattern> g = llvm::GlobPattern::create(pattern);
+      !g)
+    return llvm::createStringError("--tensor-type pattern '" + pattern +
+                                   "': " + llvm::toString(g.takeError()));
+  return std::make_pair(pattern.str(), bits);
+}
+
+namespace {
+
+/// A layer the search works on.
+struct Layer {
+  WeightMatmul matmul;
+  std::vector<float> weight; ///< N x K
+  int64_t groupSize = 0;
+  /// Fixed width from --tensor-type (0: chosen by the search; >= 16: kept).
+  unsigned fixedBits = 0;
+  std::string keptWhy; ///< Set when the layer cannot be quantized.
+  unsigned bits = 0;   ///< Final width (>= 16: kept real-valued).
+  /// Per candidate width: relative squared weight error, end-to-end
+  /// sensitivity (when calibrated).
+  std::vector<double> weightError, sensitivity;
+  int64_t params() const { return matmul.n * matmul.k; }
+};
+
+qtc::QuantSpec specFor(const Layer &l, unsigned bits, const QuantOptions &o) {
+  qtc::QuantSpec s;
+  s.bits = bits;
+  s.groupSize = l.groupSize;
+  s.asymmetric = o.asymmetric;
+  return s;
+}
+
+double relSquaredError(llvm::ArrayRef<float> a, llvm::ArrayRef<float> b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double d = double(a[i]) - b[i];
+    num += d * d;
+    den += double(a[i]) * a[i];
+  }
+  return den > 0 ? num / den : num;
+}
+
+/// Encodes N x K floats in the weight constant's own layout and type.
+std::vector<char> encodeWeight(const Layer &l, llvm::ArrayRef<float> nk) {
+  const WeightMatmul &m = l.matmul;
+  std::vector<float> flat(nk.begin(), nk.end());
+  if (!m.transposedB)
+    for (int64_t n = 0; n < m.n; ++n)
+      for (int64_t k = 0; k < m.k; ++k)
+        flat[k * m.n + n] = nk[n * m.k + k];
+  mlir::Type et =
+      mlir::cast<mlir::RankedTensorType>(m.weight.getType()).getElementType();
+  std::vector<char> bytes;
+  if (et.isF32()) {
+    bytes.resize(flat.size() * 4);
+    std::memcpy(bytes.data(), flat.data(), bytes.size());
+    return bytes;
+  }
+  const llvm::fltSemantics &sem =
+      et.isF16() ? llvm::APFloat::IEEEhalf() : llvm::APFloat::BFloat();
+  bytes.resize(flat.size() * 2);
+  for (size_t i = 0; i < flat.size(); ++i) {
+    llvm::APFloat f(flat[i]);
+    bool lost;
+    f.convert(sem, llvm::APFloat::rmNearestTiesToEven, &lost);
+    uint16_t h = static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
+    std::memcpy(&bytes[2 * i], &h, 2);
+  }
+  return bytes;
+}
+
+std::string dtypeName(mlir::Type t) {
+  return t.isF32() ? "float32" : t.isF16() ? "float16" : "bfloat16";
+}
+
+/// Runs calibration inputs through a compiled copy of the model whose
+/// weights are inputs, to measure end-to-end errors of weight choices.
+class Harness {
+public:
+  static llvm::Expected<std::unique_ptr<Harness>>
+  create(mlir::ModuleOp module, std::vector<Layer> &layers,
+         const std::vector<size_t> &hoisted, const QuantOptions &o);
+
+  /// Relative squared error of the outputs against the fp32 model when
+  /// layer hoisted[i] uses `weights[i]` (null: the original weight).
+  double measure(const std::vector<const std::vector<char> *> &weights);
+  unsigned runs = 0;
+  double seconds = 0;
+
+private:
+  std::optional<CompiledModel> model;
+  std::vector<Array> inputs, outputs, reference;
+  std::vector<size_t> slot;              ///< Input index per hoisted layer.
+  std::vector<std::vector<char>> original;
+  std::vector<size_t> floatOutputs;
+};
+
+llvm::Expected<std::unique_ptr<Harness>>
+Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
+                const std::vector<size_t> &hoisted, const QuantOptions &o) {
+  auto h = std::make_unique<Harness>();
+  // A copy of the module whose hoisted weights are trailing arguments.
+  mlir::OwningOpRef<mlir::ModuleOp> copy(module.clone());
+  std::vector<WeightMatmul> copies = mlir::qt::findWeightMatmuls(*copy);
+  std::vector<WeightMatmul> originals = mlir::qt::findWeightMatmuls(module);
+  if (copies.size() != originals.size())
+    return llvm::createStringError("internal: the model copy differs");
+  auto main = copy->lookupSymbol<mlir::func::FuncOp>("main");
+  if (!main)
+    return llvm::createStringError("the model has no @main");
+  std::vector<std::string> names;
+  for (size_t i : hoisted) {
+    const Layer &l = layers[i];
+    // Find the copy of this layer by position among all weight matmuls.
+    size_t at = 0;
+    while (at < originals.size() && originals[at].op != l.matmul.op)
+      ++at;
+    if (at == originals.size())
+      return llvm::createStringError("internal: layer not found in the copy");
+    WeightMatmul &c = copies[at];
+    unsigned index = main.getNumArguments();
+    std::string name = "qtc.weight." + std::to_string(i);
+    mlir::Builder b(main.getContext());
+    main.insertArgument(index, c.weight.getType(),
+                        b.getDictionaryAttr(b.getNamedAttr(
+                            "qtc.name", b.getStringAttr(name))),
+                        main.getLoc());
+    c.op->setOperand(1, main.getArgument(index));
+    names.push_back(name);
+  }
+  llvm::SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("qtc-calibration", dir))
+    return llvm::createStringError("cannot create a temporary directory: " +
+                                   ec.message());
+  std::string so = (dir + "/calibration.so").str();
+  if (llvm::Error e = o.buildShared(*copy, so))
+    return std::move(e);
+  llvm::Expected<CompiledModel> model = CompiledModel::load(so);
+  if (!model)
+    return model.takeError();
+  h->model.emplace(std::move(*model));
+  llvm::sys::fs::remove(so);
+  llvm::sys::fs::remove(dir + "/calibration.h");
+  llvm::sys::fs::remove(dir + "/calibration.json");
+  llvm::sys::fs::remove(dir);
+  // Model inputs from the calibration file, weights from the module.
+  llvm::Expected<std::vector<std::pair<std::string, Array>>> npz =
+      readNpz(o.calibration);
+  if (!npz)
+    return npz.takeError();
+  llvm::StringMap<Array> given;
+  for (auto &[name, a] : *npz)
+    given[name] = std::move(a);
+  for (auto [k, i] : llvm::enumerate(hoisted)) {
+    const Layer &l = layers[i];
+    Array a;
+    auto type = mlir::cast<mlir::RankedTensorType>(l.matmul.weight.getType());
+    a.dtype = dtypeName(type.getElementType());
+    a.shape.assign(type.getShape().begin(), type.getShape().end());
+    a.data = encodeWeight(l, l.weight);
+    h->original.push_back(a.data);
+    given[names[k]] = std::move(a);
+  }
+  llvm::Expected<std::vector<Array>> bound = h->model->bind(std::move(given));
+  if (!bound)
+    return llvm::createStringError("calibration " + o.calibration + ": " +
+                                   llvm::toString(bound.takeError()));
+  h->inputs = std::move(*bound);
+  for (const std::string &n : names)
+    for (auto [j, p] : llvm::enumerate(h->model->inputs()))
+      if (p.name == n)
+        h->slot.push_back(j);
+  for (auto [j, p] : llvm::enumerate(h->model->outputs()))
+    if (p.dtype == "float32")
+      h->floatOutputs.push_back(j);
+  if (h->floatOutputs.empty())
+    return llvm::createStringError(
+        "the model has no float32 output to measure errors on");
+  h->outputs = h->model->allocateOutputs();
+  h->model->run(h->inputs, h->outputs);
+  h->reference = h->outputs;
+  return h;
+}
+
+double Harness::measure(const std::vector<const std::vector<char> *> &weights) {
+  auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < slot.size(); ++i)
+    inputs[slot[i]].data = weights[i] ? *weights[i] : original[i];
+  model->run(inputs, outputs);
+  double num = 0, den = 0;
+  for (size_t j : floatOutputs) {
+    const float *y = outputs[j].f32(), *r = reference[j].f32();
+    for (int64_t e = 0, n = outputs[j].numElements(); e < n; ++e) {
+      double d = double(y[e]) - r[e];
+      num += d * d;
+      den += double(r[e]) * r[e];
+    }
+  }
+  ++runs;
+  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                 .count();
+  return den > 0 ? num / den : num;
+}
+
+std::string shortName(const std::string &name, size_t width) {
+  if (name.size() <= width)
+    return name;
+  return "..." + name.substr(name.size() - (width - 3));
+}
+
+std::string fmtErr(double e) { return llvm::formatv("{0:e2}", e).str(); }
+
+} // namespace
+
+llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
+  auto t0 = std::chrono::steady_clock::now();
+  llvm::raw_ostream &log = llvm::errs();
+  bool mixed = o.averageBits > 0;
+  if (mixed && o.uniformBits)
+    return llvm::createStringError(
+        "give either --quantize or --weight-bits, not both");
+  std::vector<std::pair<llvm::GlobPattern, unsigned>> overrides;
+  for (auto &[pattern, bits] : o.overrides)
+    overrides.emplace_back(cantFail(llvm::GlobPattern::create(pattern)), bits);
+  std::vector<unsigned> overrideHits(overrides.size(), 0);
+
+  // The layers and their weights.
+  std::vector<Layer> layers;
+  for (WeightMatmul &m : mlir::qt::findWeightMatmuls(module)) {
+    Layer l;
+    l.matmul = m;
+    l.groupSize = o.groupSize ? o.groupSize : m.k;
+    for (auto [i, ov] : llvm::enumerate(overrides))
+      if (ov.first.match(m.name)) {
+        l.fixedBits = ov.second;
+        ++overrideHits[i];
+        break;
+      }
+    if (l.fixedBits < 16) {
+      if (std::string why = quantSpecError(specFor(l, 4, o), m.k); !why.empty())
+        l.keptWhy = why;
+      else if (!mlir::qt::readWeight(m, l.weight))
+        l.keptWhy = "its data cannot be read";
+    }
+    layers.push_back(std::move(l));
+  }
+  for (auto [i, hits] : llvm::enumerate(overrideHits))
+    if (!hits)
+      log << "qtc: warning: --tensor-type " << o.overrides[i].first
+          << " matches no matmul weight\n";
+  if (layers.empty()) {
+    log << "qtc: warning: the model has no real-valued matmul weights to "
+           "quantize\n";
+    return llvm::Error::success();
+  }
+  for (Layer &l : layers)
+    if (!l.keptWhy.empty())
+      log << "qtc: warning: weight '" << l.matmul.name << "' (" << l.matmul.n
+          << "x" << l.matmul.k << ") kept real-valued: " << l.keptWhy << "\n";
+
+  // Layers whose width is searched, and those fixed by --tensor-type.
+  std::vector<size_t> free, fixed;
+  for (auto [i, l] : llvm::enumerate(layers)) {
+    if (!l.keptWhy.empty() || l.fixedBits >= 16)
+      l.bits = 32;
+    else if (l.fixedBits)
+      fixed.push_back(i), l.bits = l.fixedBits;
+    else
+      free.push_back(i);
+  }
+
+  llvm::json::Object report;
+  llvm::json::Array alternatives;
+  std::string method;
+  double predicted = NAN, measured = NAN;
+  std::unique_ptr<Harness> harness;
+  std::vector<unsigned> widths = o.candidates;
+  // Fake-quantized weights per free layer and candidate (calibrated only).
+  std::vector<std::vector<std::vector<char>>> fake;
+  std::vector<std::vector<char>> fixedFake;
+  auto measureChoice = [&](const std::vector<unsigned> &choice) {
+    std::vector<const std::vector<char> *> w;
+    for (size_t f = 0; f < free.size(); ++f)
+      w.push_back(&fake[f][choice[f]]);
+    for (size_t f = 0; f < fixed.size(); ++f)
+      w.push_back(&fixedFake[f]);
+    return harness->measure(w);
+  };
+
+  if (!mixed) {
+    // Without --quantize, only --tensor-type widths apply.
+    for (size_t i : free)
+      layers[i].bits = o.uniformBits ? o.uniformBits : 32;
+    method = o.uniformBits ? "uniform" : "--tensor-type only";
+  } else {
+    if (free.empty())
+      return llvm::createStringError(
+          "--weight-bits: every matmul weight is fixed by --tensor-type or "
+          "cannot be quantized; nothing to allocate");
+    // Per-layer weight errors at every candidate width.
+    {
+      if (!o.quiet)
+        log << "qtc: quantizing " << free.size() << " layers at "
+            << widths.size() << " widths ... ";
+      auto ts = std::chrono::steady_clock::now();
+      if (!o.calibration.empty())
+        fake.resize(free.size());
+      for (auto [f, i] : llvm::enumerate(free)) {
+        Layer &l = layers[i];
+        for (unsigned w : widths) {
+          QuantSpec spec = specFor(l, w, o);
+          std::vector<float> deq = dequantizeMatrix(
+              quantizeMatrix(l.weight, l.matmul.n, l.matmul.k, spec), spec);
+          l.weightError.push_back(relSquaredError(l.weight, deq));
+          if (!o.calibration.empty())
+            fake[f].push_back(encodeWeight(l, deq));
+        }
+      }
+      for (size_t i : fixed) {
+        Layer &l = layers[i];
+        if (!o.calibration.empty()) {
+          QuantSpec spec = specFor(l, l.bits, o);
+          fixedFake.push_back(encodeWeight(
+              l, dequantizeMatrix(
+                     quantizeMatrix(l.weight, l.matmul.n, l.matmul.k, spec),
+                     spec)));
+        }
+      }
+      if (!o.quiet)
+        log << llvm::format(
+            "%.2f s\n",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - ts)
+                .count());
+    }
+    AllocationProblem problem;
+    problem.widths = widths;
+    int64_t totalParams = 0, fixedBits = 0;
+    for (size_t i : free)
+      totalParams += layers[i].params();
+    for (size_t i : fixed) {
+      totalParams += layers[i].params();
+      fixedBits += layers[i].params() * layers[i].bits;
+    }
+    problem.budgetBits =
+        static_cast<int64_t>(std::floor(o.averageBits * totalParams)) -
+        fixedBits;
+    for (size_t i : free)
+      problem.params.push_back(layers[i].params());
+
+    if (!o.calibration.empty()) {
+      std::vector<size_t> hoisted(free);
+      hoisted.insert(hoisted.end(), fixed.begin(), fixed.end());
+      if (!o.quiet)
+        log << "qtc: compiling a calibration copy of the model (weights as "
+               "inputs)\n";
+      llvm::Expected<std::unique_ptr<Harness>> h =
+          Harness::create(module, layers, hoisted, o);
+      if (!h)
+        return h.takeError();
+      harness = std::move(*h);
+      if (!o.quiet)
+        log << "qtc: measuring sensitivities (" << free.size() << " layers x "
+            << widths.size() << " widths) ... ";
+      auto ts = std::chrono::steady_clock::now();
+      for (auto [f, i] : llvm::enumerate(free)) {
+        for (size_t w = 0; w < widths.size(); ++w) {
+          std::vector<const std::vector<char> *> ws(hoisted.size(), nullptr);
+          ws[f] = &fake[f][w];
+          layers[i].sensitivity.push_back(harness->measure(ws));
+        }
+      }
+      if (!o.quiet)
+        log << llvm::format(
+            "%.2f s\n",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - ts)
+                .count());
+      for (size_t i : free)
+        problem.error.push_back(layers[i].sensitivity);
+    } else {
+      if (!o.quiet)
+        log << "qtc: no --calibration: allocating on relative weight errors "
+               "(data-free)\n";
+      for (size_t i : free)
+        problem.error.push_back(layers[i].weightError);
+    }
+    Allocation a = solveAllocation(problem);
+    if (a.choice.empty()) {
+      int64_t least = 0;
+      for (size_t i : free)
+        least += layers[i].params() * widths.front();
+      return llvm::createStringError(llvm::formatv(
+          "--weight-bits avg:{0}: the budget is below every layer at {1} bits "
+          "(average {2:f2} bits with the fixed layers)",
+          o.averageBits, widths.front(),
+          double(least + fixedBits) / double(totalParams)));
+    }
+    predicted = a.predictedError;
+    method = a.exact ? "knapsack (exact)" : "knapsack (coarsened budget)";
+    std::vector<unsigned> choice = a.choice;
+    if (harness) {
+      measured = measureChoice(choice);
+      // Simple allocations at the same budget, measured the same way: the
+      // search must beat them, and they seed the refinement.
+      std::vector<std::pair<std::string, std::vector<unsigned>>> simple;
+      for (size_t w = 0; w < widths.size(); ++w)
+        simple.push_back({"uniform " + std::to_string(widths[w]),
+                          std::vector<unsigned>(free.size(), w)});
+      for (size_t w = 0; w + 1 < widths.size(); ++w)
+        for (unsigned phase = 0; phase < 2; ++phase) {
+          std::vector<unsigned> alt(free.size());
+          for (size_t f = 0; f < free.size(); ++f)
+            alt[f] = (f % 2 == phase) ? w + 1 : w;
+          simple.push_back({"alternating " + std::to_string(widths[w]) + "/" +
+                                std::to_string(widths[w + 1]) +
+                                (phase ? " (odd layers wider)" : ""),
+                            alt});
+        }
+      int64_t freeParams = 0;
+      for (int64_t n : problem.params)
+        freeParams += n;
+      std::vector<std::vector<unsigned>> starts = {choice};
+      for (auto &[name, c] : simple) {
+        if (allocationBits(problem, c) > problem.budgetBits)
+          continue;
+        double e = measureChoice(c);
+        double avg = 0;
+        for (size_t f = 0; f < free.size(); ++f)
+          avg += double(problem.params[f]) * widths[c[f]];
+        alternatives.push_back(llvm::json::Object{
+            {"allocation", name},
+            {"average_bits", avg / double(freeParams)},
+            {"measured_error", e}});
+        starts.push_back(c);
+      }
+      if (o.generations) {
+        if (!o.quiet)
+          log << "qtc: refining by evolutionary search (" << o.generations
+              << " generations x " << o.offspring << ", seed " << o.seed
+              << ") ... ";
+        auto ts = std::chrono::steady_clock::now();
+        double best;
+        unsigned evals = 0;
+        choice = evolveAllocation(problem, starts, measureChoice,
+                                  {o.generations, o.offspring, o.seed}, best,
+                                  &evals);
+        if (!o.quiet)
+          log << llvm::format("%.2f s\n", std::chrono::duration<double>(
+                                               std::chrono::steady_clock::now() - ts)
+                                               .count());
+        if (best < measured) {
+          method += " + evolution";
+          measured = best;
+        }
+        report["evolution"] = llvm::json::Object{{"generations", o.generations},
+                                                 {"offspring", o.offspring},
+                                                 {"seed", o.seed},
+                                                 {"evaluations", evals}};
+      }
+    }
+    for (auto [f, i] : llvm::enumerate(free))
+      layers[i].bits = widths[choice[f]];
+  }
+
+  // Quantize for real and report.
+  int64_t fpBytes = 0, qBytes = 0, qParams = 0, codeBits = 0;
+  llvm::json::Array layerReport;
+  std::string table;
+  llvm::raw_string_ostream t(table);
+  size_t nameWidth = 44;
+  t << llvm::format("  %-44s %-11s %4s  ", "layer", "shape", "bits");
+  if (mixed)
+    for (unsigned w : widths)
+      t << llvm::format("%9s ", ((harness ? "sens@" : "werr@") +
+                                 std::to_string(w)).c_str());
+  t << "\n";
+  for (Layer &l : layers) {
+    const WeightMatmul &m = l.matmul;
+    int64_t elemBytes =
+        mlir::cast<mlir::RankedTensorType>(m.weight.getType())
+                .getElementTypeBitWidth() / 8;
+    fpBytes += l.params() * elemBytes;
+    llvm::json::Object entry{{"name", m.name},
+                             {"shape", llvm::json::Array{m.n, m.k}},
+                             {"bits", l.bits < 16 ? l.bits : 0}};
+    std::string bar;
+    if (l.bits < 16) {
+      QuantSpec spec = specFor(l, l.bits, o);
+      QuantizedMatrix q = quantizeMatrix(l.weight, m.n, m.k, spec);
+      double werr = relSquaredError(l.weight, dequantizeMatrix(q, spec));
+      entry["weight_error"] = werr;
+      int64_t bytes = mlir::qt::quantizedBytes(m.n, m.k, spec);
+      entry["bytes"] = bytes;
+      qBytes += bytes;
+      qParams += l.params();
+      codeBits += l.params() * l.bits;
+      mlir::qt::replaceWithQuantizedMatmul(m, q, spec);
+      bar = std::string(l.bits, '#');
+    } else {
+      qBytes += l.params() * elemBytes;
+      entry["kept"] = l.keptWhy.empty() ? "--tensor-type" : l.keptWhy;
+      bar = "(kept)";
+    }
+    if (mixed && !l.weightError.empty()) {
+      llvm::json::Object werr, sens;
+      for (size_t w = 0; w < widths.size(); ++w) {
+        werr[std::to_string(widths[w])] = l.weightError[w];
+        if (!l.sensitivity.empty())
+          sens[std::to_string(widths[w])] = l.sensitivity[w];
+      }
+      entry["weight_error_by_bits"] = std::move(werr);
+      if (!l.sensitivity.empty())
+        entry["sensitivity_by_bits"] = std::move(sens);
+    }
+    layerReport.push_back(std::move(entry));
+    t << llvm::format("  %-44s %-11s %4s  ",
+                      shortName(m.name, nameWidth).c_str(),
+                      (std::to_string(m.n) + "x" + std::to_string(m.k)).c_str(),
+                      l.bits < 16 ? std::to_string(l.bits).c_str() : "-");
+    if (mixed)
+      for (size_t w = 0; w < widths.size(); ++w) {
+        const std::vector<double> &e =
+            harness ? l.sensitivity : l.weightError;
+        t << llvm::format("%9s ", w < e.size() ? fmtErr(e[w]).c_str() : "-");
+      }
+    t << bar << "\n";
+  }
+  double avgBits = qParams ? double(codeBits) / double(qParams) : 0;
+  int64_t keptBytes = 0;
+  for (Layer &l : layers)
+    if (l.bits >= 16)
+      keptBytes += l.params() *
+                   (mlir::cast<mlir::RankedTensorType>(l.matmul.weight.getType())
+                        .getElementTypeBitWidth() / 8);
+  double storedBits =
+      qParams ? 8.0 * double(qBytes - keptBytes) / double(qParams) : 0;
+  std::string summary = llvm::formatv(
+      "qtc: {0} of {1} matmul weights quantized ({2}, group {3}, {4}): "
+      "average {5:f2} code bits, {6:f2} bits with scales; weights {7:f1} MB "
+      "-> {8:f1} MB",
+      llvm::count_if(layers, [](const Layer &l) { return l.bits < 16; }),
+      layers.size(), method, o.groupSize,
+      o.asymmetric ? "asymmetric" : "symmetric", avgBits, storedBits,
+      fpBytes / 1e6, qBytes / 1e6);
+  if (!o.quiet) {
+    log << table;
+    log << summary << "\n";
+    if (mixed) {
+      if (!std::isnan(predicted))
+        log << "qtc: predicted error (sum of "
+            << (harness ? "sensitivities" : "weight errors")
+            << ") " << fmtErr(predicted);
+      if (!std::isnan(measured))
+        log << ", measured end-to-end " << fmtErr(measured);
+      log << "\n";
+      for (const llvm::json::Value &v : alternatives) {
+        const llvm::json::Object *a = v.getAsObject();
+        log << "qtc:   compared: " << *a->getString("allocation") << ": "
+            << fmtErr(*a->getNumber("measured_error")) << "\n";
+      }
+    }
+  }
+  if (!o.reportPath.empty()) {
+    report["method"] = method;
+    report["group_size"] = o.groupSize;
+    report["asymmetric"] = o.asymmetric;
+    if (mixed) {
+      report["budget_average_bits"] = o.averageBits;
+      report["candidate_bits"] = llvm::json::Array(widths);
+      report["sensitivity"] = harness ? "end-to-end relative squared error "
+                                        "on the calibration inputs"
+                                      : "relative squared weight error "
+                                        "(data-free)";
+      if (!std::isnan(predicted))
+        report["predicted_error"] = predicted;
+      if (!std::isnan(measured))
+        report["measured_error"] = measured;
+      report["compared"] = std::move(alternatives);
+    }
+    report["average_code_bits"] = avgBits;
+    report["average_stored_bits"] = storedBits;
+    report["weight_bytes_before"] = fpBytes;
+    report["weight_bytes_after"] = qBytes;
+    report["layers"] = std::move(layerReport);
+    report["seconds"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    std::error_code ec;
+    llvm::raw_fd_ostream os(o.reportPath, ec);
+    if (ec)
+      return llvm::createStringError("cannot write '" + o.reportPath +
+                                     "': " + ec.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+  }
+  return llvm::Error::success();
+}

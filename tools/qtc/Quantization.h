@@ -1,0 +1,59 @@
+//===- Quantization.h - qtc compile's weight quantization -------*- C++ -*-===//
+//
+// `qtc compile --quantize wB` (one width for every layer) and
+// `--weight-bits avg:X` (a width per layer chosen under an average-bits
+// budget): see docs/quantization.md. Works on the imported module before
+// the backend, through qt-quantize-weights' helpers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QTC_TOOLS_QTC_QUANTIZATION_H
+#define QTC_TOOLS_QTC_QUANTIZATION_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace qtc {
+
+struct QuantOptions {
+  /// --quantize wB: every layer at B bits (0: not given).
+  unsigned uniformBits = 0;
+  /// --weight-bits avg:X (0: not given).
+  double averageBits = 0;
+  /// Widths the per-layer search may pick, ascending.
+  std::vector<unsigned> candidates = {2, 3, 4, 8};
+  int64_t groupSize = 128;
+  bool asymmetric = false;
+  /// --tensor-type PATTERN=BITS: fixed widths for matching weights (glob
+  /// patterns over weight names); 16 or more keeps them real-valued.
+  std::vector<std::pair<std::string, unsigned>> overrides;
+  /// .npz of model inputs for end-to-end sensitivities.
+  std::string calibration;
+  unsigned generations = 20, offspring = 4, seed = 1;
+  /// Where to write the JSON report (empty: none).
+  std::string reportPath;
+  bool quiet = false;
+  /// Compiles a module into a shared library at the given path (the
+  /// driver's --emit shared), for running calibration inputs.
+  std::function<llvm::Error(mlir::ModuleOp, const std::string &)> buildShared;
+};
+
+/// Parses "w4" / "4" into bits.
+llvm::Expected<unsigned> parseQuantizeFlag(llvm::StringRef text);
+/// Parses "avg:3.25".
+llvm::Expected<double> parseWeightBitsFlag(llvm::StringRef text);
+/// Parses "PATTERN=BITS".
+llvm::Expected<std::pair<std::string, unsigned>>
+parseTensorTypeFlag(llvm::StringRef text);
+
+/// Quantizes the module's real-valued matmul weights as `options` say.
+llvm::Error quantizeModule(mlir::ModuleOp module, const QuantOptions &options);
+
+} // namespace qtc
+
+#endif // QTC_TOOLS_QTC_QUANTIZATION_H
