@@ -7,6 +7,7 @@
 #include "dialects/QT/Utils/BitPacking.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
@@ -158,7 +159,8 @@ int64_t mlir::qt::quantizedBytes(int64_t n, int64_t k,
 
 void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                                           const qtc::QuantizedMatrix &q,
-                                          const qtc::QuantSpec &spec) {
+                                          const qtc::QuantSpec &spec,
+                                          ArrayRef<float> inputScale) {
   MLIRContext *ctx = m.op.getContext();
   OpBuilder b(m.op);
   Location loc = m.op.getLoc();
@@ -207,8 +209,41 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
       spec.asymmetric ? IntegerType::Unsigned : IntegerType::Signed);
   auto format = PackedAttr::get(ctx, codeType, spec.groupSize, scaleType,
                                 spec.asymmetric, BitOrder::LsbFirst);
+  Value input = m.op.getDpsInputs()[0];
+  if (!inputScale.empty()) {
+    // input[i, k] * (1 / s[k]), one elementwise pass before the matmul.
+    auto inType = cast<RankedTensorType>(input.getType());
+    Type et = inType.getElementType();
+    std::vector<float> inv;
+    for (float v : inputScale)
+      inv.push_back(1.0f / v);
+    auto invType = RankedTensorType::get({m.k}, b.getF32Type());
+    Value invScale = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(invType, ArrayRef<float>(inv)));
+    SmallVector<Value> dynSizes;
+    for (int64_t d = 0; d < inType.getRank(); ++d)
+      if (inType.isDynamicDim(d))
+        dynSizes.push_back(b.create<tensor::DimOp>(loc, input, d));
+    Value init = b.create<tensor::EmptyOp>(loc, inType, dynSizes);
+    AffineMap id = b.getMultiDimIdentityMap(inType.getRank());
+    AffineMap last = AffineMap::get(inType.getRank(), 0,
+                                    b.getAffineDimExpr(inType.getRank() - 1));
+    SmallVector<utils::IteratorType> iters(inType.getRank(),
+                                           utils::IteratorType::parallel);
+    input = b.create<linalg::GenericOp>(
+                 loc, inType, ValueRange{input, invScale}, ValueRange{init},
+                 ArrayRef<AffineMap>{id, last, id}, iters,
+                 [&](OpBuilder &nb, Location nl, ValueRange args) {
+                   Value sc = args[1];
+                   if (et != nb.getF32Type())
+                     sc = nb.create<arith::TruncFOp>(nl, et, sc);
+                   nb.create<linalg::YieldOp>(
+                       nl, ValueRange{nb.create<arith::MulFOp>(nl, args[0], sc)});
+                 })
+                .getResult(0);
+  }
   Value result = b.create<QuantizedMatmulOp>(
-      loc, m.op->getResult(0).getType(), m.op.getDpsInputs()[0], weights,
+      loc, m.op->getResult(0).getType(), input, weights,
       scales, zeroPoints, Value(), format);
   m.op->getResult(0).replaceAllUsesWith(result);
   m.op->erase();

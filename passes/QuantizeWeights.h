@@ -44,9 +44,13 @@ std::vector<WeightMatmul> findWeightMatmuls(Operation *root);
 bool readWeight(const WeightMatmul &m, std::vector<float> &nk);
 
 /// Replaces `m.op` by a qt.quantized_matmul reading `q` (from `spec`).
+/// With `inputScale` (K values s), `q` holds W * diag(s) and the
+/// activations are divided by s first (activation-aware scaling), so the
+/// product is unchanged up to quantization.
 void replaceWithQuantizedMatmul(const WeightMatmul &m,
                                 const qtc::QuantizedMatrix &q,
-                                const qtc::QuantSpec &spec);
+                                const qtc::QuantSpec &spec,
+                                llvm::ArrayRef<float> inputScale = {});
 
 /// Bytes of the packed codes, scales and zero points of an N x K weight.
 int64_t quantizedBytes(int64_t n, int64_t k, const qtc::QuantSpec &spec);

@@ -78,6 +78,11 @@ struct Layer {
   /// Per candidate width: relative squared weight error, end-to-end
   /// sensitivity (when calibrated).
   std::vector<double> weightError, sensitivity;
+  /// Activation-aware per-input-channel scales (empty: none) and the
+  /// calibration activations feeding the layer (rows x K).
+  std::vector<float> inputScale;
+  std::vector<float> activations;
+  int64_t activationRows = 0;
   int64_t params() const { return matmul.n * matmul.k; }
 };
 
@@ -97,6 +102,92 @@ double relSquaredError(llvm::ArrayRef<float> a, llvm::ArrayRef<float> b) {
     den += double(a[i]) * a[i];
   }
   return den > 0 ? num / den : num;
+}
+
+/// ||X (W - E)^T||^2 over up to 128 evenly spaced calibration rows of X:
+/// the layer's output error when it computes with E instead of W.
+double outputError(const Layer &l, llvm::ArrayRef<float> effective) {
+  int64_t n = l.matmul.n, k = l.matmul.k, rows = l.activationRows;
+  int64_t step = std::max<int64_t>(1, rows / 128);
+  std::vector<float> d(n * k);
+  for (int64_t i = 0; i < n * k; ++i)
+    d[i] = l.weight[i] - effective[i];
+  double err = 0;
+  for (int64_t r = 0; r < rows; r += step) {
+    const float *x = &l.activations[r * k];
+    for (int64_t j = 0; j < n; ++j) {
+      const float *row = &d[j * k];
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int64_t c = 0;
+      for (; c + 8 <= k; c += 8)
+        for (int u = 0; u < 8; ++u)
+          acc[u] += x[c + u] * row[c + u];
+      float y = 0;
+      for (; c < k; ++c)
+        y += x[c] * row[c];
+      for (float a : acc)
+        y += a;
+      err += double(y) * y;
+    }
+  }
+  return err;
+}
+
+/// The weight the layer effectively computes with at `bits`: the
+/// dequantized codes, divided back by the activation-aware scales.
+std::vector<float> effectiveWeight(const Layer &l, const QuantSpec &spec,
+                                   QuantizedMatrix *codes = nullptr) {
+  int64_t n = l.matmul.n, k = l.matmul.k;
+  std::vector<float> w = l.weight;
+  if (!l.inputScale.empty())
+    for (int64_t i = 0; i < n * k; ++i)
+      w[i] *= l.inputScale[i % k];
+  QuantizedMatrix q = quantizeMatrix(w, n, k, spec);
+  std::vector<float> e = dequantizeMatrix(q, spec);
+  if (!l.inputScale.empty())
+    for (int64_t i = 0; i < n * k; ++i)
+      e[i] /= l.inputScale[i % k];
+  if (codes)
+    *codes = std::move(q);
+  return e;
+}
+
+/// Activation-aware scaling (AWQ): s = mean|x|^alpha per input channel,
+/// alpha searched on the calibration activations for the least output
+/// error at `bits`; leaves l.inputScale empty when no scaling is best.
+void searchInputScale(Layer &l, unsigned bits, const QuantOptions &o) {
+  int64_t k = l.matmul.k, rows = l.activationRows;
+  if (!rows)
+    return;
+  std::vector<double> mean(k, 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < k; ++c)
+      mean[c] += std::fabs(l.activations[r * k + c]);
+  QuantSpec spec = specFor(l, bits, o);
+  spec.searchClip = false; // compare scalings on plain rounding
+  l.inputScale.clear();
+  double best = outputError(l, effectiveWeight(l, spec));
+  std::vector<float> bestScale;
+  for (int step = 1; step <= 10; ++step) {
+    double alpha = 0.1 * step;
+    std::vector<float> sc(k);
+    double lo = INFINITY, hi = 0;
+    for (int64_t c = 0; c < k; ++c) {
+      sc[c] = static_cast<float>(std::pow(std::max(mean[c] / rows, 1e-5), alpha));
+      lo = std::min(lo, double(sc[c]));
+      hi = std::max(hi, double(sc[c]));
+    }
+    float norm = static_cast<float>(std::sqrt(lo * hi));
+    for (float &v : sc)
+      v /= norm;
+    l.inputScale = sc;
+    double e = outputError(l, effectiveWeight(l, spec));
+    if (e < best) {
+      best = e;
+      bestScale = sc;
+    }
+  }
+  l.inputScale = std::move(bestScale);
 }
 
 /// Encodes N x K floats in the weight constant's own layout and type.
@@ -150,6 +241,7 @@ private:
   std::optional<CompiledModel> model;
   std::vector<Array> inputs, outputs, reference;
   std::vector<size_t> slot;              ///< Input index per hoisted layer.
+  std::vector<const std::vector<char> *> current; ///< What each slot holds.
   std::vector<std::vector<char>> original;
   std::vector<size_t> floatOutputs;
 };
@@ -186,6 +278,28 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
                         main.getLoc());
     c.op->setOperand(1, main.getArgument(index));
     names.push_back(name);
+  }
+  // The activations feeding each hoisted layer become extra results, for
+  // activation-aware scaling.
+  auto ret = llvm::cast<mlir::func::ReturnOp>(main.getBody().back().getTerminator());
+  unsigned firstActivation = ret.getNumOperands();
+  {
+    llvm::SmallVector<mlir::Value> results(ret.getOperands());
+    mlir::Builder b(main.getContext());
+    for (size_t i : hoisted) {
+      size_t at = 0;
+      while (originals[at].op != layers[i].matmul.op)
+        ++at;
+      mlir::Value x = copies[at].op.getDpsInputs()[0];
+      results.push_back(x);
+      if (mlir::failed(main.insertResult(
+              main.getNumResults(), x.getType(),
+              b.getDictionaryAttr(b.getNamedAttr(
+                  "qtc.name",
+                  b.getStringAttr("qtc.activation." + std::to_string(i)))))))
+        return llvm::createStringError("internal: cannot add a result");
+    }
+    ret->setOperands(results);
   }
   llvm::SmallString<128> dir;
   if (std::error_code ec =
@@ -231,21 +345,35 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
       if (p.name == n)
         h->slot.push_back(j);
   for (auto [j, p] : llvm::enumerate(h->model->outputs()))
-    if (p.dtype == "float32")
+    if (p.dtype == "float32" && j < firstActivation)
       h->floatOutputs.push_back(j);
   if (h->floatOutputs.empty())
     return llvm::createStringError(
         "the model has no float32 output to measure errors on");
   h->outputs = h->model->allocateOutputs();
   h->model->run(h->inputs, h->outputs);
-  h->reference = h->outputs;
+  h->current.assign(h->slot.size(), nullptr);
+  for (auto [k, i] : llvm::enumerate(hoisted)) {
+    Array &a = h->outputs[firstActivation + k];
+    Layer &l = layers[i];
+    if (a.dtype != "float32" || a.shape.empty() || a.shape.back() != l.matmul.k)
+      continue;
+    l.activationRows = a.numElements() / l.matmul.k;
+    l.activations.assign(a.f32(), a.f32() + a.numElements());
+  }
+  h->reference.assign(h->outputs.begin(), h->outputs.begin() + firstActivation);
   return h;
 }
 
 double Harness::measure(const std::vector<const std::vector<char> *> &weights) {
   auto t0 = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < slot.size(); ++i)
-    inputs[slot[i]].data = weights[i] ? *weights[i] : original[i];
+  for (size_t i = 0; i < slot.size(); ++i) {
+    const std::vector<char> *want = weights[i] ? weights[i] : &original[i];
+    if (current[i] != want) {
+      std::memcpy(inputs[slot[i]].data.data(), want->data(), want->size());
+      current[i] = want;
+    }
+  }
   model->run(inputs, outputs);
   double num = 0, den = 0;
   for (size_t j : floatOutputs) {
@@ -347,11 +475,65 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     return harness->measure(w);
   };
 
+  // With calibration inputs: a compiled copy of the model that takes the
+  // weights as inputs and returns each layer's input activations.
+  if (!o.calibration.empty() && (!free.empty() || !fixed.empty())) {
+    std::vector<size_t> hoisted(free);
+    hoisted.insert(hoisted.end(), fixed.begin(), fixed.end());
+    if (!o.quiet)
+      log << "qtc: compiling a calibration copy of the model (weights as "
+             "inputs)\n";
+    llvm::Expected<std::unique_ptr<Harness>> h =
+        Harness::create(module, layers, hoisted, o);
+    if (!h)
+      return h.takeError();
+    harness = std::move(*h);
+    if (o.awq) {
+      if (!o.quiet)
+        log << "qtc: activation-aware scaling search ... ";
+      auto ts = std::chrono::steady_clock::now();
+      unsigned scaled = 0;
+      for (size_t i : hoisted) {
+        Layer &l = layers[i];
+        unsigned bits = l.fixedBits   ? l.fixedBits
+                        : !mixed      ? o.uniformBits
+                                      : static_cast<unsigned>(std::floor(o.averageBits));
+        bits = std::clamp(bits, 2u, 8u);
+        searchInputScale(l, bits, o);
+        scaled += !l.inputScale.empty();
+      }
+      if (!o.quiet)
+        log << llvm::format("%.2f s, %u of %zu layers scaled\n",
+                            std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - ts)
+                                .count(),
+                            scaled, hoisted.size());
+    }
+  }
+  for (size_t i : fixed)
+    if (harness)
+      fixedFake.push_back(
+          encodeWeight(layers[i], effectiveWeight(layers[i],
+                                                  specFor(layers[i], layers[i].bits, o))));
+
   if (!mixed) {
     // Without --quantize, only --tensor-type widths apply.
     for (size_t i : free)
       layers[i].bits = o.uniformBits ? o.uniformBits : 32;
     method = o.uniformBits ? "uniform" : "--tensor-type only";
+    if (harness && o.uniformBits) {
+      std::vector<const std::vector<char> *> w;
+      std::vector<std::vector<char>> fq;
+      fq.reserve(free.size());
+      for (size_t i : free) {
+        fq.push_back(encodeWeight(layers[i],
+                                  effectiveWeight(layers[i], specFor(layers[i], o.uniformBits, o))));
+        w.push_back(&fq.back());
+      }
+      for (auto &f : fixedFake)
+        w.push_back(&f);
+      measured = harness->measure(w);
+    }
   } else {
     if (free.empty())
       return llvm::createStringError(
@@ -363,27 +545,15 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
         log << "qtc: quantizing " << free.size() << " layers at "
             << widths.size() << " widths ... ";
       auto ts = std::chrono::steady_clock::now();
-      if (!o.calibration.empty())
+      if (harness)
         fake.resize(free.size());
       for (auto [f, i] : llvm::enumerate(free)) {
         Layer &l = layers[i];
         for (unsigned w : widths) {
-          QuantSpec spec = specFor(l, w, o);
-          std::vector<float> deq = dequantizeMatrix(
-              quantizeMatrix(l.weight, l.matmul.n, l.matmul.k, spec), spec);
+          std::vector<float> deq = effectiveWeight(l, specFor(l, w, o));
           l.weightError.push_back(relSquaredError(l.weight, deq));
-          if (!o.calibration.empty())
+          if (harness)
             fake[f].push_back(encodeWeight(l, deq));
-        }
-      }
-      for (size_t i : fixed) {
-        Layer &l = layers[i];
-        if (!o.calibration.empty()) {
-          QuantSpec spec = specFor(l, l.bits, o);
-          fixedFake.push_back(encodeWeight(
-              l, dequantizeMatrix(
-                     quantizeMatrix(l.weight, l.matmul.n, l.matmul.k, spec),
-                     spec)));
         }
       }
       if (!o.quiet)
@@ -407,24 +577,15 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     for (size_t i : free)
       problem.params.push_back(layers[i].params());
 
-    if (!o.calibration.empty()) {
-      std::vector<size_t> hoisted(free);
-      hoisted.insert(hoisted.end(), fixed.begin(), fixed.end());
-      if (!o.quiet)
-        log << "qtc: compiling a calibration copy of the model (weights as "
-               "inputs)\n";
-      llvm::Expected<std::unique_ptr<Harness>> h =
-          Harness::create(module, layers, hoisted, o);
-      if (!h)
-        return h.takeError();
-      harness = std::move(*h);
+    if (harness) {
       if (!o.quiet)
         log << "qtc: measuring sensitivities (" << free.size() << " layers x "
             << widths.size() << " widths) ... ";
       auto ts = std::chrono::steady_clock::now();
       for (auto [f, i] : llvm::enumerate(free)) {
         for (size_t w = 0; w < widths.size(); ++w) {
-          std::vector<const std::vector<char> *> ws(hoisted.size(), nullptr);
+          std::vector<const std::vector<char> *> ws(free.size() + fixed.size(),
+                                                    nullptr);
           ws[f] = &fake[f][w];
           layers[i].sensitivity.push_back(harness->measure(ws));
         }
@@ -545,15 +706,17 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     std::string bar;
     if (l.bits < 16) {
       QuantSpec spec = specFor(l, l.bits, o);
-      QuantizedMatrix q = quantizeMatrix(l.weight, m.n, m.k, spec);
-      double werr = relSquaredError(l.weight, dequantizeMatrix(q, spec));
+      QuantizedMatrix q;
+      double werr = relSquaredError(l.weight, effectiveWeight(l, spec, &q));
+      if (!l.inputScale.empty())
+        entry["activation_scaled"] = true;
       entry["weight_error"] = werr;
       int64_t bytes = mlir::qt::quantizedBytes(m.n, m.k, spec);
       entry["bytes"] = bytes;
       qBytes += bytes;
       qParams += l.params();
       codeBits += l.params() * l.bits;
-      mlir::qt::replaceWithQuantizedMatmul(m, q, spec);
+      mlir::qt::replaceWithQuantizedMatmul(m, q, spec, l.inputScale);
       bar = std::string(l.bits, '#');
     } else {
       qBytes += l.params() * elemBytes;
@@ -604,19 +767,18 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
   if (!o.quiet) {
     log << table;
     log << summary << "\n";
-    if (mixed) {
-      if (!std::isnan(predicted))
-        log << "qtc: predicted error (sum of "
-            << (harness ? "sensitivities" : "weight errors")
-            << ") " << fmtErr(predicted);
-      if (!std::isnan(measured))
-        log << ", measured end-to-end " << fmtErr(measured);
-      log << "\n";
-      for (const llvm::json::Value &v : alternatives) {
-        const llvm::json::Object *a = v.getAsObject();
-        log << "qtc:   compared: " << *a->getString("allocation") << ": "
-            << fmtErr(*a->getNumber("measured_error")) << "\n";
-      }
+    if (!std::isnan(predicted))
+      log << "qtc: predicted error (sum of "
+          << (harness ? "sensitivities" : "weight errors") << ") "
+          << fmtErr(predicted) << "\n";
+    if (!std::isnan(measured))
+      log << "qtc: measured end-to-end error on the calibration inputs "
+             "(relative squared) "
+          << fmtErr(measured) << "\n";
+    for (const llvm::json::Value &v : alternatives) {
+      const llvm::json::Object *a = v.getAsObject();
+      log << "qtc:   compared: " << *a->getString("allocation") << ": "
+          << fmtErr(*a->getNumber("measured_error")) << "\n";
     }
   }
   if (!o.reportPath.empty()) {
@@ -632,10 +794,11 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
                                         "(data-free)";
       if (!std::isnan(predicted))
         report["predicted_error"] = predicted;
-      if (!std::isnan(measured))
-        report["measured_error"] = measured;
       report["compared"] = std::move(alternatives);
     }
+    if (!std::isnan(measured))
+      report["measured_error"] = measured;
+    report["activation_aware"] = harness && o.awq;
     report["average_code_bits"] = avgBits;
     report["average_stored_bits"] = storedBits;
     report["weight_bytes_before"] = fpBytes;

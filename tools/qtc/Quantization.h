@@ -32,8 +32,11 @@ struct QuantOptions {
   /// --tensor-type PATTERN=BITS: fixed widths for matching weights (glob
   /// patterns over weight names); 16 or more keeps them real-valued.
   std::vector<std::pair<std::string, unsigned>> overrides;
-  /// .npz of model inputs for end-to-end sensitivities.
+  /// .npz of model inputs for end-to-end sensitivities and activation-aware
+  /// scaling.
   std::string calibration;
+  /// Activation-aware per-input-channel scaling when calibrated.
+  bool awq = true;
   unsigned generations = 20, offspring = 4, seed = 1;
   /// Where to write the JSON report (empty: none).
   std::string reportPath;

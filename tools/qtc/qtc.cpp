@@ -165,6 +165,11 @@ static cl::opt<std::string> calibrationFlag(
     cl::desc("Model inputs (.npz, one array per input) on which --weight-bits "
              "measures each layer's end-to-end sensitivity"),
     cl::value_desc("FILE.npz"), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<bool> awqFlag(
+    "awq",
+    cl::desc("With --calibration, scale each layer's input channels by "
+             "searched activation-aware factors before quantizing (AWQ)"),
+    cl::init(true), cl::sub(compileCmd), cl::cat(quantCategory));
 static cl::opt<unsigned> generationsFlag(
     "evolve-generations",
     cl::desc("Generations of evolutionary refinement of the allocation on "
@@ -385,6 +390,7 @@ static llvm::Error quantizeModule(mlir::ModuleOp module) {
   o.asymmetric = asymFlag;
   o.calibration = calibrationFlag;
   o.generations = o.calibration.empty() ? 0 : generationsFlag.getValue();
+  o.awq = awqFlag;
   o.seed = seedFlag;
   o.reportPath = quantReportFlag;
   o.quiet = quiet;
