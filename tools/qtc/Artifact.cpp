@@ -66,7 +66,7 @@ llvm::Expected<CompiledModel> CompiledModel::load(llvm::StringRef soPath) {
 }
 
 llvm::Expected<std::vector<Array>>
-CompiledModel::bind(llvm::StringMap<Array> given) const {
+CompiledModel::bind(llvm::StringMap<Array> given, llvm::StringRef source) const {
   for (const auto &entry : given)
     if (llvm::none_of(ins, [&](const Port &p) { return p.name == entry.first(); }))
       return llvm::createStringError("the model has no input '" +
@@ -77,7 +77,7 @@ CompiledModel::bind(llvm::StringMap<Array> given) const {
     if (it == given.end())
       return llvm::createStringError(
           "input '" + p.name + "' (" + p.dtype + " " + shapeString(p.shape) +
-          ") is missing: give --input " + p.name + "=FILE.npy");
+          ") is missing: " + source);
     if (it->second.dtype != p.dtype || it->second.shape != p.shape)
       return llvm::createStringError(
           "input '" + p.name + "' must be " + p.dtype + " " +

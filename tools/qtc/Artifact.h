@@ -35,7 +35,10 @@ public:
 
   /// The arrays of `given` in input order, each checked for its name,
   /// dtype and shape (one-line errors naming the input and expectation).
-  llvm::Expected<std::vector<Array>> bind(llvm::StringMap<Array> given) const;
+  /// `source` says where inputs come from, for the missing-input error.
+  llvm::Expected<std::vector<Array>>
+  bind(llvm::StringMap<Array> given,
+       llvm::StringRef source = "give --input NAME=FILE.npy") const;
 
   /// Zero-filled arrays for the outputs.
   std::vector<Array> allocateOutputs() const;

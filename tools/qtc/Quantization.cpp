@@ -335,7 +335,8 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
     h->original.push_back(a.data);
     given[names[k]] = std::move(a);
   }
-  llvm::Expected<std::vector<Array>> bound = h->model->bind(std::move(given));
+  llvm::Expected<std::vector<Array>> bound = h->model->bind(
+      std::move(given), "add an array of that name to the .npz");
   if (!bound)
     return llvm::createStringError("calibration " + o.calibration + ": " +
                                    llvm::toString(bound.takeError()));
@@ -609,11 +610,13 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       int64_t least = 0;
       for (size_t i : free)
         least += layers[i].params() * widths.front();
+      char avg[32];
+      std::snprintf(avg, sizeof avg, "%g", o.averageBits);
       return llvm::createStringError(llvm::formatv(
           "--weight-bits avg:{0}: the budget is below every layer at {1} bits "
-          "(average {2:f2} bits with the fixed layers)",
-          o.averageBits, widths.front(),
-          double(least + fixedBits) / double(totalParams)));
+          "(the least possible average is {2:f2} bits)",
+          avg, widths.front(),
+          double(least + fixedBits) / double(totalParams)).str());
     }
     predicted = a.predictedError;
     method = a.exact ? "knapsack (exact)" : "knapsack (coarsened budget)";

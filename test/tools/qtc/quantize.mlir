@@ -1,0 +1,32 @@
+// qtc compile --quantize / --weight-bits on the fp32 ONNX fixtures, against
+// onnxruntime on the same files, with calibration (activation-aware
+// scaling) and mixed precision: quantize.py.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: python3 %S/quantize.py %qtc_bin %t %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx %S/../../frontends/onnx/fixtures/gpt2_tiny.io.npz %S/../../frontends/onnx/fixtures/bert_tiny.onnx %S/../../frontends/onnx/fixtures/bert_tiny.io.npz %S/../../frontends/onnx/fixtures/llama_tiny.onnx %S/../../frontends/onnx/fixtures/llama_tiny.io.npz | FileCheck %s
+// CHECK-NOT: MISMATCH
+// CHECK: 27 passed, 0 failed
+
+// --emit mlir shows the quantized matmuls, with the report table on stderr.
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w3 --group-size 32 --asym --tensor-type '*.mlp.*=8' --tensor-type 'onnx__MatMul_*=16' --emit mlir -o %t/q.mlir 2> %t/table.txt
+// RUN: FileCheck %s --check-prefix=IR < %t/q.mlir
+// RUN: FileCheck %s --check-prefix=TABLE < %t/table.txt
+// IR-COUNT-2: qt.quantized_matmul {{.*}}#qt.packed<ui3, group_size = 32, scale = f16, zero_point>
+// IR: qt.quantized_matmul {{.*}}#qt.packed<ui8, group_size = 32, scale = f16, zero_point>
+// TABLE: model.transformer.h.0.attn.c_attn.weight 96x32 3 ###
+// TABLE: model.transformer.h.0.mlp.c_fc.weight 128x32 8 ########
+// TABLE: onnx__MatMul_591 100x32 - (kept)
+// TABLE: qtc: 8 of 9 matmul weights quantized (uniform, group 32, asymmetric)
+
+// Bad flags and inputs: one line, non-zero exit, no output file.
+// RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w9 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BITS
+// BITS: qtc: error: --quantize expects w2 to w8 (got 'w9')
+// RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --weight-bits 3 -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=AVG
+// AVG: qtc: error: --weight-bits expects avg:X
+// RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --weight-bits avg:3 -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BOTH
+// BOTH: qtc: error: give either --quantize or --weight-bits, not both
+// RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --weight-bits avg:1.5 --group-size 32 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BUDGET
+// BUDGET: qtc: error: --weight-bits avg:1.5: the budget is below every layer at 2 bits
+// RUN: python3 -c "import numpy; numpy.savez(r'%t/partial.npz', input_ids=numpy.zeros((1, 8), numpy.int64))"
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --weight-bits avg:3 --group-size 32 --calibration %t/partial.npz --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=CALIB
+// CALIB: qtc: error: calibration {{.*}}partial.npz: input 'attention_mask' (int64 [1, 8]) is missing: add an array of that name to the .npz
+// RUN: not ls %t/bad.so
