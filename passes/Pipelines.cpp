@@ -28,9 +28,13 @@ static const char *const kCPUStages =
     "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm{use-aligned-alloc},"
     "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts";
 
+llvm::LogicalResult mlir::qt::buildCPUBackendStages(OpPassManager &pm) {
+  return parsePassPipeline(kCPUStages, pm);
+}
+
 llvm::LogicalResult mlir::qt::buildCPUPipeline(OpPassManager &pm) {
   buildNormalizePipeline(pm);
-  return parsePassPipeline(kCPUStages, pm);
+  return buildCPUBackendStages(pm);
 }
 
 void mlir::qt::registerPipelines() {

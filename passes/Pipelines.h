@@ -26,6 +26,10 @@ void buildNormalizePipeline(OpPassManager &pm);
 /// (`_mlir_ciface_<name>`). Returns failure if an upstream stage is missing.
 llvm::LogicalResult buildCPUPipeline(OpPassManager &pm);
 
+/// The CPU backend stages alone (qt-cpu-pipeline without normalization), for
+/// drivers that inspect the normalized module in between.
+llvm::LogicalResult buildCPUBackendStages(OpPassManager &pm);
+
 /// Registers every named qtc pipeline with the global pass registry.
 void registerPipelines();
 

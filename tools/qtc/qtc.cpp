@@ -474,21 +474,47 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
                        mlir::UnitAttr::get(&context));
   }
   {
-    Stage stage(native ? "qt-cpu-pipeline" : "qt-normalize-pipeline");
+    Stage stage("qt-normalize-pipeline");
     mlir::PassManager pm(&context);
-    if (native) {
-      if (mlir::failed(mlir::qt::buildCPUPipeline(pm))) {
-        stage.abort();
-        return fail("qt-cpu-pipeline could not be built");
+    mlir::qt::buildNormalizePipeline(pm);
+    if (mlir::failed(pm.run(module))) {
+      stage.abort();
+      return fail(model + ": the normalize stage failed");
+    }
+  }
+  {
+    // Quantized weights should all have been fused into matmuls; name the
+    // ones that were not (each is decoded into a real-valued copy).
+    unsigned fused = 0, unfused = 0;
+    module.walk([&](mlir::Operation *op) {
+      llvm::StringRef name = op->getName().getStringRef();
+      if (name == "qt.quantized_matmul") {
+        ++fused;
+      } else if (name == "qt.dequantize") {
+        ++unfused;
+        std::string loc;
+        llvm::raw_string_ostream os(loc);
+        op->getLoc().print(os);
+        llvm::WithColor::warning(llvm::errs(), "qtc")
+            << "dequantize left unfused at " << loc
+            << " (a real-valued copy of that weight is made)\n";
       }
-    } else {
-      mlir::qt::buildNormalizePipeline(pm);
+    });
+    if (!quiet && (fused || unfused))
+      llvm::errs() << "qtc: dequantize fusion: " << fused
+                   << " quantized matmuls, " << unfused
+                   << " dequantize left unfused\n";
+  }
+  if (native) {
+    Stage stage("qt-cpu-pipeline backend stages");
+    mlir::PassManager pm(&context);
+    if (mlir::failed(mlir::qt::buildCPUBackendStages(pm))) {
+      stage.abort();
+      return fail("qt-cpu-pipeline could not be built");
     }
     if (mlir::failed(pm.run(module))) {
       stage.abort();
-      return fail(model + ": the " +
-                  (native ? "qt-cpu-pipeline" : "normalize stage") +
-                  " failed");
+      return fail(model + ": the qt-cpu-pipeline failed");
     }
   }
   auto writeText = [&](const std::string &path, llvm::function_ref<void(llvm::raw_ostream &)> fn) -> bool {

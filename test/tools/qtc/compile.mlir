@@ -8,6 +8,7 @@
 
 // PROGRESS: qtc: importing {{.*}}llama_tiny_genai_int4.onnx ... {{[0-9.]+}} s
 // PROGRESS-NEXT: qtc: qt-normalize-pipeline ... {{[0-9.]+}} s
+// PROGRESS-NEXT: qtc: dequantize fusion: 11 quantized matmuls, 0 dequantize left unfused
 // PROGRESS-NEXT: qtc: writing {{.*}}genai.mlir ... {{[0-9.]+}} s
 
 // The genai model's symmetric MatMulNBits carry no zero points.
@@ -24,4 +25,19 @@
 // ERR: qtc: importing {{.*}}missing.onnx ... failed
 // ERR-NEXT: qtc: error: {{.*}}missing.onnx: cannot open: {{[Nn]}}o such file or directory
 // RUN: not qtc 2>&1 | FileCheck %s --check-prefix=NOCMD
-// NOCMD: qtc: error: expected a command: compile or run (see qtc --help)
+// NOCMD: qtc: error: expected a command: compile, run or eval (see qtc --help)
+
+// Every quantized fixture (QDQ, MatMulNBits, onnxruntime-genai, GPTQ, AWQ)
+// compiles with all of its dequantization fused into matmuls.
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/bert_tiny_int4_qdq.onnx -o %t/f1.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/bert_tiny_int4_matmulnbits.onnx -o %t/f2.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny_int4_qdq.onnx -o %t/f3.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny_int4_matmulnbits.onnx -o %t/f4.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_int4_qdq.onnx -o %t/f5.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_int4_matmulnbits.onnx -o %t/f6.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_genai_int4_dml.onnx -o %t/f7.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/safetensors/models/llama_gptq -o %t/f8.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/safetensors/models/llama_awq -o %t/f9.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// FUSED-NOT: warning
+// FUSED: qtc: dequantize fusion: {{[1-9][0-9]*}} quantized matmuls, 0 dequantize left unfused
+// FUSED-NOT: warning
