@@ -160,7 +160,9 @@ int64_t mlir::qt::quantizedBytes(int64_t n, int64_t k,
 void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                                           const qtc::QuantizedMatrix &q,
                                           const qtc::QuantSpec &spec,
-                                          ArrayRef<float> inputScale) {
+                                          ArrayRef<float> inputScale,
+                                          ArrayRef<int64_t> salientColumns,
+                                          ArrayRef<float> salientWeight) {
   MLIRContext *ctx = m.op.getContext();
   OpBuilder b(m.op);
   Location loc = m.op.getLoc();
@@ -210,6 +212,7 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
   auto format = PackedAttr::get(ctx, codeType, spec.groupSize, scaleType,
                                 spec.asymmetric, BitOrder::LsbFirst);
   Value input = m.op.getDpsInputs()[0];
+  Value original = input;
   if (!inputScale.empty()) {
     // input[i, k] * (1 / s[k]), one elementwise pass before the matmul.
     auto inType = cast<RankedTensorType>(input.getType());
@@ -245,6 +248,69 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
   Value result = b.create<QuantizedMatmulOp>(
       loc, m.op->getResult(0).getType(), input, weights,
       scales, zeroPoints, Value(), format);
+  if (!salientColumns.empty()) {
+    // xs[i, j] = x[i, cols[j]]; y += xs * Ws^T, Ws the N x S kept weights.
+    auto inType = cast<RankedTensorType>(original.getType());
+    auto resType = cast<RankedTensorType>(result.getType());
+    Type et = inType.getElementType();
+    int64_t s = salientColumns.size();
+    Value cols = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(
+                 RankedTensorType::get({s}, b.getIndexType()),
+                 llvm::to_vector(llvm::map_range(salientColumns, [&](int64_t c) {
+                   return APInt(64, c);
+                 }))));
+    SmallVector<int64_t> gShape(inType.getShape());
+    gShape.back() = s;
+    auto gType = RankedTensorType::get(gShape, et);
+    SmallVector<Value> dynSizes;
+    for (int64_t d = 0; d < inType.getRank(); ++d)
+      if (inType.isDynamicDim(d))
+        dynSizes.push_back(b.create<tensor::DimOp>(loc, original, d));
+    Value gInit = b.create<tensor::EmptyOp>(loc, gType, dynSizes);
+    int64_t rank = inType.getRank();
+    AffineMap id = b.getMultiDimIdentityMap(rank);
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    Value gathered =
+        b.create<linalg::GenericOp>(
+             loc, gType, ValueRange{}, ValueRange{gInit}, ArrayRef<AffineMap>{id},
+             iters,
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               SmallVector<Value> idx;
+               for (int64_t d = 0; d < rank; ++d)
+                 idx.push_back(nb.create<linalg::IndexOp>(nl, d));
+               Value col = nb.create<tensor::ExtractOp>(nl, cols, idx.back());
+               idx.back() = col;
+               nb.create<linalg::YieldOp>(
+                   nl, ValueRange{nb.create<tensor::ExtractOp>(nl, original, idx)});
+             })
+            .getResult(0);
+    // The kept weights as S x N (B of a plain matmul), at f16 precision.
+    std::vector<float> sn(s * m.n);
+    for (int64_t r = 0; r < m.n; ++r)
+      for (int64_t j = 0; j < s; ++j)
+        sn[j * m.n + r] = salientWeight[r * s + j];
+    auto wsType = RankedTensorType::get({s, m.n}, b.getF32Type());
+    Value ws = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(wsType, ArrayRef<float>(sn)));
+    if (et != b.getF32Type())
+      ws = b.create<arith::TruncFOp>(loc, RankedTensorType::get({s, m.n}, et), ws);
+    SmallVector<Value> resDyn;
+    for (int64_t d = 0; d < resType.getRank(); ++d)
+      if (resType.isDynamicDim(d))
+        resDyn.push_back(b.create<tensor::DimOp>(loc, result, d));
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(et));
+    Value init = b.create<linalg::FillOp>(
+                      loc, zero, b.create<tensor::EmptyOp>(loc, resType, resDyn).getResult())
+                     .getResult(0);
+    Value partial =
+        b.create<linalg::MatmulOp>(loc, resType, ValueRange{gathered, ws}, ValueRange{init})
+            .getResult(0);
+    Value sumInit = b.create<tensor::EmptyOp>(loc, resType, resDyn);
+    result = b.create<linalg::AddOp>(loc, resType, ValueRange{result, partial},
+                                     ValueRange{sumInit})
+                 .getResult(0);
+  }
   m.op->getResult(0).replaceAllUsesWith(result);
   m.op->erase();
 }

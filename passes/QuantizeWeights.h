@@ -46,11 +46,16 @@ bool readWeight(const WeightMatmul &m, std::vector<float> &nk);
 /// Replaces `m.op` by a qt.quantized_matmul reading `q` (from `spec`).
 /// With `inputScale` (K values s), `q` holds W * diag(s) and the
 /// activations are divided by s first (activation-aware scaling), so the
-/// product is unchanged up to quantization.
+/// product is unchanged up to quantization. With `salientColumns` (S column
+/// indices, ascending), those columns of W are zero in `q` and come from
+/// `salientWeight` (N x S, real-valued) in a second, small matmul over the
+/// gathered activation columns, added to the result.
 void replaceWithQuantizedMatmul(const WeightMatmul &m,
                                 const qtc::QuantizedMatrix &q,
                                 const qtc::QuantSpec &spec,
-                                llvm::ArrayRef<float> inputScale = {});
+                                llvm::ArrayRef<float> inputScale = {},
+                                llvm::ArrayRef<int64_t> salientColumns = {},
+                                llvm::ArrayRef<float> salientWeight = {});
 
 /// Bytes of the packed codes, scales and zero points of an N x K weight.
 int64_t quantizedBytes(int64_t n, int64_t k, const qtc::QuantSpec &spec);

@@ -83,6 +83,10 @@ struct Layer {
   std::vector<float> inputScale;
   std::vector<float> activations;
   int64_t activationRows = 0;
+  /// Input columns kept real-valued (f16), ascending, and their weights
+  /// (N x salient.size()).
+  std::vector<int64_t> salient;
+  std::vector<float> salientWeight;
   int64_t params() const { return matmul.n * matmul.k; }
 };
 
@@ -139,6 +143,11 @@ std::vector<float> effectiveWeight(const Layer &l, const QuantSpec &spec,
                                    QuantizedMatrix *codes = nullptr) {
   int64_t n = l.matmul.n, k = l.matmul.k;
   std::vector<float> w = l.weight;
+  // Salient columns leave the quantized part (as zeros, which widen no
+  // group's range) and come back at f16.
+  for (int64_t c : l.salient)
+    for (int64_t r = 0; r < n; ++r)
+      w[r * k + c] = 0;
   if (!l.inputScale.empty())
     for (int64_t i = 0; i < n * k; ++i)
       w[i] *= l.inputScale[i % k];
@@ -147,6 +156,9 @@ std::vector<float> effectiveWeight(const Layer &l, const QuantSpec &spec,
   if (!l.inputScale.empty())
     for (int64_t i = 0; i < n * k; ++i)
       e[i] /= l.inputScale[i % k];
+  for (auto [j, c] : llvm::enumerate(l.salient))
+    for (int64_t r = 0; r < n; ++r)
+      e[r * k + c] = l.salientWeight[r * l.salient.size() + j];
   if (codes)
     *codes = std::move(q);
   return e;
@@ -188,6 +200,40 @@ void searchInputScale(Layer &l, unsigned bits, const QuantOptions &o) {
     }
   }
   l.inputScale = std::move(bestScale);
+}
+
+/// Keeps the `fraction` most salient input columns real-valued: by
+/// E[x_k^2] * |W[:, k]|^2 on the calibration activations (the output energy
+/// a column carries), or by |W[:, k]|^2 without them.
+void chooseSalientColumns(Layer &l, double fraction) {
+  int64_t n = l.matmul.n, k = l.matmul.k;
+  int64_t count = static_cast<int64_t>(std::ceil(fraction * k));
+  l.salient.clear();
+  l.salientWeight.clear();
+  if (count <= 0)
+    return;
+  std::vector<double> score(k, 0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c)
+      score[c] += double(l.weight[r * k + c]) * l.weight[r * k + c];
+  if (l.activationRows) {
+    std::vector<double> energy(k, 0);
+    for (int64_t r = 0; r < l.activationRows; ++r)
+      for (int64_t c = 0; c < k; ++c)
+        energy[c] += double(l.activations[r * k + c]) * l.activations[r * k + c];
+    for (int64_t c = 0; c < k; ++c)
+      score[c] *= energy[c];
+  }
+  std::vector<int64_t> order(k);
+  for (int64_t c = 0; c < k; ++c)
+    order[c] = c;
+  std::partial_sort(order.begin(), order.begin() + std::min(count, k), order.end(),
+                    [&](int64_t a, int64_t b) { return score[a] > score[b]; });
+  l.salient.assign(order.begin(), order.begin() + std::min(count, k));
+  llvm::sort(l.salient);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c : l.salient)
+      l.salientWeight.push_back(roundToHalf(l.weight[r * k + c]));
 }
 
 /// Encodes N x K floats in the weight constant's own layout and type.
@@ -489,6 +535,16 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     if (!h)
       return h.takeError();
     harness = std::move(*h);
+  }
+  if (o.salientFraction > 0) {
+    for (size_t i : free)
+      chooseSalientColumns(layers[i], o.salientFraction);
+    for (size_t i : fixed)
+      chooseSalientColumns(layers[i], o.salientFraction);
+  }
+  if (harness) {
+    std::vector<size_t> hoisted(free);
+    hoisted.insert(hoisted.end(), fixed.begin(), fixed.end());
     if (o.awq) {
       if (!o.quiet)
         log << "qtc: activation-aware scaling search ... ";
@@ -714,12 +770,16 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       if (!l.inputScale.empty())
         entry["activation_scaled"] = true;
       entry["weight_error"] = werr;
-      int64_t bytes = mlir::qt::quantizedBytes(m.n, m.k, spec);
+      int64_t bytes = mlir::qt::quantizedBytes(m.n, m.k, spec) +
+                      int64_t(l.salientWeight.size()) * 2;
       entry["bytes"] = bytes;
+      if (!l.salient.empty())
+        entry["salient_columns"] = int64_t(l.salient.size());
       qBytes += bytes;
       qParams += l.params();
       codeBits += l.params() * l.bits;
-      mlir::qt::replaceWithQuantizedMatmul(m, q, spec, l.inputScale);
+      mlir::qt::replaceWithQuantizedMatmul(m, q, spec, l.inputScale, l.salient,
+                                           l.salientWeight);
       bar = std::string(l.bits, '#');
     } else {
       qBytes += l.params() * elemBytes;

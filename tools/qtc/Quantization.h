@@ -37,6 +37,8 @@ struct QuantOptions {
   std::string calibration;
   /// Activation-aware per-input-channel scaling when calibrated.
   bool awq = true;
+  /// Fraction of each layer's input columns kept at f16 (most salient).
+  double salientFraction = 0;
   unsigned generations = 20, offspring = 4, seed = 1;
   /// Where to write the JSON report (empty: none).
   std::string reportPath;

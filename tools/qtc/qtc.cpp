@@ -170,6 +170,12 @@ static cl::opt<bool> awqFlag(
     cl::desc("With --calibration, scale each layer's input channels by "
              "searched activation-aware factors before quantizing (AWQ)"),
     cl::init(true), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<double> salientFlag(
+    "salient-columns",
+    cl::desc("Keep this fraction of each layer's input columns at f16: the "
+             "most salient ones (activation energy x weight norm with "
+             "--calibration, weight norm without), e.g. 0.01"),
+    cl::init(0.0), cl::sub(compileCmd), cl::cat(quantCategory));
 static cl::opt<unsigned> generationsFlag(
     "evolve-generations",
     cl::desc("Generations of evolutionary refinement of the allocation on "
@@ -391,6 +397,9 @@ static llvm::Error quantizeModule(mlir::ModuleOp module) {
   o.calibration = calibrationFlag;
   o.generations = o.calibration.empty() ? 0 : generationsFlag.getValue();
   o.awq = awqFlag;
+  if (salientFlag < 0 || salientFlag >= 1)
+    return llvm::createStringError("--salient-columns expects a fraction in [0, 1)");
+  o.salientFraction = salientFlag;
   o.seed = seedFlag;
   o.reportPath = quantReportFlag;
   o.quiet = quiet;

@@ -8,8 +8,9 @@ For each model (shapes bound from its fixture inputs):
 - fp32 compiled by qtc matches onnxruntime (rtol 1e-4);
 - --quantize w8 / w4 (group 32, data-free) stays within a relative error
   bound of onnxruntime's fp32 outputs, and w8 beats w4;
-- with --calibration (activation-aware scaling) and with --weight-bits
-  avg:3 (mixed precision), the error the quantization report says it
+- with --calibration (activation-aware scaling), with salient input
+  columns kept at f16, and with --weight-bits avg:3 (mixed precision),
+  the error the quantization report says it
   measured on the calibration inputs equals the error of the compiled
   quantized library on those inputs (`qtc eval`), so the search's numbers
   are the shipped model's; the mixed allocation averages at most 3 bits
@@ -94,6 +95,7 @@ for model, io in PAIRS:
     check(f"{name} w8 closer than w4", errors[8] < errors[4], f"{errors[8]:.2e} < {errors[4]:.2e}")
 
     for label, flags in (("w4 + calibration (activation-aware)", ["--quantize=w4"]),
+                         ("w3 + salient columns", ["--quantize=w3", "--salient-columns=0.1"]),
                          ("avg:3 mixed", ["--weight-bits=avg:3"])):
         lib = os.path.join(work, "q.so")
         report = os.path.join(work, "report.json")
@@ -112,6 +114,10 @@ for model, io in PAIRS:
             worse = [c for c in r["compared"] if c["measured_error"] < predicted]
             check(f"{name} {label}: beats simple allocations", not worse and r["compared"],
                   ", ".join(f"{c['allocation']} {c['measured_error']:.3e}" for c in r["compared"]))
+        elif "salient" in label:
+            kept = [l.get("salient_columns", 0) for l in r["layers"]]
+            check(f"{name} {label}: 10% of each layer's columns kept",
+                  all(c == -(-l["shape"][1] // 10) for c, l in zip(kept, r["layers"])), f"{kept}")
         else:
             check(f"{name} {label}: activation-aware scaling used", r["activation_aware"],
                   f"{sum('activation_scaled' in l for l in r['layers'])} layers scaled")
