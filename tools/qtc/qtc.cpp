@@ -68,7 +68,7 @@ static cl::opt<std::string> model(cl::Positional, cl::desc("<model.onnx | checkp
                                   cl::Required, cl::sub(compileCmd), cl::cat(qtcCategory));
 static cl::opt<std::string> output("o", cl::desc("Output file (default: MODEL name + extension)"),
                                    cl::value_desc("file"), cl::sub(compileCmd), cl::cat(qtcCategory));
-enum class Emit { MLIR, LLVMDialect, LLVMIR, Object, Shared };
+enum class Emit { MLIR, LLVMDialect, LLVMIR, Object, Shared, Exe };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::MLIR),
     cl::values(
@@ -80,7 +80,10 @@ static cl::opt<Emit> emit(
         clEnumValN(Emit::Object, "obj", "an object file for the target"),
         clEnumValN(Emit::Shared, "shared",
                    "a shared library with the entry qtc_model_run, a C "
-                   "header and a JSON description (needs a C compiler)")),
+                   "header and a JSON description (needs a C compiler)"),
+        clEnumValN(Emit::Exe, "exe",
+                   "a standalone program: PROG NAME=FILE.npy ... "
+                   "[--output-dir DIR] [--bench N] (needs a C compiler)")),
     cl::sub(compileCmd), cl::cat(qtcCategory));
 static cl::opt<std::string> targetTriple(
     "target-triple", cl::desc("Target triple (default: the host)"),
@@ -463,6 +466,7 @@ static int compile() {
     out = stem + (emit == Emit::MLIR || emit == Emit::LLVMDialect ? ".mlir"
                   : emit == Emit::LLVMIR                          ? ".ll"
                   : emit == Emit::Object                          ? ".o"
+                  : emit == Emit::Exe                             ? ""
                                                                   : ".so");
   return emitModule(*module, emit, out);
 }
@@ -478,7 +482,14 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
   if (native) {
     if (llvm::Error e = describe(entryFunc, ins, outs))
       return fail(llvm::toString(std::move(e)));
-    // A C entry `_mlir_ciface_main` over memref descriptors.
+    // A program has its own main(): the model's entry is renamed there.
+    if (kind == Emit::Exe &&
+        mlir::failed(mlir::SymbolTable::replaceAllSymbolUses(
+            entryFunc, mlir::StringAttr::get(&context, "qtc_model_main"), module)))
+      return fail("internal: cannot rename the entry function");
+    if (kind == Emit::Exe)
+      entryFunc.setSymName("qtc_model_main");
+    // A C entry `_mlir_ciface_<entry>` over memref descriptors.
     entryFunc->setAttr("llvm.emit_c_interface",
                        mlir::UnitAttr::get(&context));
   }
@@ -599,7 +610,7 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
   }
   std::string objPath = kind == Emit::Object ? defaultOut(".o") : "";
   llvm::SmallString<128> tmpObj;
-  if (kind == Emit::Shared) {
+  if (kind == Emit::Shared || kind == Emit::Exe) {
     if (std::error_code ec = llvm::sys::fs::createTemporaryFile("qtc", "o", tmpObj))
       return fail("cannot create a temporary file: " + ec.message());
     objPath = tmpObj.str().str();
@@ -632,14 +643,15 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
                          : so;
   size_t arity = ins.size() + outs.size();
   std::string trampoline =
-      "void _mlir_ciface_main(" +
+      "void _mlir_ciface_" + std::string(kind == Emit::Exe ? "qtc_model_main" : "main") + "(" +
       [&] {
         std::string a;
         for (size_t i = 0; i < arity; ++i)
           a += (i ? ", " : "") + std::string("void *");
         return a;
       }() +
-      ");\nvoid qtc_model_run(void **args) {\n  _mlir_ciface_main(" +
+      ");\nvoid qtc_model_run(void **args) {\n  _mlir_ciface_" +
+      std::string(kind == Emit::Exe ? "qtc_model_main" : "main") + "(" +
       [&] {
         std::string a;
         for (size_t i = 0; i < arity; ++i)
@@ -647,6 +659,38 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
         return a;
       }() +
       ");\n}\n";
+  bool standalone = kind == Emit::Exe;
+  if (standalone) {
+    // The ports, and main() from the runtime (include/qtc-c/exe.h; the
+    // struct is repeated here so the stub needs no include path).
+    trampoline += "#include <stdint.h>\ntypedef struct { const char *name; "
+                  "const char *dtype; int32_t rank; int64_t shape[8]; } "
+                  "qtc_port;\nint qtc_exe_main(int, char **, const qtc_port *, "
+                  "int, const qtc_port *, int, void (*)(void **));\n";
+    auto table = [&](const char *name, const std::vector<Port> &ports) {
+      std::string t = "static const qtc_port " + std::string(name) + "[] = {\n";
+      for (const Port &p : ports) {
+        std::string dims;
+        for (int64_t d : p.shape)
+          dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+        t += "  {\"" + llvm::StringRef(p.name).str() + "\", \"" + p.dtype + "\", " +
+             std::to_string(p.shape.size()) + ", {" + (dims.empty() ? "0" : dims) +
+             "}},\n";
+      }
+      if (ports.empty())
+        t += "  {0, 0, 0, {0}},\n";
+      return t + "};\n";
+    };
+    trampoline += table("qtc_inputs", ins) + table("qtc_outputs", outs);
+    trampoline += "int main(int argc, char **argv) {\n  return qtc_exe_main(argc, "
+                  "argv, qtc_inputs, " + std::to_string(ins.size()) +
+                  ", qtc_outputs, " + std::to_string(outs.size()) +
+                  ", qtc_model_run);\n}\n";
+    for (const Port &p : llvm::concat<const Port>(ins, outs))
+      if (p.shape.size() > 8 || p.name.find_first_of("\"\\\n") != std::string::npos)
+        return fail("--emit exe: port '" + p.name +
+                    "' has more than 8 dimensions or an unprintable name");
+  }
   llvm::SmallString<128> cPath;
   if (std::error_code ec = llvm::sys::fs::createTemporaryFile("qtc_entry", "c", cPath))
     return fail("cannot create a temporary file: " + ec.message());
@@ -657,7 +701,8 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
     llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
     if (!cc) {
       stage.abort();
-      return fail("--emit shared needs a C compiler ('cc') on PATH");
+      return fail(std::string(standalone ? "--emit exe" : "--emit shared") +
+                  " needs a C compiler ('cc') on PATH");
     }
     // The runtime archive sits in ../lib next to this executable.
     std::string exe = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
@@ -668,9 +713,10 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
       stage.abort();
       return fail("the qtc runtime is missing: " + runtimeLib.str().str());
     }
-    llvm::SmallVector<llvm::StringRef> argv = {
-        *cc, "-shared", "-fPIC", "-O2", "-o", so, objPath, cPath,
-        runtimeLib, "-lm"};
+    llvm::SmallVector<llvm::StringRef> argv = {*cc};
+    if (!standalone)
+      argv.append({"-shared", "-fPIC"});
+    argv.append({"-O2", "-o", so, objPath, cPath, runtimeLib, "-lm"});
     std::string message;
     if (llvm::sys::ExecuteAndWait(*cc, argv, std::nullopt, {}, 0, 0, &message)) {
       stage.abort();
@@ -679,6 +725,11 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
   }
   llvm::sys::fs::remove(objPath);
   llvm::sys::fs::remove(cPath);
+  if (standalone) {
+    if (!quiet)
+      llvm::errs() << "qtc: wrote " << so << " (run it with --help)\n";
+    return 0;
+  }
   if (!writeText(base + ".h", [&](llvm::raw_ostream &os) { os << cHeader(ins, outs); }) ||
       !writeText(base + ".json", [&](llvm::raw_ostream &os) {
         os << describeJSON("qtc_model_run", ins, outs);
