@@ -21,6 +21,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <map>
 #include <cmath>
 #include <cstring>
 
@@ -284,8 +285,15 @@ public:
   double seconds = 0;
 
 private:
+  void selectBatch(int64_t b);
   std::optional<CompiledModel> model;
-  std::vector<Array> inputs, outputs, reference;
+  std::vector<Array> inputs, outputs;
+  /// Reference outputs per calibration batch.
+  std::vector<std::vector<Array>> reference;
+  int64_t batches = 1;
+  /// Inputs that vary by batch: their bytes per batch, and their slots.
+  std::map<std::string, std::vector<std::vector<char>>> batchInputs;
+  std::vector<std::pair<size_t, std::string>> batchSlot;
   std::vector<size_t> slot;              ///< Input index per hoisted layer.
   std::vector<const std::vector<char> *> current; ///< What each slot holds.
   std::vector<std::vector<char>> original;
@@ -363,14 +371,51 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
   llvm::sys::fs::remove(dir + "/calibration.h");
   llvm::sys::fs::remove(dir + "/calibration.json");
   llvm::sys::fs::remove(dir);
-  // Model inputs from the calibration file, weights from the module.
+  // Model inputs from the calibration file, weights from the module. An
+  // array either has the input's shape, or one more leading dimension that
+  // counts batches (all such arrays agree on it).
   llvm::Expected<std::vector<std::pair<std::string, Array>>> npz =
       readNpz(o.calibration);
   if (!npz)
     return npz.takeError();
+  auto bad = [&](const llvm::Twine &why) {
+    return llvm::createStringError("calibration " + o.calibration + ": " + why);
+  };
+  int64_t batches = 1;
   llvm::StringMap<Array> given;
-  for (auto &[name, a] : *npz)
+  llvm::StringMap<bool> stacked;
+  for (auto &[name, a] : *npz) {
+    const Port *port = nullptr;
+    for (const Port &p : h->model->inputs())
+      if (p.name == name)
+        port = &p;
+    if (port && a.dtype == port->dtype && a.shape.size() == port->shape.size() + 1 &&
+        llvm::ArrayRef<int64_t>(a.shape).drop_front() == llvm::ArrayRef<int64_t>(port->shape)) {
+      if (stacked.size() && batches != a.shape[0])
+        return bad("arrays hold different numbers of batches (" +
+                   std::to_string(batches) + " and " +
+                   std::to_string(a.shape[0]) + ")");
+      batches = a.shape[0];
+      stacked[name] = true;
+    }
     given[name] = std::move(a);
+  }
+  if (batches < 1)
+    return bad("holds no batches");
+  // Batch b of every input, in input order (weights excluded).
+  std::vector<std::vector<std::vector<char>>> batchData(batches);
+  for (auto &entry : given) {
+    if (!stacked.count(entry.first()))
+      continue;
+    Array &a = entry.second;
+    size_t bytes = a.data.size() / batches;
+    a.shape.erase(a.shape.begin());
+    std::vector<char> all = std::move(a.data);
+    a.data.assign(all.begin(), all.begin() + bytes);
+    for (int64_t b = 0; b < batches; ++b)
+      h->batchInputs[entry.first().str()].push_back(
+          std::vector<char>(all.begin() + b * bytes, all.begin() + (b + 1) * bytes));
+  }
   for (auto [k, i] : llvm::enumerate(hoisted)) {
     const Layer &l = layers[i];
     Array a;
@@ -384,32 +429,45 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
   llvm::Expected<std::vector<Array>> bound = h->model->bind(
       std::move(given), "add an array of that name to the .npz");
   if (!bound)
-    return llvm::createStringError("calibration " + o.calibration + ": " +
-                                   llvm::toString(bound.takeError()));
+    return bad(llvm::toString(bound.takeError()));
   h->inputs = std::move(*bound);
   for (const std::string &n : names)
     for (auto [j, p] : llvm::enumerate(h->model->inputs()))
       if (p.name == n)
         h->slot.push_back(j);
+  for (auto [j, p] : llvm::enumerate(h->model->inputs()))
+    if (h->batchInputs.count(p.name))
+      h->batchSlot.emplace_back(j, p.name);
   for (auto [j, p] : llvm::enumerate(h->model->outputs()))
     if (p.dtype == "float32" && j < firstActivation)
       h->floatOutputs.push_back(j);
   if (h->floatOutputs.empty())
     return llvm::createStringError(
         "the model has no float32 output to measure errors on");
+  h->batches = batches;
   h->outputs = h->model->allocateOutputs();
-  h->model->run(h->inputs, h->outputs);
   h->current.assign(h->slot.size(), nullptr);
-  for (auto [k, i] : llvm::enumerate(hoisted)) {
-    Array &a = h->outputs[firstActivation + k];
-    Layer &l = layers[i];
-    if (a.dtype != "float32" || a.shape.empty() || a.shape.back() != l.matmul.k)
-      continue;
-    l.activationRows = a.numElements() / l.matmul.k;
-    l.activations.assign(a.f32(), a.f32() + a.numElements());
+  for (int64_t b = 0; b < batches; ++b) {
+    h->selectBatch(b);
+    h->model->run(h->inputs, h->outputs);
+    for (auto [k, i] : llvm::enumerate(hoisted)) {
+      Array &a = h->outputs[firstActivation + k];
+      Layer &l = layers[i];
+      if (a.dtype != "float32" || a.shape.empty() || a.shape.back() != l.matmul.k)
+        continue;
+      l.activationRows += a.numElements() / l.matmul.k;
+      l.activations.insert(l.activations.end(), a.f32(), a.f32() + a.numElements());
+    }
+    h->reference.emplace_back(h->outputs.begin(), h->outputs.begin() + firstActivation);
   }
-  h->reference.assign(h->outputs.begin(), h->outputs.begin() + firstActivation);
   return h;
+}
+
+void Harness::selectBatch(int64_t b) {
+  for (auto &[j, name] : batchSlot) {
+    const std::vector<char> &d = batchInputs[name][b];
+    std::memcpy(inputs[j].data.data(), d.data(), d.size());
+  }
 }
 
 double Harness::measure(const std::vector<const std::vector<char> *> &weights) {
@@ -421,14 +479,18 @@ double Harness::measure(const std::vector<const std::vector<char> *> &weights) {
       current[i] = want;
     }
   }
-  model->run(inputs, outputs);
   double num = 0, den = 0;
-  for (size_t j : floatOutputs) {
-    const float *y = outputs[j].f32(), *r = reference[j].f32();
-    for (int64_t e = 0, n = outputs[j].numElements(); e < n; ++e) {
-      double d = double(y[e]) - r[e];
-      num += d * d;
-      den += double(r[e]) * r[e];
+  for (int64_t b = 0; b < batches; ++b) {
+    if (batches > 1)
+      selectBatch(b);
+    model->run(inputs, outputs);
+    for (size_t j : floatOutputs) {
+      const float *y = outputs[j].f32(), *r = reference[b][j].f32();
+      for (int64_t e = 0, n = outputs[j].numElements(); e < n; ++e) {
+        double d = double(y[e]) - r[e];
+        num += d * d;
+        den += double(r[e]) * r[e];
+      }
     }
   }
   ++runs;

@@ -165,8 +165,9 @@ static cl::opt<std::string> candidateBitsFlag(
     cl::init("2,3,4,8"), cl::sub(compileCmd), cl::cat(quantCategory));
 static cl::opt<std::string> calibrationFlag(
     "calibration",
-    cl::desc("Model inputs (.npz, one array per input) on which --weight-bits "
-             "measures each layer's end-to-end sensitivity"),
+    cl::desc("Model inputs (.npz, one array per input, optionally with a "
+             "leading batch-count axis) for activation-aware scaling and "
+             "--weight-bits' end-to-end sensitivities"),
     cl::value_desc("FILE.npz"), cl::sub(compileCmd), cl::cat(quantCategory));
 static cl::opt<bool> awqFlag(
     "awq",

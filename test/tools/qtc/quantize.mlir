@@ -30,3 +30,7 @@
 // RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --weight-bits avg:3 --group-size 32 --calibration %t/partial.npz --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=CALIB
 // CALIB: qtc: error: calibration {{.*}}partial.npz: input 'attention_mask' (int64 [1, 8]) is missing: add an array of that name to the .npz
 // RUN: not ls %t/bad.so
+// RUN: python3 -c "import numpy; numpy.savez(r'%t/batches.npz', input_ids=numpy.zeros((2, 1, 8), numpy.int64), attention_mask=numpy.ones((3, 1, 8), numpy.int64))"
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --weight-bits avg:3 --group-size 32 --calibration %t/batches.npz --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BATCHES
+// BATCHES: qtc: error: calibration {{.*}}batches.npz: arrays hold different numbers of batches (2 and 3)
+// RUN: not ls %t/bad.so
