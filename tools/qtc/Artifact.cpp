@@ -78,7 +78,8 @@ CompiledModel::bind(llvm::StringMap<Array> given, llvm::StringRef source) const 
       return llvm::createStringError(
           "input '" + p.name + "' (" + p.dtype + " " + shapeString(p.shape) +
           ") is missing: " + source);
-    if (it->second.dtype != p.dtype || it->second.shape != p.shape)
+    if (it->second.dtype != p.dtype || it->second.shape != p.shape ||
+        it->second.data.size() != size_t(it->second.numElements()) * itemSize(p.dtype))
       return llvm::createStringError(
           "input '" + p.name + "' must be " + p.dtype + " " +
           shapeString(p.shape) + ", the file holds " + it->second.dtype + " " +

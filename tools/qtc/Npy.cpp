@@ -24,6 +24,7 @@ static const char *npyDescr(llvm::StringRef dtype) {
   if (dtype == "int16") return "<i2";
   if (dtype == "int8") return "|i1";
   if (dtype == "bool") return "|b1";
+  if (dtype == "bfloat16") return "<u2"; // numpy has none: the raw bits
   return "";
 }
 
@@ -75,14 +76,20 @@ llvm::Expected<Array> qtc::parseNpy(llvm::StringRef bytes,
   shape = shape.drop_front().take_until([](char c) { return c == ')'; });
   llvm::SmallVector<llvm::StringRef> dimsText;
   shape.split(dimsText, ',', -1, false);
-  int64_t n = 1;
+  // Element and byte counts must not overflow: a crafted header could
+  // otherwise claim a huge array backed by no bytes.
+  uint64_t n = 1;
   for (llvm::StringRef d : dimsText) {
     int64_t v;
     if (d.trim().getAsInteger(10, v) || v < 0)
       return llvm::createStringError(path + ": bad shape in header");
     a.shape.push_back(v);
-    n *= v;
+    if (v && n > (uint64_t(1) << 62) / uint64_t(v))
+      return llvm::createStringError(path + ": shape too large");
+    n *= uint64_t(v);
   }
+  if (n > (uint64_t(1) << 62) / itemSize(a.dtype))
+    return llvm::createStringError(path + ": shape too large");
   size_t need = n * itemSize(a.dtype);
   if (bytes.size() - start - headerLen < need)
     return llvm::createStringError(path + ": holds fewer bytes than its shape needs");
@@ -165,10 +172,10 @@ qtc::readNpz(llvm::StringRef path) {
       return bad("entry '" + name +
                  "' is compressed; write the file with numpy.savez, not "
                  "numpy.savez_compressed");
-    if (local + 30 > b.size() || le(b, local, 4) != 0x04034b50)
+    if (size_t(local) + 30 > b.size() || le(b, local, 4) != 0x04034b50)
       return bad("broken entry '" + name + "'");
-    size_t data = local + 30 + le(b, local + 26, 2) + le(b, local + 28, 2);
-    if (data + size > b.size())
+    size_t data = size_t(local) + 30 + le(b, local + 26, 2) + le(b, local + 28, 2);
+    if (data > b.size() || size > b.size() - data)
       return bad("truncated entry '" + name + "'");
     llvm::StringRef key = llvm::StringRef(name);
     key.consume_back(".npy");

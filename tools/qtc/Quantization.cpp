@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -71,6 +72,7 @@ namespace {
 struct Layer {
   WeightMatmul matmul;
   std::vector<float> weight; ///< N x K
+  float maxAbs = 0;
   int64_t groupSize = 0;
   /// Fixed width from --tensor-type (0: chosen by the search; >= 16: kept).
   unsigned fixedBits = 0;
@@ -82,8 +84,12 @@ struct Layer {
   /// Activation-aware per-input-channel scales (empty: none) and the
   /// calibration activations feeding the layer (rows x K).
   std::vector<float> inputScale;
+  /// Up to kSampledRows rows of calibration activations (rows x K), and
+  /// per-channel sums of |x| and x^2 over all rows seen.
   std::vector<float> activations;
   int64_t activationRows = 0;
+  std::vector<double> absSum, sqSum;
+  int64_t rowsSeen = 0;
   /// Input columns kept real-valued (f16), ascending, and their weights
   /// (N x salient.size()).
   std::vector<int64_t> salient;
@@ -96,6 +102,8 @@ qtc::QuantSpec specFor(const Layer &l, unsigned bits, const QuantOptions &o) {
   s.bits = bits;
   s.groupSize = l.groupSize;
   s.asymmetric = o.asymmetric;
+  // f16 scales overflow past 65504; such (rare) layers keep f32 scales.
+  s.f16Scales = l.maxAbs < 32768.0f;
   return s;
 }
 
@@ -108,6 +116,8 @@ double relSquaredError(llvm::ArrayRef<float> a, llvm::ArrayRef<float> b) {
   }
   return den > 0 ? num / den : num;
 }
+
+constexpr int64_t kSampledRows = 256;
 
 /// ||X (W - E)^T||^2 over up to 128 evenly spaced calibration rows of X:
 /// the layer's output error when it computes with E instead of W.
@@ -169,13 +179,10 @@ std::vector<float> effectiveWeight(const Layer &l, const QuantSpec &spec,
 /// alpha searched on the calibration activations for the least output
 /// error at `bits`; leaves l.inputScale empty when no scaling is best.
 void searchInputScale(Layer &l, unsigned bits, const QuantOptions &o) {
-  int64_t k = l.matmul.k, rows = l.activationRows;
-  if (!rows)
+  int64_t k = l.matmul.k;
+  if (!l.activationRows || !l.rowsSeen)
     return;
-  std::vector<double> mean(k, 0);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < k; ++c)
-      mean[c] += std::fabs(l.activations[r * k + c]);
+  const std::vector<double> &mean = l.absSum; // divided by rowsSeen below
   QuantSpec spec = specFor(l, bits, o);
   spec.searchClip = false; // compare scalings on plain rounding
   l.inputScale.clear();
@@ -186,7 +193,8 @@ void searchInputScale(Layer &l, unsigned bits, const QuantOptions &o) {
     std::vector<float> sc(k);
     double lo = INFINITY, hi = 0;
     for (int64_t c = 0; c < k; ++c) {
-      sc[c] = static_cast<float>(std::pow(std::max(mean[c] / rows, 1e-5), alpha));
+      sc[c] = static_cast<float>(
+          std::pow(std::max(mean[c] / double(l.rowsSeen), 1e-5), alpha));
       lo = std::min(lo, double(sc[c]));
       hi = std::max(hi, double(sc[c]));
     }
@@ -217,14 +225,9 @@ void chooseSalientColumns(Layer &l, double fraction) {
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < k; ++c)
       score[c] += double(l.weight[r * k + c]) * l.weight[r * k + c];
-  if (l.activationRows) {
-    std::vector<double> energy(k, 0);
-    for (int64_t r = 0; r < l.activationRows; ++r)
-      for (int64_t c = 0; c < k; ++c)
-        energy[c] += double(l.activations[r * k + c]) * l.activations[r * k + c];
+  if (l.rowsSeen)
     for (int64_t c = 0; c < k; ++c)
-      score[c] *= energy[c];
-  }
+      score[c] *= l.sqSum[c];
   std::vector<int64_t> order(k);
   for (int64_t c = 0; c < k; ++c)
     order[c] = c;
@@ -238,6 +241,17 @@ void chooseSalientColumns(Layer &l, double fraction) {
 }
 
 /// Encodes N x K floats in the weight constant's own layout and type.
+/// The type the calibration copy takes a layer's weight in: the matmul's
+/// accumulation type, which a quantized matmul decodes its codes to (so a
+/// bf16 weight in an f32 model is fed as f32, not re-rounded to bf16).
+mlir::RankedTensorType hoistedType(const Layer &l) {
+  auto wt = mlir::cast<mlir::RankedTensorType>(l.matmul.weight.getType());
+  mlir::Type acc = mlir::cast<mlir::RankedTensorType>(
+                       l.matmul.op->getResult(0).getType())
+                       .getElementType();
+  return mlir::RankedTensorType::get(wt.getShape(), acc);
+}
+
 std::vector<char> encodeWeight(const Layer &l, llvm::ArrayRef<float> nk) {
   const WeightMatmul &m = l.matmul;
   std::vector<float> flat(nk.begin(), nk.end());
@@ -245,8 +259,7 @@ std::vector<char> encodeWeight(const Layer &l, llvm::ArrayRef<float> nk) {
     for (int64_t n = 0; n < m.n; ++n)
       for (int64_t k = 0; k < m.k; ++k)
         flat[k * m.n + n] = nk[n * m.k + k];
-  mlir::Type et =
-      mlir::cast<mlir::RankedTensorType>(m.weight.getType()).getElementType();
+  mlir::Type et = hoistedType(l).getElementType();
   std::vector<char> bytes;
   if (et.isF32()) {
     bytes.resize(flat.size() * 4);
@@ -326,7 +339,7 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
     unsigned index = main.getNumArguments();
     std::string name = "qtc.weight." + std::to_string(i);
     mlir::Builder b(main.getContext());
-    main.insertArgument(index, c.weight.getType(),
+    main.insertArgument(index, hoistedType(l),
                         b.getDictionaryAttr(b.getNamedAttr(
                             "qtc.name", b.getStringAttr(name))),
                         main.getLoc());
@@ -361,16 +374,19 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
     return llvm::createStringError("cannot create a temporary directory: " +
                                    ec.message());
   std::string so = (dir + "/calibration.so").str();
+  // The library stays mapped after its file is gone; remove the directory
+  // whatever happens.
+  auto cleanup = llvm::make_scope_exit([&] {
+    for (const char *f : {"/calibration.so", "/calibration.h", "/calibration.json"})
+      llvm::sys::fs::remove(dir + f);
+    llvm::sys::fs::remove(dir);
+  });
   if (llvm::Error e = o.buildShared(*copy, so))
     return std::move(e);
   llvm::Expected<CompiledModel> model = CompiledModel::load(so);
   if (!model)
     return model.takeError();
   h->model.emplace(std::move(*model));
-  llvm::sys::fs::remove(so);
-  llvm::sys::fs::remove(dir + "/calibration.h");
-  llvm::sys::fs::remove(dir + "/calibration.json");
-  llvm::sys::fs::remove(dir);
   // Model inputs from the calibration file, weights from the module. An
   // array either has the input's shape, or one more leading dimension that
   // counts batches (all such arrays agree on it).
@@ -402,8 +418,6 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
   }
   if (batches < 1)
     return bad("holds no batches");
-  // Batch b of every input, in input order (weights excluded).
-  std::vector<std::vector<std::vector<char>>> batchData(batches);
   for (auto &entry : given) {
     if (!stacked.count(entry.first()))
       continue;
@@ -419,7 +433,7 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
   for (auto [k, i] : llvm::enumerate(hoisted)) {
     const Layer &l = layers[i];
     Array a;
-    auto type = mlir::cast<mlir::RankedTensorType>(l.matmul.weight.getType());
+    mlir::RankedTensorType type = hoistedType(l);
     a.dtype = dtypeName(type.getElementType());
     a.shape.assign(type.getShape().begin(), type.getShape().end());
     a.data = encodeWeight(l, l.weight);
@@ -453,10 +467,28 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
     for (auto [k, i] : llvm::enumerate(hoisted)) {
       Array &a = h->outputs[firstActivation + k];
       Layer &l = layers[i];
-      if (a.dtype != "float32" || a.shape.empty() || a.shape.back() != l.matmul.k)
+      int64_t K = l.matmul.k;
+      if (a.dtype != "float32" || a.shape.empty() || a.shape.back() != K)
         continue;
-      l.activationRows += a.numElements() / l.matmul.k;
-      l.activations.insert(l.activations.end(), a.f32(), a.f32() + a.numElements());
+      // Channel statistics over every row; a bounded, evenly spread sample
+      // of rows for the output-error searches.
+      int64_t rows = a.numElements() / K;
+      int64_t keep = std::max<int64_t>(1, kSampledRows / batches);
+      int64_t stride = std::max<int64_t>(1, rows / keep);
+      l.absSum.resize(K, 0);
+      l.sqSum.resize(K, 0);
+      const float *x = a.f32();
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < K; ++c) {
+          l.absSum[c] += std::fabs(x[r * K + c]);
+          l.sqSum[c] += double(x[r * K + c]) * x[r * K + c];
+        }
+        if (r % stride == 0 && l.activationRows < kSampledRows) {
+          l.activations.insert(l.activations.end(), x + r * K, x + (r + 1) * K);
+          ++l.activationRows;
+        }
+      }
+      l.rowsSeen += rows;
     }
     h->reference.emplace_back(h->outputs.begin(), h->outputs.begin() + firstActivation);
   }
@@ -538,6 +570,10 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
         l.keptWhy = why;
       else if (!mlir::qt::readWeight(m, l.weight))
         l.keptWhy = "its data cannot be read";
+      else if (!llvm::all_of(l.weight, [](float v) { return std::isfinite(v); }))
+        l.keptWhy = "it holds NaN or infinite values";
+      for (float v : l.weight)
+        l.maxAbs = std::max(l.maxAbs, std::fabs(v));
     }
     layers.push_back(std::move(l));
   }
@@ -693,6 +729,11 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     problem.budgetBits =
         static_cast<int64_t>(std::floor(o.averageBits * totalParams)) -
         fixedBits;
+    if (problem.budgetBits < 0)
+      return llvm::createStringError(llvm::formatv(
+          "--weight-bits avg:{0}: the layers fixed by --tensor-type alone "
+          "exceed the budget ({1:f2} bits on average)",
+          o.averageBits, double(fixedBits) / double(totalParams)).str());
     for (size_t i : free)
       problem.params.push_back(layers[i].params());
 
@@ -741,6 +782,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     std::vector<unsigned> choice = a.choice;
     if (harness) {
       measured = measureChoice(choice);
+      report["knapsack_measured_error"] = measured;
       // Simple allocations at the same budget, measured the same way: the
       // search must beat them, and they seed the refinement.
       std::vector<std::pair<std::string, std::vector<unsigned>>> simple;
@@ -833,7 +875,8 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
         entry["activation_scaled"] = true;
       entry["weight_error"] = werr;
       int64_t bytes = mlir::qt::quantizedBytes(m.n, m.k, spec) +
-                      int64_t(l.salientWeight.size()) * 2;
+                      int64_t(l.salientWeight.size()) * 2 + // f16 weights
+                      int64_t(l.salient.size()) * 8;        // their columns
       entry["bytes"] = bytes;
       if (!l.salient.empty())
         entry["salient_columns"] = int64_t(l.salient.size());

@@ -922,7 +922,8 @@ static int evalArtifacts() {
             ip.shape[0] == p.shape[0] && ip.shape[1] == p.shape[1])
           ids = &a;
         if (ip.name == "attention_mask" && ip.dtype == "int64" &&
-            ip.shape.size() == 2 && ip.shape[1] == p.shape[1])
+            ip.shape.size() == 2 && ip.shape[0] == p.shape[0] &&
+            ip.shape[1] == p.shape[1])
           mask = &a;
       }
       if (ids && p.name.find("logits") != std::string::npos) {

@@ -20,7 +20,7 @@ int64_t qtc::allocationBits(const AllocationProblem &p,
 Allocation qtc::solveAllocation(const AllocationProblem &p) {
   Allocation result;
   size_t layers = p.params.size();
-  if (layers == 0 || p.widths.empty())
+  if (layers == 0 || p.widths.empty() || p.budgetBits < 0)
     return result;
   // Costs in units of the gcd of the layer sizes, exact as long as the
   // table stays small; beyond that, units are coarsened and costs rounded
@@ -28,6 +28,8 @@ Allocation qtc::solveAllocation(const AllocationProblem &p) {
   int64_t unit = 0;
   for (int64_t n : p.params)
     unit = std::gcd(unit, n);
+  if (unit <= 0)
+    return result;
   constexpr int64_t kMaxCells = 4'000'000;
   int64_t budget = p.budgetBits / unit;
   if (budget * int64_t(layers) > kMaxCells) {

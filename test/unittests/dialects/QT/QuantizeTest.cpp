@@ -49,6 +49,47 @@ TEST(Quantize, CodesStayInRange) {
     }
 }
 
+TEST(Quantize, RoundsToNearestLevel) {
+  // Every weight inside its group's representable range decodes to within
+  // half a step of itself: the codes are the nearest levels.
+  std::vector<float> w = gaussian(8 * 64, 6);
+  for (bool asym : {false, true})
+    for (unsigned bits : {2u, 3u, 4u, 8u}) {
+      QuantSpec spec{bits, 32, asym};
+      QuantizedMatrix q = quantizeMatrix(w, 8, 64, spec);
+      std::vector<float> deq = dequantizeMatrix(q, spec);
+      unsigned inside = 0;
+      for (int64_t r = 0; r < 8; ++r)
+        for (int64_t g = 0; g < 2; ++g) {
+          float s = q.scales[r * 2 + g];
+          int zp = asym ? q.zeroPoints[r * 2 + g] : 0;
+          int lo = asym ? 0 : -(1 << (bits - 1));
+          int hi = asym ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
+          float a = (lo - zp) * s, b = (hi - zp) * s;
+          for (int64_t c = g * 32; c < (g + 1) * 32; ++c) {
+            float v = w[r * 64 + c];
+            if (v < std::min(a, b) || v > std::max(a, b))
+              continue;
+            ++inside;
+            EXPECT_LE(std::fabs(v - deq[r * 64 + c]), std::fabs(s) * 0.5f + 1e-7f)
+                << "bits " << bits << " asym " << asym << " at " << r << "," << c;
+          }
+        }
+      EXPECT_GT(inside, 8u * 64 / 2) << "most weights lie inside the range";
+    }
+}
+
+TEST(Quantize, NonFiniteScalesNeverAppear) {
+  // Weights beyond f16's range would overflow f16 scales; with f32 scales
+  // they quantize normally.
+  std::vector<float> w = gaussian(2 * 32, 7, 1e5f);
+  QuantSpec spec{4, 32};
+  spec.f16Scales = false;
+  QuantizedMatrix q = quantizeMatrix(w, 2, 32, spec);
+  for (float s : q.scales)
+    EXPECT_TRUE(std::isfinite(s) && s != 0.0f);
+}
+
 TEST(Quantize, ErrorFallsWithBits) {
   std::vector<float> w = gaussian(32 * 128, 2);
   for (bool asym : {false, true}) {
