@@ -681,6 +681,14 @@ struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
             SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
             [&](OpBuilder &nb, Location nl, ValueRange a) {
               Value row = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
+              // Out-of-range ids are clamped: never a read outside the table.
+              row = arith::MaxSIOp::create(
+                  nb, nl, row, arith::ConstantIndexOp::create(nb, nl, 0));
+              row = arith::MinSIOp::create(
+                  nb, nl, row,
+                  arith::SubIOp::create(nb, nl,
+                                        tensor::DimOp::create(nb, nl, table, 0),
+                                        arith::ConstantIndexOp::create(nb, nl, 1)));
               Value col = linalg::IndexOp::create(nb, nl, r - 1);
               Value v;
               if (!format) {

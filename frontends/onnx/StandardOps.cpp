@@ -814,6 +814,12 @@ Error gatherOp(NodeContext &ctx, Results &results) {
                                           index, zero);
         Value wrapped = arith::AddIOp::create(nb, l, index, axisSize);
         index = arith::SelectOp::create(nb, l, neg, wrapped, index);
+        // Indices still out of range (ONNX leaves them undefined) are
+        // clamped, so bad token ids cannot read outside the table.
+        Value last = arith::SubIOp::create(
+            nb, l, axisSize, arith::ConstantIndexOp::create(nb, l, 1));
+        index = arith::MaxSIOp::create(nb, l, index, zero);
+        index = arith::MinSIOp::create(nb, l, index, last);
         SmallVector<Value> coords;
         for (int64_t d = 0; d < axisV; ++d)
           coords.push_back(linalg::IndexOp::create(nb, l, d));
