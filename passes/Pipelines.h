@@ -21,7 +21,8 @@ void buildNormalizePipeline(OpPassManager &pm);
 
 /// qt-cpu-pipeline: normalize, then the CPU backend stages down to the LLVM
 /// dialect: convert-qt-to-linalg, bufferization (function boundaries
-/// included, memref results turned into out-parameters), loops, and the
+/// included, memref results turned into out-parameters, every temporary
+/// buffer freed), loops, and the
 /// conversions to LLVM. Functions keep (or get) a C interface
 /// (`_mlir_ciface_<name>`). Returns failure if an upstream stage is missing.
 llvm::LogicalResult buildCPUPipeline(OpPassManager &pm);
