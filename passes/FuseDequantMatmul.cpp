@@ -1,6 +1,7 @@
 //===- FuseDequantMatmul.cpp - dequantize + matmul -> quantized_matmul ----===//
 
 #include "passes/Passes.h"
+#include "passes/MatmulMatchers.h"
 
 #include "dialects/QT/IR/QTOps.h"
 
@@ -22,33 +23,12 @@ using namespace mlir::qt;
 
 namespace {
 
-/// True if `init` is a linalg.fill of constant zero (so the matmul does not
-/// accumulate into earlier values).
-bool isZeroInit(Value init) {
-  auto fill = init.getDefiningOp<linalg::FillOp>();
-  if (!fill)
-    return false;
-  Value v = fill.getInputs()[0];
-  return matchPattern(v, m_AnyZeroFloat()) || matchPattern(v, m_Zero());
-}
-
-/// The maps of C[m, n] += A[m, k] * B[n, k].
-bool hasTransposedBMaps(linalg::MatmulOp op) {
-  MLIRContext *ctx = op.getContext();
-  AffineExpr m, n, k;
-  bindDims(ctx, m, n, k);
-  SmallVector<AffineMap> want = {AffineMap::get(3, 0, {m, k}, ctx),
-                                 AffineMap::get(3, 0, {n, k}, ctx),
-                                 AffineMap::get(3, 0, {m, n}, ctx)};
-  return op.getIndexingMapsArray() == want;
-}
-
 struct FuseDequantIntoMatmul : OpRewritePattern<linalg::MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::MatmulOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
-        !isZeroInit(op.getDpsInits()[0]))
+        !isZeroFilled(op.getDpsInits()[0]))
       return failure();
     Value a = op.getDpsInputs()[0], bIn = op.getDpsInputs()[1];
     DequantizeOp dq;
@@ -58,7 +38,7 @@ struct FuseDequantIntoMatmul : OpRewritePattern<linalg::MatmulOp> {
       if (!t || t.getPermutation() != ArrayRef<int64_t>{1, 0})
         return failure();
       dq = t.getInput().getDefiningOp<DequantizeOp>();
-    } else if (hasTransposedBMaps(op)) {
+    } else if (hasMatmulMaps(op, /*transposedB=*/true)) {
       dq = bIn.getDefiningOp<DequantizeOp>();
     }
     if (!dq)

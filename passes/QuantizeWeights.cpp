@@ -1,6 +1,7 @@
 //===- QuantizeWeights.cpp - Real-valued matmul weights -> packed codes ---===//
 
 #include "passes/QuantizeWeights.h"
+#include "passes/MatmulMatchers.h"
 #include "passes/Passes.h"
 
 #include "dialects/QT/IR/QTOps.h"
@@ -24,25 +25,6 @@ using namespace mlir;
 using namespace mlir::qt;
 
 namespace {
-
-bool isZeroFill(Value init) {
-  auto fill = init.getDefiningOp<linalg::FillOp>();
-  return fill && (matchPattern(fill.getInputs()[0], m_AnyZeroFloat()) ||
-                  matchPattern(fill.getInputs()[0], m_Zero()));
-}
-
-bool hasMaps(linalg::MatmulOp op, bool transposedB) {
-  MLIRContext *ctx = op.getContext();
-  AffineExpr m, n, k;
-  bindDims(ctx, m, n, k);
-  SmallVector<AffineMap> want = {
-      AffineMap::get(3, 0, {m, k}, ctx),
-      AffineMap::get(3, 0, transposedB ? ArrayRef<AffineExpr>{n, k}
-                                       : ArrayRef<AffineExpr>{k, n},
-                     ctx),
-      AffineMap::get(3, 0, {m, n}, ctx)};
-  return op.getIndexingMapsArray() == want;
-}
 
 std::string locationName(Location loc) {
   if (auto name = dyn_cast<NameLoc>(loc))
@@ -85,13 +67,13 @@ std::vector<WeightMatmul> mlir::qt::findWeightMatmuls(Operation *root) {
   std::vector<WeightMatmul> found;
   root->walk([&](linalg::MatmulOp op) {
     if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
-        !isZeroFill(op.getDpsInits()[0]))
+        !isZeroFilled(op.getDpsInits()[0]))
       return;
     WeightMatmul m;
     m.op = op;
-    if (hasMaps(op, /*transposedB=*/true))
+    if (hasMatmulMaps(op, /*transposedB=*/true))
       m.transposedB = true;
-    else if (!hasMaps(op, /*transposedB=*/false))
+    else if (!hasMatmulMaps(op, /*transposedB=*/false))
       return;
     m.weight = op.getDpsInputs()[1].getDefiningOp<arith::ConstantOp>();
     if (!m.weight)
