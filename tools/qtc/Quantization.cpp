@@ -771,6 +771,11 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
         least += layers[i].params() * widths.front();
       char avg[32];
       std::snprintf(avg, sizeof avg, "%g", o.averageBits);
+      if (least + fixedBits <= int64_t(std::floor(o.averageBits * totalParams)))
+        return llvm::createStringError(llvm::formatv(
+            "--weight-bits avg:{0}: no allocation fits once layer sizes are "
+            "rounded to the solver's units; raise the budget slightly",
+            avg).str());
       return llvm::createStringError(llvm::formatv(
           "--weight-bits avg:{0}: the budget is below every layer at {1} bits "
           "(the least possible average is {2:f2} bits)",
