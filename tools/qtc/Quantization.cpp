@@ -184,7 +184,9 @@ void searchInputScale(Layer &l, unsigned bits, const QuantOptions &o) {
     return;
   const std::vector<double> &mean = l.absSum; // divided by rowsSeen below
   QuantSpec spec = specFor(l, bits, o);
-  spec.searchClip = false; // compare scalings on plain rounding
+  // Scalings are compared with the same rounding (clipping search
+  // included) that the final codes get, so no scaling is chosen that only
+  // helps plain rounding.
   l.inputScale.clear();
   double best = outputError(l, effectiveWeight(l, spec));
   std::vector<float> bestScale;
