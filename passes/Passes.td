@@ -117,6 +117,52 @@ def QTQuantizeWeights : Pass<"qt-quantize-weights"> {
   ];
 }
 
+def QTQuantizeKVCache : Pass<"qt-quantize-kv-cache", "::mlir::ModuleOp"> {
+  let summary = "Stores the KV cache of qt.attention in 8, 4 or 2 bits";
+  let description = [{
+    For every `qt.attention` whose cache comes straight from function
+    arguments and whose present key/value go straight to `func.return`, the
+    cache crosses the function boundary quantized (KIVI): each real-valued
+    cache argument becomes three, codes (i8, packed along the head
+    dimension), f16 scales and f16 mins, named after the original with
+    `.codes`, `.scales` and `.mins`; each present result likewise. Keys are
+    grouped per channel over `group-size` tokens, values per token over
+    `group-size` channels (the head dimension when smaller). Inside,
+    `qt.kv_dequantize` feeds the attention and `qt.kv_quantize` rounds only
+    the new tokens (and a partly filled key group): the codes of past tokens
+    are passed through, so a token is never rounded twice once its group is
+    full. Caches that do not match get a warning at the attention's
+    location and stay real-valued.
+
+    Before:
+
+    ```mlir
+    func.func @f(%q: ..., %pk: tensor<1x2x8x16xf32>, %pv: tensor<1x2x8x16xf32>)
+        -> (tensor<1x2x9x16xf32>, ...) {
+      %o, %k1, %v1 = qt.attention %q, %k, %v cache(%pk, %pv : ...) ...
+      return %k1, ...
+    ```
+
+    After (`bits=4 group-size=32`):
+
+    ```mlir
+    func.func @f(%q: ..., %pkc: tensor<1x2x8x8xi8>, %pks: tensor<1x2x1x16xf16>,
+                 %pkm: tensor<1x2x1x16xf16>, ...) -> (tensor<1x2x9x8xi8>, ...) {
+      %pk = qt.kv_dequantize %pkc, %pks, %pkm {bits = 4, group_size = 32, per_channel} ...
+      %o, %k1, %v1 = qt.attention %q, %k, %v cache(%pk, %pv : ...) ...
+      %c, %s, %m = qt.kv_quantize %k1, %pkc, %pks, %pkm {bits = 4, group_size = 32, per_channel} ...
+      return %c, %s, %m, ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::qt::QTDialect"];
+  let options = [
+    Option<"bits", "bits", "unsigned", /*default=*/"8",
+           "Code width of the cache: 8, 4 or 2">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"32",
+           "Tokens per key scale, channels per value scale">
+  ];
+}
+
 def ConvertQTToLinalg : Pass<"convert-qt-to-linalg"> {
   let summary = "Lowers qt ops to linalg on tensors (first backend stage)";
   let description = [{
@@ -144,7 +190,8 @@ def ConvertQTToLinalg : Pass<"convert-qt-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::math::MathDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // QTC_PASSES_TD

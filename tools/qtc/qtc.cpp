@@ -192,6 +192,17 @@ static cl::opt<std::string> quantReportFlag(
     "quant-report", cl::desc("Write the quantization report as JSON"),
     cl::value_desc("FILE.json"), cl::sub(compileCmd), cl::cat(quantCategory));
 
+static cl::opt<unsigned> kvBitsFlag(
+    "kv-cache-bits",
+    cl::desc("Pass the attention KV cache in and out quantized: 8, 4 or 2 "
+             "bits (keys per channel, values per token; 0: real-valued)"),
+    cl::init(0), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<int64_t> kvGroupFlag(
+    "kv-group-size",
+    cl::desc("Tokens per key scale and channels per value scale of the "
+             "quantized KV cache"),
+    cl::init(32), cl::sub(compileCmd), cl::cat(quantCategory));
+
 static cl::opt<bool> quiet("quiet", cl::desc("Do not print progress"),
                            cl::sub(compileCmd), cl::cat(qtcCategory));
 
@@ -415,6 +426,46 @@ static llvm::Error quantizeModule(mlir::ModuleOp module) {
   return qtc::quantizeModule(module, o);
 }
 
+/// Runs qt-quantize-kv-cache; an error when no cache was quantized.
+static llvm::Error quantizeKVCache(mlir::ModuleOp module) {
+  if (kvBitsFlag != 2 && kvBitsFlag != 4 && kvBitsFlag != 8)
+    return llvm::createStringError("--kv-cache-bits expects 8, 4 or 2 (got " +
+                                   std::to_string(kvBitsFlag) + ")");
+  if (kvGroupFlag <= 0)
+    return llvm::createStringError("--kv-group-size must be positive");
+  unsigned caches = 0;
+  {
+    Stage stage("qt-quantize-kv-cache");
+    mlir::PassManager pm(module.getContext());
+    mlir::qt::QTQuantizeKVCacheOptions o;
+    o.bits = kvBitsFlag;
+    o.groupSize = kvGroupFlag;
+    pm.addPass(mlir::qt::createQTQuantizeKVCache(o));
+    if (mlir::failed(pm.run(module))) {
+      stage.abort();
+      return llvm::createStringError("quantizing the KV cache failed");
+    }
+    module.walk([&](mlir::Operation *op) {
+      if (op->getName().getStringRef() == "qt.kv_quantize")
+        ++caches;
+    });
+    if (caches == 0) {
+      stage.abort();
+      return llvm::createStringError(
+          model + ": --kv-cache-bits: no attention reads its KV cache from "
+                  "the model's inputs (a checkpoint needs --past; an ONNX "
+                  "model needs past_key_values inputs feeding attention "
+                  "directly)");
+    }
+  }
+  if (!quiet)
+    llvm::errs() << "qtc: KV cache: " << caches / 2 << " attention layers, "
+                 << kvBitsFlag << "-bit codes (keys per channel in groups of "
+                 << kvGroupFlag << " tokens, values per token in groups of up "
+                 << "to " << kvGroupFlag << " channels)\n";
+  return llvm::Error::success();
+}
+
 static int compile() {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
@@ -460,6 +511,9 @@ static int compile() {
     if (llvm::Error e = quantizeModule(*module))
       return fail(llvm::toString(std::move(e)));
   }
+  if (kvBitsFlag != 0)
+    if (llvm::Error e = quantizeKVCache(*module))
+      return fail(llvm::toString(std::move(e)));
   std::string stem =
       llvm::sys::path::stem(llvm::StringRef(model).rtrim("/")).str();
   std::string out = output;

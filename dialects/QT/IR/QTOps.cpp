@@ -443,6 +443,92 @@ LogicalResult DynamicQuantizeOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// KV-cache quantization
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Checks a quantized cache tensor (codes, scales, mins named with `prefix`)
+/// that holds the real-valued `shape` [B, H, T, D].
+LogicalResult verifyKVFormat(Operation *op, StringRef prefix,
+                             ArrayRef<int64_t> shape, Value codes, Value scales,
+                             Value mins, int64_t bits, int64_t group,
+                             bool perChannel) {
+  if (bits != 2 && bits != 4 && bits != 8)
+    return op->emitOpError() << "'bits' must be 2, 4 or 8, got " << bits;
+  int64_t d = shape[3], perByte = 8 / bits;
+  if (ShapedType::isDynamic(d))
+    return op->emitOpError() << "needs a static head dimension";
+  if (d % perByte != 0)
+    return op->emitOpError() << "head dimension " << d
+                             << " is not a multiple of the " << perByte
+                             << " codes per byte";
+  if (!perChannel && d % group != 0)
+    return op->emitOpError() << "'group_size' " << group
+                             << " does not divide the head dimension " << d;
+  int64_t t = shape[2];
+  SmallVector<int64_t> codeShape(shape), groupShape(shape);
+  codeShape[3] = d / perByte;
+  std::string why;
+  if (perChannel) {
+    groupShape[2] = ShapedType::isDynamic(t) ? t : (t + group - 1) / group;
+    why = "one per channel and group of " + std::to_string(group) + " tokens";
+  } else {
+    groupShape[3] = d / group;
+    why = "one per token and group of " + std::to_string(group) + " channels";
+  }
+  Type f16 = Float16Type::get(op->getContext());
+  std::string c = (prefix + "codes").str(), s = (prefix + "scales").str(),
+              m = (prefix + "mins").str();
+  if (failed(checkShape(op, c, tensorType(codes), codeShape,
+                        std::to_string(bits) + "-bit codes packed along D")) ||
+      failed(checkElementType(op, c, tensorType(codes),
+                              IntegerType::get(op->getContext(), 8))) ||
+      failed(checkShape(op, s, tensorType(scales), groupShape, why)) ||
+      failed(checkElementType(op, s, tensorType(scales), f16)) ||
+      failed(checkShape(op, m, tensorType(mins), groupShape, why)) ||
+      failed(checkElementType(op, m, tensorType(mins), f16)))
+    return failure();
+  return success();
+}
+} // namespace
+
+LogicalResult KVDequantizeOp::verify() {
+  RankedTensorType result = tensorType(getResult());
+  if (failed(checkFloatTensor(*this, "result", result)))
+    return failure();
+  if (result.getRank() != 4)
+    return emitOpError() << "'result' must have rank 4 [B, H, T, D], got "
+                         << result.getRank();
+  return verifyKVFormat(*this, "", result.getShape(), getCodes(), getScales(),
+                        getMins(), getBits(), getGroupSize(), getPerChannel());
+}
+
+LogicalResult KVQuantizeOp::verify() {
+  RankedTensorType input = tensorType(getInput());
+  if (failed(checkFloatTensor(*this, "input", input)))
+    return failure();
+  if (input.getRank() != 4)
+    return emitOpError() << "'input' must have rank 4 [B, H, T, D], got "
+                         << input.getRank();
+  if (failed(verifyKVFormat(*this, "", input.getShape(), getCodes(),
+                            getScales(), getMins(), getBits(), getGroupSize(),
+                            getPerChannel())))
+    return failure();
+  SmallVector<int64_t> past(input.getShape());
+  past[2] = tensorType(getPastCodes()).getRank() == 4
+                ? tensorType(getPastCodes()).getDimSize(2)
+                : ShapedType::kDynamic;
+  if (!ShapedType::isDynamic(past[2]) && !ShapedType::isDynamic(input.getDimSize(2)) &&
+      past[2] > input.getDimSize(2))
+    return emitOpError() << "the past (" << past[2]
+                         << " tokens) is longer than 'input' ("
+                         << input.getDimSize(2) << " tokens)";
+  return verifyKVFormat(*this, "past_", past, getPastCodes(), getPastScales(),
+                        getPastMins(), getBits(), getGroupSize(),
+                        getPerChannel());
+}
+
+//===----------------------------------------------------------------------===//
 // Normalization
 //===----------------------------------------------------------------------===//
 

@@ -172,6 +172,92 @@ def QT_DynamicQuantizeOp : QT_Op<"dynamic_quantize", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// KV-cache quantization
+//===----------------------------------------------------------------------===//
+
+class QT_KVCacheOp<string mnemonic, list<Trait> traits = []>
+    : QT_Op<mnemonic, traits> {
+  code kvFormatDoc = [{
+    A quantized cache tensor `tensor<B x H x T x D>` is held as
+    - `codes`: `tensor<B x H x T x (D * bits / 8) x i8>`, unsigned `bits`-wide
+      codes (2, 4 or 8) packed along D, element 0 in the low bits of a byte;
+    - `scales` and `mins`: f16, one per group. With `per_channel` (keys, as
+      KIVI found: their outliers sit in fixed channels) a group is
+      `group_size` consecutive tokens of one channel and both have shape
+      `B x H x ceil(T / group_size) x D`; otherwise (values) a group is
+      `group_size` consecutive channels of one token, shape
+      `B x H x T x (D / group_size)`.
+    The value of a code q is `q * scale + min`.
+  }];
+  let extraClassDeclaration = [{
+    /// Codes per byte: 8 / bits.
+    int64_t getCodesPerByte() { return 8 / getBits(); }
+  }];
+}
+
+def QT_KVDequantizeOp : QT_KVCacheOp<"kv_dequantize", [Pure]> {
+  let summary = "Decodes a quantized KV-cache tensor";
+  let description = !strconcat(kvFormatDoc, [{
+
+    The result is the real-valued `tensor<B x H x T x D>`.
+
+    ```mlir
+    %k = qt.kv_dequantize %codes, %scales, %mins {bits = 4, group_size = 32, per_channel}
+        : tensor<1x2x40x8xi8>, tensor<1x2x2x16xf16>, tensor<1x2x2x16xf16>
+        -> tensor<1x2x40x16xf32>
+    ```
+  }]);
+  let arguments = (ins AnyRankedTensor:$codes, AnyRankedTensor:$scales,
+                       AnyRankedTensor:$mins,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$bits,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$group_size,
+                       UnitAttr:$per_channel);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $codes `,` $scales `,` $mins attr-dict `:` type($codes) `,` type($scales)
+    `,` type($mins) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def QT_KVQuantizeOp : QT_KVCacheOp<"kv_quantize", [Pure]> {
+  let summary = "Quantizes the next KV-cache tensor, keeping the past's codes";
+  let description = !strconcat(kvFormatDoc, [{
+
+    `input` is the real-valued cache after this step (`T` tokens: the `P`
+    past ones followed by the new ones); `past_codes`, `past_scales` and
+    `past_mins` hold the quantized past (`P` tokens). Groups that lie
+    entirely in the past keep their codes, scales and mins unchanged, so a
+    token is rounded once (per token: every past token; per channel: the
+    first `floor(P / group_size)` token groups; a partly filled group is
+    re-rounded with the new tokens' range). Every other group gets the
+    asymmetric min-max scale of its values, `scale = f16((max - min) /
+    (2^bits - 1))`, `min = f16(min)`, and codes `clamp(roundeven((x - min) /
+    scale), 0, 2^bits - 1)` (0 when the scale is 0).
+
+    ```mlir
+    %c, %s, %m = qt.kv_quantize %v, %pc, %ps, %pm {bits = 8, group_size = 16}
+        : tensor<1x2x9x16xf32>, tensor<1x2x8x16xi8>, tensor<1x2x8x1xf16>,
+          tensor<1x2x8x1xf16>
+        -> tensor<1x2x9x16xi8>, tensor<1x2x9x1xf16>, tensor<1x2x9x1xf16>
+    ```
+  }]);
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$past_codes,
+                       AnyRankedTensor:$past_scales, AnyRankedTensor:$past_mins,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$bits,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$group_size,
+                       UnitAttr:$per_channel);
+  let results = (outs AnyRankedTensor:$codes, AnyRankedTensor:$scales,
+                      AnyRankedTensor:$mins);
+  let assemblyFormat = [{
+    $input `,` $past_codes `,` $past_scales `,` $past_mins attr-dict `:`
+    type($input) `,` type($past_codes) `,` type($past_scales) `,`
+    type($past_mins) `->` type($codes) `,` type($scales) `,` type($mins)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Normalization
 //===----------------------------------------------------------------------===//
 

@@ -404,3 +404,52 @@ func.func @silu_types(%x: tensor<4xf32>) -> tensor<4xf16> {
   %y = "qt.silu"(%x) : (tensor<4xf32>) -> tensor<4xf16>
   return %y : tensor<4xf16>
 }
+
+// -----
+
+func.func @kv_bits(%c: tensor<1x2x8x6xi8>, %s: tensor<1x2x1x16xf16>) -> tensor<1x2x8x16xf32> {
+  // expected-error @+1 {{'bits' must be 2, 4 or 8, got 3}}
+  %k = qt.kv_dequantize %c, %s, %s {bits = 3, group_size = 8, per_channel}
+      : tensor<1x2x8x6xi8>, tensor<1x2x1x16xf16>, tensor<1x2x1x16xf16> -> tensor<1x2x8x16xf32>
+  return %k : tensor<1x2x8x16xf32>
+}
+
+// -----
+
+func.func @kv_key_groups(%c: tensor<1x2x9x8xi8>, %s: tensor<1x2x1x16xf16>) -> tensor<1x2x9x16xf32> {
+  // expected-error @+1 {{'scales' must have shape [1, 2, 2, 16] (one per channel and group of 8 tokens), got [1, 2, 1, 16]}}
+  %k = qt.kv_dequantize %c, %s, %s {bits = 4, group_size = 8, per_channel}
+      : tensor<1x2x9x8xi8>, tensor<1x2x1x16xf16>, tensor<1x2x1x16xf16> -> tensor<1x2x9x16xf32>
+  return %k : tensor<1x2x9x16xf32>
+}
+
+// -----
+
+func.func @kv_value_group(%c: tensor<1x2x9x16xi8>, %s: tensor<1x2x9x1xf16>) -> tensor<1x2x9x16xf32> {
+  // expected-error @+1 {{'group_size' 12 does not divide the head dimension 16}}
+  %k = qt.kv_dequantize %c, %s, %s {bits = 8, group_size = 12}
+      : tensor<1x2x9x16xi8>, tensor<1x2x9x1xf16>, tensor<1x2x9x1xf16> -> tensor<1x2x9x16xf32>
+  return %k : tensor<1x2x9x16xf32>
+}
+
+// -----
+
+func.func @kv_past_longer(%x: tensor<1x2x4x16xf32>, %c: tensor<1x2x5x16xi8>, %s: tensor<1x2x5x1xf16>)
+    -> tensor<1x2x4x16xi8> {
+  // expected-error @+1 {{the past (5 tokens) is longer than 'input' (4 tokens)}}
+  %q, %qs, %qm = qt.kv_quantize %x, %c, %s, %s {bits = 8, group_size = 16}
+      : tensor<1x2x4x16xf32>, tensor<1x2x5x16xi8>, tensor<1x2x5x1xf16>, tensor<1x2x5x1xf16>
+      -> tensor<1x2x4x16xi8>, tensor<1x2x4x1xf16>, tensor<1x2x4x1xf16>
+  return %q : tensor<1x2x4x16xi8>
+}
+
+// -----
+
+func.func @kv_codes_type(%x: tensor<1x2x4x16xf32>, %c: tensor<1x2x0x16xi8>, %s: tensor<1x2x0x1xf16>)
+    -> tensor<1x2x4x16xi8> {
+  // expected-error @+1 {{'scales' must have element type 'f16', got 'f32'}}
+  %q, %qs, %qm = qt.kv_quantize %x, %c, %s, %s {bits = 8, group_size = 16}
+      : tensor<1x2x4x16xf32>, tensor<1x2x0x16xi8>, tensor<1x2x0x1xf16>, tensor<1x2x0x1xf16>
+      -> tensor<1x2x4x16xi8>, tensor<1x2x4x1xf32>, tensor<1x2x4x1xf16>
+  return %q : tensor<1x2x4x16xi8>
+}

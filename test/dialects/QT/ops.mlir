@@ -165,3 +165,20 @@ func.func @activations(%x: tensor<2x64xf32>, %h: tensor<3xbf16>, %s: f16)
   %d = qt.silu %s : f16
   return %a, %b, %c, %d : tensor<2x64xf32>, tensor<2x64xf32>, tensor<3xbf16>, f16
 }
+
+// -----
+
+// CHECK-LABEL: func @kv_cache
+func.func @kv_cache(%kc: tensor<1x2x40x8xi8>, %ks: tensor<1x2x2x16xf16>,
+                    %x: tensor<1x2x?x16xf32>, %vc: tensor<1x2x?x16xi8>,
+                    %vs: tensor<1x2x?x1xf16>)
+    -> (tensor<1x2x40x16xf32>, tensor<1x2x?x16xi8>, tensor<1x2x?x1xf16>, tensor<1x2x?x1xf16>) {
+  // CHECK: qt.kv_dequantize %{{.*}}, %{{.*}}, %{{.*}} {bits = 4 : i64, group_size = 32 : i64, per_channel} : tensor<1x2x40x8xi8>, tensor<1x2x2x16xf16>, tensor<1x2x2x16xf16> -> tensor<1x2x40x16xf32>
+  %k = qt.kv_dequantize %kc, %ks, %ks {bits = 4, group_size = 32, per_channel}
+      : tensor<1x2x40x8xi8>, tensor<1x2x2x16xf16>, tensor<1x2x2x16xf16> -> tensor<1x2x40x16xf32>
+  // CHECK: qt.kv_quantize %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {bits = 8 : i64, group_size = 16 : i64} : tensor<1x2x?x16xf32>, tensor<1x2x?x16xi8>, tensor<1x2x?x1xf16>, tensor<1x2x?x1xf16> -> tensor<1x2x?x16xi8>, tensor<1x2x?x1xf16>, tensor<1x2x?x1xf16>
+  %c, %s, %m = qt.kv_quantize %x, %vc, %vs, %vs {bits = 8, group_size = 16}
+      : tensor<1x2x?x16xf32>, tensor<1x2x?x16xi8>, tensor<1x2x?x1xf16>, tensor<1x2x?x1xf16>
+      -> tensor<1x2x?x16xi8>, tensor<1x2x?x1xf16>, tensor<1x2x?x1xf16>
+  return %k, %c, %s, %m : tensor<1x2x40x16xf32>, tensor<1x2x?x16xi8>, tensor<1x2x?x1xf16>, tensor<1x2x?x1xf16>
+}
