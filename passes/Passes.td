@@ -163,6 +163,64 @@ def QTQuantizeKVCache : Pass<"qt-quantize-kv-cache", "::mlir::ModuleOp"> {
   ];
 }
 
+def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
+  let summary = "Tiles quantized matmuls into L1-sized weight panels";
+  let description = [{
+    A `qt.quantized_matmul` with static shapes and at least `min-rows` rows
+    is split into tiles of its weight matrix: for each block of `tn` output
+    features and `tk` input features, the block's codes are decoded once by
+    a tile-sized `qt.dequantize` into a real-valued panel in L1, which is
+    then multiplied with every row. Decoding thus runs once per weight and
+    call, as a dense loop LLVM vectorizes, and is amortized over the rows;
+    the full real-valued matrix is never built. A matmul whose single tile
+    would be the whole matrix is left to the fused lowering
+    (`convert-qt-to-linalg` decodes codes inside the contraction), as are
+    matmuls with dynamic shapes.
+
+    On this repository's reference machine (docs/performance.md) the panel
+    form is faster than the fused one at every row count measured, a single
+    row included, hence `min-rows` = 1.
+
+    Tile sizes come from the target: `tk` is about 16 vectors of the
+    widest vector register (`vector-bits`), rounded to whole groups and
+    bytes and dividing K; `tn` fills half of the L1 data cache (`l1-bytes`)
+    with the panel and divides N. 0 for either means the host's value.
+
+    ```mlir
+    %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<si4, group_size = 32, scale = f16>}
+        : tensor<64x1024xf32>, tensor<1024x512xi8>, tensor<1024x32xf16> -> tensor<64x1024xf32>
+    ```
+
+    becomes (`l1-bytes=49152 vector-bits=512`: tk = 256, tn = 24 does not
+    divide 1024, so tn = 16)
+
+    ```mlir
+    scf.for %n0 = %c0 to %c1024 step %c16 iter_args(%y = %zeros) {
+      %yt = tensor.extract_slice %y[0, %n0] [64, 16] [1, 1]
+      %r = scf.for %k0 = %c0 to %c1024 step %c256 iter_args(%acc = %yt) {
+        %panel = qt.dequantize %w_tile, %s_tile {format = ...}
+            : tensor<16x128xi8>, tensor<16x8xf16> -> tensor<16x256xf32>
+        %next = linalg.generic ... ins(%x_tile, %panel) outs(%acc)  // acc += x . panel^T
+        scf.yield %next
+      }
+      ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::qt::QTDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"l1Bytes", "l1-bytes", "int64_t", /*default=*/"0",
+           "L1 data cache size in bytes (0: the host's)">,
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"0",
+           "Widest vector register in bits (0: the host's)">,
+    Option<"minRows", "min-rows", "int64_t", /*default=*/"1",
+           "Tile only matmuls with at least this many rows (larger values "
+           "keep the fused lowering for decoding steps)">
+  ];
+}
+
 def ConvertQTToLinalg : Pass<"convert-qt-to-linalg"> {
   let summary = "Lowers qt ops to linalg on tensors (first backend stage)";
   let description = [{

@@ -29,13 +29,19 @@ static const char *const kCPUStages =
     "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm{use-aligned-alloc},"
     "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts";
 
-llvm::LogicalResult mlir::qt::buildCPUBackendStages(OpPassManager &pm) {
+llvm::LogicalResult mlir::qt::buildCPUBackendStages(OpPassManager &pm,
+                                                    const CPUTarget &target) {
+  QTTileQuantizedMatmulOptions tiling;
+  tiling.l1Bytes = target.l1Bytes;
+  tiling.vectorBits = target.vectorBits;
+  pm.addPass(createQTTileQuantizedMatmul(tiling));
   return parsePassPipeline(kCPUStages, pm);
 }
 
-llvm::LogicalResult mlir::qt::buildCPUPipeline(OpPassManager &pm) {
+llvm::LogicalResult mlir::qt::buildCPUPipeline(OpPassManager &pm,
+                                               const CPUTarget &target) {
   buildNormalizePipeline(pm);
-  return buildCPUBackendStages(pm);
+  return buildCPUBackendStages(pm, target);
 }
 
 void mlir::qt::registerPipelines() {
@@ -46,7 +52,8 @@ void mlir::qt::registerPipelines() {
       buildNormalizePipeline);
   PassPipelineRegistration<>(
       "qt-cpu-pipeline",
-      "Normalize, lower qt to linalg, bufferize (memref results become "
+      "Normalize, tile quantized GEMMs for the host's caches, lower qt to "
+      "linalg, bufferize (memref results become "
       "out-parameters) and lower to the LLVM dialect for the CPU",
       [](OpPassManager &pm) {
         if (failed(buildCPUPipeline(pm)))

@@ -13,6 +13,13 @@
 
 namespace mlir::qt {
 
+/// What the CPU backend stages need to know about the target; 0 means the
+/// host's value.
+struct CPUTarget {
+  int64_t l1Bytes = 0;    ///< L1 data cache size
+  int64_t vectorBits = 0; ///< widest vector register
+};
+
 /// qt-normalize-pipeline: the clean-up every imported module gets before
 /// optimization. Canonicalizes (dropping zero biases and implicit zero
 /// points), brings packed weights into lsb_first order, folds dequantize
@@ -20,16 +27,19 @@ namespace mlir::qt {
 void buildNormalizePipeline(OpPassManager &pm);
 
 /// qt-cpu-pipeline: normalize, then the CPU backend stages down to the LLVM
-/// dialect: convert-qt-to-linalg, bufferization (function boundaries
+/// dialect: qt-tile-quantized-matmul (tile sizes from `target`),
+/// convert-qt-to-linalg, bufferization (function boundaries
 /// included, memref results turned into out-parameters, every temporary
 /// buffer freed), loops, and the
 /// conversions to LLVM. Functions keep (or get) a C interface
 /// (`_mlir_ciface_<name>`). Returns failure if an upstream stage is missing.
-llvm::LogicalResult buildCPUPipeline(OpPassManager &pm);
+llvm::LogicalResult buildCPUPipeline(OpPassManager &pm,
+                                     const CPUTarget &target = {});
 
 /// The CPU backend stages alone (qt-cpu-pipeline without normalization), for
 /// drivers that inspect the normalized module in between.
-llvm::LogicalResult buildCPUBackendStages(OpPassManager &pm);
+llvm::LogicalResult buildCPUBackendStages(OpPassManager &pm,
+                                          const CPUTarget &target = {});
 
 /// Registers every named qtc pipeline with the global pass registry.
 void registerPipelines();

@@ -19,6 +19,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
+#include <numeric>
 
 namespace mlir::qt {
 #define GEN_PASS_DEF_CONVERTQTTOLINALG
@@ -289,6 +290,88 @@ struct LowerDequantize : OpRewritePattern<DequantizeOp> {
     MLIRContext *ctx = op.getContext();
     PackedAttr format = op.getFormat();
     auto rt = cast<RankedTensorType>(op.getType());
+    Value weights = op.getWeights();
+    bool hasZp = static_cast<bool>(op.getZeroPoints());
+    int64_t bits = format.getBits(), group = format.getGroupSize();
+    // Codes come in words of `wordBytes` bytes holding `perWord` codes
+    // (1 byte for 2/4/8 bits, 3 bytes of 8 codes for 3 bits, ...).
+    int64_t wordBits = std::lcm(bits, int64_t(8));
+    int64_t wordBytes = wordBits / 8, perWord = wordBits / bits;
+    int64_t rows = rt.getDimSize(0), cols = rt.getDimSize(1);
+    auto wt = cast<RankedTensorType>(weights.getType());
+    if (rt.hasStaticShape() && cols % perWord == 0 && group % perWord == 0 &&
+        wt.getDimSize(1) == cols / perWord * wordBytes) {
+      // Iterate (n, word, code in word): the word's bytes are plain indexed
+      // inputs (no address arithmetic per code, a form LLVM vectorizes) and
+      // the result is written as [N, K / perWord, perWord].
+      AffineExpr n, word, c;
+      bindDims(ctx, n, word, c);
+      int64_t words = cols / perWord;
+      Value wv = weights;
+      SmallVector<Value> ins;
+      SmallVector<AffineMap> maps;
+      if (wordBytes > 1) {
+        wv = tensor::ExpandShapeOp::create(
+            b, l, RankedTensorType::get({rows, words, wordBytes}, wt.getElementType()),
+            weights, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+        for (int64_t j = 0; j < wordBytes; ++j) {
+          ins.push_back(wv);
+          maps.push_back(
+              AffineMap::get(3, 0, {n, word, getAffineConstantExpr(j, ctx)}, ctx));
+        }
+      } else {
+        ins.push_back(wv);
+        maps.push_back(AffineMap::get(3, 0, {n, word}, ctx));
+      }
+      AffineMap groupOf =
+          AffineMap::get(3, 0, {n, word.floorDiv(group / perWord)}, ctx);
+      ins.push_back(op.getScales());
+      maps.push_back(groupOf);
+      if (hasZp) {
+        ins.push_back(op.getZeroPoints());
+        maps.push_back(groupOf);
+      }
+      maps.push_back(b.getMultiDimIdentityMap(3));
+      Value init = tensor::EmptyOp::create(
+          b, l, ArrayRef<int64_t>{rows, words, perWord}, rt.getElementType());
+      Value y =
+          linalg::GenericOp::create(
+              b, l, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+              SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                unsigned width = wordBits > 32 ? 64 : 32;
+                Type wordType = nb.getIntegerType(width);
+                Value w = arith::ExtUIOp::create(nb, nl, wordType, a[0]);
+                for (int64_t j = 1; j < wordBytes; ++j)
+                  w = arith::OrIOp::create(
+                      nb, nl, w,
+                      arith::ShLIOp::create(
+                          nb, nl, arith::ExtUIOp::create(nb, nl, wordType, a[j]),
+                          arith::ConstantIntOp::create(nb, nl, 8 * j, width)));
+                if (bits < 8) {
+                  Value ci = arith::IndexCastOp::create(
+                      nb, nl, wordType, linalg::IndexOp::create(nb, nl, 2));
+                  Value shift = arith::MulIOp::create(
+                      nb, nl, ci, arith::ConstantIntOp::create(nb, nl, bits, width));
+                  w = arith::AndIOp::create(
+                      nb, nl, arith::ShRUIOp::create(nb, nl, w, shift),
+                      arith::ConstantIntOp::create(nb, nl, (1 << bits) - 1, width));
+                }
+                Value code = width == 32 ? w
+                                         : (Value)arith::TruncIOp::create(
+                                               nb, nl, nb.getI32Type(), w);
+                Value scale = a[wordBytes];
+                Value zp = hasZp ? a[wordBytes + 1] : Value();
+                linalg::YieldOp::create(
+                    nb, nl, scaleCode(nb, nl, code, format, scale, zp,
+                                      rt.getElementType()));
+              })
+              ->getResult(0);
+      y = tensor::CollapseShapeOp::create(
+          b, l, rt, y, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+      b.replaceOp(op, y);
+      return success();
+    }
     Value init = tensor::EmptyOp::create(b, l, rt.getShape(), rt.getElementType());
     SmallVector<Value> ins = {op.getScales()};
     SmallVector<AffineMap> maps = {groupMap(ctx, 2, 0, 1, format.getGroupSize())};
@@ -298,8 +381,6 @@ struct LowerDequantize : OpRewritePattern<DequantizeOp> {
     }
     maps.push_back(b.getMultiDimIdentityMap(2));
     SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
-    Value weights = op.getWeights();
-    bool hasZp = static_cast<bool>(op.getZeroPoints());
     Value y = linalg::GenericOp::create(
                   b, l, TypeRange{rt}, ins, ValueRange{init}, maps, iters,
                   [&](OpBuilder &nb, Location nl, ValueRange a) {

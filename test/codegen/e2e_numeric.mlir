@@ -1,10 +1,11 @@
 // convert-qt-to-linalg, lowered to LLVM by upstream passes and run by the
 // JIT, against numpy computing the ops' definitions independently
 // (run_lowered.py): quantized matmul at 2, 3, 4, 6 and 8 bits, signed and
-// unsigned codes, with and without zero points, f16/f32 scales and bias;
-// dequantize; gelu (erf, tanh); silu; rms_norm; layer_norm; attention
+// unsigned codes, with and without zero points, f16/f32 scales and bias,
+// untiled and tiled into weight panels (qt-tile-quantized-matmul);
+// dequantize (words of 1, 3 and 5 bytes, and per code); gelu (erf, tanh); silu; rms_norm; layer_norm; attention
 // (grouped heads, float/boolean/causal masks, KV cache); rotary embedding
 // (half/interleaved, partial, position ids); embedding (real and packed).
 // RUN: python3 %S/run_lowered.py qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 40 passed, 0 failed
+// CHECK: 47 passed, 0 failed

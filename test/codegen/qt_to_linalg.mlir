@@ -105,3 +105,29 @@ func.func @softmax(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
   %y = linalg.softmax dimension(1) ins(%x : tensor<2x5xf32>) outs(%e : tensor<2x5xf32>) -> tensor<2x5xf32>
   return %y : tensor<2x5xf32>
 }
+
+// -----
+
+// qt.dequantize (a weight panel of qt-tile-quantized-matmul) reads its codes
+// a word at a time: a byte holds two 4-bit codes, three bytes hold eight
+// 3-bit codes. The loops run over (n, word, code in word), the word's bytes
+// are indexed inputs, and the result is viewed as [N, words, codes].
+// CHECK-DAG: #[[B0:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, 0)>
+// CHECK-DAG: #[[B1:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, 1)>
+// CHECK-DAG: #[[B2:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, 2)>
+// CHECK-DAG: #[[G3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1 floordiv 4)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[G4:.*]] = affine_map<(d0, d1, d2) -> (d0, d1 floordiv 16)>
+// CHECK-LABEL: func @dequantize_words
+// CHECK: %[[V:.*]] = tensor.expand_shape %arg0 {{\[}}[0], [1, 2]] output_shape [4, 8, 3] : tensor<4x24xi8> into tensor<4x8x3xi8>
+// CHECK: %[[D3:.*]] = linalg.generic {indexing_maps = [#[[B0]], #[[B1]], #[[B2]], #[[G3]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[V]], %[[V]], %[[V]], %arg1 : {{.*}}) outs(%{{.*}} : tensor<4x8x8xf32>)
+// CHECK: tensor.collapse_shape %[[D3]] {{\[}}[0], [1, 2]] : tensor<4x8x8xf32> into tensor<4x64xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[W]], #[[G4]], #{{.*}}], {{.*}} ins(%arg2, %arg3 : tensor<4x32xi8>, tensor<4x2xf16>) outs(%{{.*}} : tensor<4x32x2xf32>)
+func.func @dequantize_words(%w3: tensor<4x24xi8>, %s3: tensor<4x2xf32>, %w4: tensor<4x32xi8>,
+                            %s4: tensor<4x2xf16>) -> (tensor<4x64xf32>, tensor<4x64xf32>) {
+  %a = qt.dequantize %w3, %s3 {format = #qt.packed<si3, group_size = 32, scale = f32>}
+      : tensor<4x24xi8>, tensor<4x2xf32> -> tensor<4x64xf32>
+  %b = qt.dequantize %w4, %s4 {format = #qt.packed<ui4, group_size = 32, scale = f16>}
+      : tensor<4x32xi8>, tensor<4x2xf16> -> tensor<4x64xf32>
+  return %a, %b : tensor<4x64xf32>, tensor<4x64xf32>
+}

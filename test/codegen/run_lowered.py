@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Numeric end-to-end test of convert-qt-to-linalg against numpy.
+"""Numeric end-to-end test of convert-qt-to-linalg (and of the tiling of
+quantized GEMMs before it) against numpy.
 
     python3 run_lowered.py QTC_OPT MLIR_RUNNER RUNNER_UTILS C_RUNNER_UTILS
 
 For seeded random cases of qt.quantized_matmul (2-8 bits, signed and
 unsigned codes, with and without zero points, f16 and f32 scales, bias),
-qt.dequantize, qt.gelu (erf and tanh), qt.silu, qt.rms_norm,
+qt.dequantize (every code width), qt.gelu (erf and tanh), qt.silu, qt.rms_norm,
 qt.layer_norm, qt.attention (grouped heads, float / boolean / causal masks,
 KV cache), qt.rotary_embedding (half and interleaved pairs, partial, with
 and without position ids) and qt.embedding (real and packed tables), writes a module that computes the op on constants and prints
@@ -73,8 +74,8 @@ def decode(codes, scales, zp, signed, bits, group):
     return (vals - zero[:, g]) * scales.astype(np.float64)[:, g]
 
 
-def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias):
-    m, k, n, group = 3, 48 if bits in (3, 6) else 64, 5, 16
+def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=None):
+    m, k, n, group = shape or (3, 48 if bits in (3, 6) else 64, 5, 16)
     codes = rng.integers(0, 2 ** bits, size=(n, k))
     scales = (rng.random((n, k // group)) * 0.1 + 0.01).astype(np.float16 if scale_type == "f16" else np.float32)
     zp = rng.integers(0, 2 ** bits, size=(n, k // group)) if with_zp else None
@@ -105,19 +106,20 @@ def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias):
     w = decode(codes, scales, zp_ref, signed, bits, group)
     ref = x.astype(np.float64) @ w.T + (bias if bias is not None else 0)
     got = run("\n".join(body), f"{m}x{n}")
-    return f"quantized_matmul {code_type} zp={with_zp} scale={scale_type} bias={with_bias}", got, ref
+    label = f" {m}x{k}x{n} g{group} (tiled)" if shape else ""
+    return f"quantized_matmul {code_type} zp={with_zp} scale={scale_type} bias={with_bias}{label}", got, ref
 
 
-def dequantize_case():
-    bits, group, n, k = 3, 8, 4, 24
-    codes = rng.integers(0, 8, size=(n, k))
+def dequantize_case(bits=3, group=8, k=24):
+    n = 4
+    codes = rng.integers(0, 2 ** bits, size=(n, k))
     scales = (rng.random((n, k // group)) + 0.5).astype(np.float32)
     packed = pack(codes, bits)
     body = "\n".join([f"  %w = arith.constant {dense(packed, 'i8')}",
                       f"  %s = arith.constant {dense(scales, 'f32')}",
-                      f"  %r = qt.dequantize %w, %s {{format = #qt.packed<ui3, group_size = {group}, scale = f32>}} : "
+                      f"  %r = qt.dequantize %w, %s {{format = #qt.packed<ui{bits}, group_size = {group}, scale = f32>}} : "
                       f"tensor<{n}x{packed.shape[1]}xi8>, tensor<{n}x{k // group}xf32> -> tensor<{n}x{k}xf32>"])
-    return "dequantize ui3", run(body, f"{n}x{k}"), decode(codes, scales, None, False, bits, group)
+    return f"dequantize ui{bits} g{group} k{k}", run(body, f"{n}x{k}"), decode(codes, scales, None, False, bits, group)
 
 
 def unary_case(op, attr, fn):
@@ -258,7 +260,17 @@ def main():
                                                                         with_bias=False))
     cases += [lambda: quantized_matmul_case(4, False, True, "f16", True),
               lambda: quantized_matmul_case(3, False, True, "f16", False),
+              # Enough rows and a matrix larger than one L1 panel:
+              # qt-tile-quantized-matmul splits these into weight tiles.
+              lambda: quantized_matmul_case(4, False, True, "f16", True, (6, 512, 40, 32)),
+              lambda: quantized_matmul_case(3, True, False, "f32", False, (5, 768, 24, 64)),
+              lambda: quantized_matmul_case(8, True, False, "f16", True, (8, 1024, 16, 128)),
               dequantize_case,
+              # Words of 5 bytes (8 five-bit codes, read as i64), 3 bytes
+              # (4 six-bit codes), 1 byte (4 two-bit codes); and a K that
+              # is not a whole number of words (the per-code path).
+              lambda: dequantize_case(5, 16, 32), lambda: dequantize_case(6, 8, 32),
+              lambda: dequantize_case(2, 8, 32), lambda: dequantize_case(3, 4, 12),
               lambda: unary_case("gelu", "", lambda x: 0.5 * x * (1 + erf(x / math.sqrt(2)))),
               lambda: unary_case("gelu", "{approximation = #qt.gelu_approximation<tanh>} ",
                                  lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))),

@@ -363,6 +363,21 @@ static std::unique_ptr<llvm::TargetMachine> targetMachine(std::string &error) {
 }
 
 static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out);
+/// Cache and vector sizes for the tiling pass: the host's (0) when
+/// compiling for the host; from --target-features (or the triple's
+/// baseline) and a 32 KiB L1 otherwise.
+static mlir::qt::CPUTarget cpuTarget() {
+  mlir::qt::CPUTarget t;
+  if (targetTriple.empty() && targetFeatures.empty())
+    return t;
+  llvm::StringRef f = targetFeatures;
+  t.l1Bytes = 32 * 1024;
+  t.vectorBits = f.contains("+avx512f") ? 512
+                 : (f.contains("+avx2") || f.contains("+avx")) ? 256
+                                                                : 128;
+  return t;
+}
+
 
 static bool quantizing() {
   return !quantizeFlag.empty() || !weightBitsFlag.empty() ||
@@ -583,7 +598,7 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
   if (native) {
     Stage stage("qt-cpu-pipeline backend stages");
     mlir::PassManager pm(&context);
-    if (mlir::failed(mlir::qt::buildCPUBackendStages(pm))) {
+    if (mlir::failed(mlir::qt::buildCPUBackendStages(pm, cpuTarget()))) {
       stage.abort();
       return fail("qt-cpu-pipeline could not be built");
     }

@@ -1,0 +1,196 @@
+//===- TileQuantizedMatmul.cpp - Cache tiling of quantized GEMMs ----------===//
+//
+// A quantized matmul decodes every weight once per row when the codes are
+// unpacked inside the contraction, in a loop body LLVM vectorizes poorly.
+// This pass splits the matmul into tiles of the weight matrix sized to the
+// target's L1 cache: each tile is decoded once, by a dense loop, into a
+// small real-valued panel and multiplied with all rows, so decoding is
+// amortized over the rows while the full real-valued matrix never exists. Tile sizes are chosen here, from the
+// target's cache and vector sizes, so that later performance work changes
+// them in one place.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialects/QT/IR/QTOps.h"
+#include "frontends/common/TensorBuilders.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <unistd.h>
+
+namespace mlir::qt {
+#define GEN_PASS_DEF_QTTILEQUANTIZEDMATMUL
+#include "passes/Passes.h.inc"
+} // namespace mlir::qt
+
+using namespace mlir;
+using namespace mlir::qt;
+using namespace qtc::ir;
+
+namespace {
+
+/// The host's L1 data cache in bytes (32 KiB when unknown).
+int64_t hostL1Bytes() {
+#ifdef _SC_LEVEL1_DCACHE_SIZE
+  long size = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+  if (size > 0)
+    return size;
+#endif
+  return 32 * 1024;
+}
+
+/// The host's widest vector register in bits.
+int64_t hostVectorBits() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("avx512f"))
+    return 512;
+  if (features.lookup("avx2") || features.lookup("avx"))
+    return 256;
+  return 128;
+}
+
+/// The largest divisor of `n` that is at most `limit` and a multiple of
+/// `step`, or 0.
+int64_t largestDivisor(int64_t n, int64_t limit, int64_t step) {
+  for (int64_t t = (std::min(limit, n) / step) * step; t >= step; t -= step)
+    if (n % t == 0)
+      return t;
+  return 0;
+}
+
+struct TileQuantizedMatmulPass
+    : qt::impl::QTTileQuantizedMatmulBase<TileQuantizedMatmulPass> {
+  using QTTileQuantizedMatmulBase::QTTileQuantizedMatmulBase;
+
+  void runOnOperation() override {
+    int64_t l1 = l1Bytes ? static_cast<int64_t>(l1Bytes) : hostL1Bytes();
+    int64_t vbits = vectorBits ? static_cast<int64_t>(vectorBits) : hostVectorBits();
+    SmallVector<QuantizedMatmulOp> ops;
+    getOperation()->walk([&](QuantizedMatmulOp op) { ops.push_back(op); });
+    for (QuantizedMatmulOp op : ops)
+      tile(op, l1, vbits);
+  }
+
+  void tile(QuantizedMatmulOp op, int64_t l1, int64_t vbits) {
+    auto xt = cast<RankedTensorType>(op.getInput().getType());
+    int64_t k = xt.getDimSize(xt.getRank() - 1);
+    int64_t rows = 1;
+    for (int64_t d : xt.getShape().drop_back())
+      rows = ShapedType::isDynamic(d) || ShapedType::isDynamic(rows)
+                 ? ShapedType::kDynamic
+                 : rows * d;
+    // Below the row threshold (min-rows) and with dynamic shapes the fused
+    // lowering stays.
+    if (ShapedType::isDynamic(rows) || ShapedType::isDynamic(k) ||
+        rows < static_cast<int64_t>(minRows))
+      return;
+    PackedAttr format = op.getFormat();
+    int64_t group = format.getGroupSize();
+    int64_t n = op.getPackedRowCount();
+    // K tile: a few vectors' worth of a row's contraction, whole groups and
+    // whole bytes; N tile: as many panel rows as fill half of L1.
+    int64_t lanes = std::max<int64_t>(1, vbits / 32);
+    int64_t step = std::lcm(group, int64_t(8));
+    int64_t tk = largestDivisor(k, std::max(16 * lanes, step), step);
+    if (tk == 0)
+      return;
+    int64_t elemBytes = xt.getElementType().getIntOrFloatBitWidth() / 8;
+    int64_t tn = largestDivisor(n, std::max<int64_t>(1, l1 / 2 / (tk * elemBytes)), 1);
+    if (tn == 0 || (tn == n && tk == k))
+      return; // one tile would be the whole matrix
+    rewrite(op, rows, k, n, tk, tn);
+  }
+
+  static void rewrite(QuantizedMatmulOp op, int64_t rows, int64_t k, int64_t n,
+                      int64_t tk, int64_t tn) {
+    OpBuilder b(op);
+    Location l = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    PackedAttr format = op.getFormat();
+    int64_t group = format.getGroupSize(), bits = format.getBits();
+    Value x = collapseLeading(b, l, op.getInput(), 1);
+    Type elem = typeOf(x).getElementType();
+    auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
+    Value init = zeros(b, l, {b.getIndexAttr(rows), b.getIndexAttr(n)}, elem);
+    Value weights = op.getWeights(), scales = op.getScales(),
+          zps = op.getZeroPoints();
+    // Loop bounds and index arithmetic constants, made once before the loops.
+    Value c0 = idx(0), cK = idx(k), cTk = idx(tk), cBits = idx(bits),
+          c8 = idx(8), cGroup = idx(group);
+    auto nLoop = scf::ForOp::create(
+        b, l, c0, idx(n), idx(tn), ValueRange{init},
+        [&](OpBuilder &nb, Location nl, Value n0, ValueRange nArgs) {
+          auto attr = [&](int64_t v) { return nb.getIndexAttr(v); };
+          auto slice = [&](OpBuilder &sb, Value t, ArrayRef<OpFoldResult> off,
+                           ArrayRef<int64_t> sizes) -> Value {
+            SmallVector<OpFoldResult> sz, st(sizes.size(), attr(1));
+            for (int64_t s : sizes)
+              sz.push_back(attr(s));
+            return tensor::ExtractSliceOp::create(sb, nl, t, off, sz, st);
+          };
+          Value yTile = slice(nb, nArgs[0], {attr(0), n0}, {rows, tn});
+          auto kLoop = scf::ForOp::create(
+              nb, nl, c0, cK, cTk, ValueRange{yTile},
+              [&](OpBuilder &kb, Location kl, Value k0, ValueRange kArgs) {
+                Value byte0 = arith::DivUIOp::create(
+                    kb, kl, arith::MulIOp::create(kb, kl, k0, cBits), c8);
+                Value g0 = arith::DivUIOp::create(kb, kl, k0, cGroup);
+                Value w = slice(kb, weights, {n0, byte0}, {tn, tk * bits / 8});
+                Value s = slice(kb, scales, {n0, g0}, {tn, tk / group});
+                Value z = zps ? slice(kb, zps, {n0, g0}, {tn, tk / group}) : Value();
+                auto panelType = RankedTensorType::get({tn, tk}, elem);
+                Value panel = DequantizeOp::create(kb, kl, panelType, w, s, z, format);
+                Value xTile = slice(kb, x, {attr(0), k0}, {rows, tk});
+                AffineExpr m, nn, kk;
+                bindDims(ctx, m, nn, kk);
+                Value acc =
+                    linalg::GenericOp::create(
+                        kb, kl, TypeRange{kArgs[0].getType()},
+                        ValueRange{xTile, panel}, ValueRange{kArgs[0]},
+                        SmallVector<AffineMap>{AffineMap::get(3, 0, {m, kk}, ctx),
+                                               AffineMap::get(3, 0, {nn, kk}, ctx),
+                                               AffineMap::get(3, 0, {m, nn}, ctx)},
+                        SmallVector<utils::IteratorType>{
+                            utils::IteratorType::parallel,
+                            utils::IteratorType::parallel,
+                            utils::IteratorType::reduction},
+                        [&](OpBuilder &gb, Location gl, ValueRange a) {
+                          Value p = arith::MulFOp::create(gb, gl, a[0], a[1]);
+                          linalg::YieldOp::create(
+                              gb, gl, arith::AddFOp::create(gb, gl, a[2], p).getResult());
+                        })
+                        ->getResult(0);
+                scf::YieldOp::create(kb, kl, acc);
+              });
+          SmallVector<OpFoldResult> off = {attr(0), n0},
+                                    sz = {attr(rows), attr(tn)},
+                                    st = {attr(1), attr(1)};
+          Value updated = tensor::InsertSliceOp::create(
+              nb, nl, kLoop.getResult(0), nArgs[0], off, sz, st);
+          scf::YieldOp::create(nb, nl, updated);
+        });
+    Value y = nLoop.getResult(0);
+    if (Value bias = op.getBias()) {
+      Value bb = broadcastTo(b, l, bias, mixedSizes(b, l, y));
+      y = mapElements(b, l, ValueRange{y, bb}, elem,
+                      [](OpBuilder &nb, Location nl, ValueRange v) {
+                        return arith::AddFOp::create(nb, nl, v[0], v[1]);
+                      });
+    }
+    if (typeOf(op.getInput()).getRank() != 2) {
+      SmallVector<OpFoldResult> outSizes = mixedSizes(b, l, op.getInput());
+      outSizes.back() = b.getIndexAttr(n);
+      y = reshapeTo(b, l, y, outSizes);
+    }
+    if (y.getType() != op.getType())
+      y = tensor::CastOp::create(b, l, op.getType(), y);
+    op.replaceAllUsesWith(y);
+    op.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,103 @@
+// qt-tile-quantized-matmul: GEMMs over enough rows are split into weight
+// panels sized from the target; each panel is decoded once by a tile-sized
+// qt.dequantize and multiplied with all rows.
+// RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512" | FileCheck %s
+// RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=32768 vector-bits=256" | FileCheck %s --check-prefix=AVX2
+// RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512 min-rows=4" | FileCheck %s --check-prefix=FUSED
+// The tiled form lowers through the CPU pipeline without ever holding the
+// [1024, 1024] real-valued weight matrix.
+// RUN: qtc-opt %s --split-input-file --qt-cpu-pipeline | FileCheck %s --check-prefix=LOWERED
+
+// AVX-512 with a 48 KiB L1: tk = 16 x 16 lanes = 256; the panel may use
+// 24 KiB, so tn = 24, rounded down to a divisor of 1024: 16.
+// CHECK-LABEL: func.func @gemm
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %[[C16]] iter_args(%[[Y:.*]] = %{{.*}}) -> (tensor<64x1024xf32>)
+// CHECK: %[[YT:.*]] = tensor.extract_slice %[[Y]][0, %[[N0]]] [64, 16] [1, 1]
+// CHECK: scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %[[C256]] iter_args(%[[ACC:.*]] = %[[YT]]) -> (tensor<64x16xf32>)
+// CHECK: %[[W:.*]] = tensor.extract_slice %arg1[%[[N0]], %{{.*}}] [16, 128] [1, 1] : tensor<1024x512xi8> to tensor<16x128xi8>
+// CHECK: %[[S:.*]] = tensor.extract_slice %arg2[%[[N0]], %{{.*}}] [16, 8] [1, 1] : tensor<1024x32xf16> to tensor<16x8xf16>
+// CHECK: %[[Z:.*]] = tensor.extract_slice %arg3[%[[N0]], %{{.*}}] [16, 8] [1, 1] : tensor<1024x32xi8> to tensor<16x8xi8>
+// CHECK: %[[P:.*]] = qt.dequantize %[[W]], %[[S]] zero_points(%[[Z]] : tensor<16x8xi8>) {format = #qt.packed<ui4, group_size = 32, scale = f16, zero_point>} : tensor<16x128xi8>, tensor<16x8xf16> -> tensor<16x256xf32>
+// CHECK: %[[X:.*]] = tensor.extract_slice %arg0[0, %[[K0]]] [64, 256] [1, 1]
+// CHECK: linalg.generic {{.*}} ins(%[[X]], %[[P]] : tensor<64x256xf32>, tensor<16x256xf32>) outs(%[[ACC]] : tensor<64x16xf32>)
+// CHECK: tensor.insert_slice %{{.*}} into %[[Y]][0, %[[N0]]] [64, 16] [1, 1]
+// CHECK-NOT: qt.quantized_matmul
+// AVX2 with a 32 KiB L1: tk = 16 x 8 lanes = 128, tn = 16 KiB / 512 B = 32.
+// AVX2-LABEL: func.func @gemm
+// AVX2: qt.dequantize {{.*}} -> tensor<32x128xf32>
+// LOWERED-LABEL: llvm.func @gemm
+// LOWERED-NOT: 1024x1024xf32
+// LOWERED-NOT: 1048576
+func.func @gemm(%x: tensor<64x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024x32xf16>,
+                %z: tensor<1024x32xi8>) -> tensor<64x1024xf32> {
+  %y = qt.quantized_matmul %x, %w, %s zero_points(%z : tensor<1024x32xi8>)
+      {format = #qt.packed<ui4, group_size = 32, scale = f16, zero_point>}
+      : tensor<64x1024xf32>, tensor<1024x512xi8>, tensor<1024x32xf16> -> tensor<64x1024xf32>
+  return %y : tensor<64x1024xf32>
+}
+
+// -----
+
+// Leading dims are collapsed and restored; the bias is added after the
+// loops.
+// CHECK-LABEL: func.func @batched_bias
+// CHECK: tensor.collapse_shape %arg0 {{\[}}[0, 1], [2]] : tensor<2x8x1024xf32> into tensor<16x1024xf32>
+// CHECK: scf.for
+// CHECK: qt.dequantize {{.*}} -> tensor<16x256xf32>
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK: -> tensor<2x8x256xf32>
+func.func @batched_bias(%x: tensor<2x8x1024xf32>, %w: tensor<256x512xi8>, %s: tensor<256x8xf16>,
+                        %b: tensor<256xf32>) -> tensor<2x8x256xf32> {
+  %y = qt.quantized_matmul %x, %w, %s bias(%b : tensor<256xf32>)
+      {format = #qt.packed<si4, group_size = 128, scale = f16>}
+      : tensor<2x8x1024xf32>, tensor<256x512xi8>, tensor<256x8xf16> -> tensor<2x8x256xf32>
+  return %y : tensor<2x8x256xf32>
+}
+
+// -----
+
+// A single row is tiled too by default; with min-rows=4 (fewer rows than
+// that: a decoding step) the fused form stays.
+// CHECK-LABEL: func.func @gemv
+// CHECK: scf.for
+// CHECK: qt.dequantize {{.*}} -> tensor<16x256xf32>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x16xf32>)
+// FUSED-LABEL: func.func @gemv
+// FUSED-NOT: scf.for
+// FUSED: qt.quantized_matmul
+func.func @gemv(%x: tensor<1x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024x32xf16>)
+    -> tensor<1x1024xf32> {
+  %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<si4, group_size = 32, scale = f16>}
+      : tensor<1x1024xf32>, tensor<1024x512xi8>, tensor<1024x32xf16> -> tensor<1x1024xf32>
+  return %y : tensor<1x1024xf32>
+}
+
+// -----
+
+// A matrix no larger than one panel is left alone: its only tile would be
+// a real-valued copy of the whole weight.
+// CHECK-LABEL: func.func @small
+// CHECK-NOT: qt.dequantize
+// CHECK: qt.quantized_matmul
+func.func @small(%x: tensor<8x64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x2xf16>)
+    -> tensor<8x16xf32> {
+  %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<si4, group_size = 32, scale = f16>}
+      : tensor<8x64xf32>, tensor<16x32xi8>, tensor<16x2xf16> -> tensor<8x16xf32>
+  return %y : tensor<8x16xf32>
+}
+
+// -----
+
+// Dynamic rows: the count is unknown, the fused form stays.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-NOT: scf.for
+// CHECK: qt.quantized_matmul
+func.func @dynamic(%x: tensor<?x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024x32xf16>)
+    -> tensor<?x1024xf32> {
+  %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<si4, group_size = 32, scale = f16>}
+      : tensor<?x1024xf32>, tensor<1024x512xi8>, tensor<1024x32xf16> -> tensor<?x1024xf32>
+  return %y : tensor<?x1024xf32>
+}
