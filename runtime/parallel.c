@@ -1,0 +1,253 @@
+/*===- parallel.c - the thread pool parallel loops run on -----------------===*
+ *
+ * Part of qtc's runtime. qt-cpu-pipeline turns the loops it parallelizes
+ * (the weight tiles of quantized matmuls) into OpenMP regions through
+ * upstream MLIR, and LLVM's OpenMP lowering calls the __kmpc_* entry points
+ * below. They are implemented here, on a pool of pthreads, so that compiled
+ * models need no OpenMP runtime: libc, libm and pthreads only. Only what
+ * that lowering emits is provided: fork/join of a team, static worksharing
+ * (chunked and unchunked), barriers, thread numbers.
+ *
+ * The team size is qtc_set_num_threads(n) if called, else the environment
+ * variable QTC_NUM_THREADS, else the number of online processors. A region
+ * entered from inside another one runs on the calling thread alone.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "include/qtc-c/runtime.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef void (*QtcMicrotask)(int32_t *gtid, int32_t *btid, ...);
+
+enum { kMaxArgs = 16, kMaxThreads = 256 };
+
+static int configured; /* 0: not decided yet */
+
+/* Per thread: its number in the current team and the team's size. */
+static _Thread_local int32_t threadNum;
+static _Thread_local int32_t teamSize = 1;
+static _Thread_local int inRegion;
+static _Thread_local int32_t pushedThreads;
+
+/* The pool. Workers 1..started-1 wait for a new generation of work. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t workReady = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t workDone = PTHREAD_COND_INITIALIZER;
+static int started = 1; /* threads in the pool, the caller included */
+static uint64_t generation;
+static int jobTeam;
+static int pending;
+static QtcMicrotask jobFn;
+static int32_t jobArgc;
+static void *jobArgs[kMaxArgs];
+static pthread_barrier_t barrier;
+
+int qtc_get_num_threads(void) {
+  if (configured > 0)
+    return configured;
+  const char *env = getenv("QTC_NUM_THREADS");
+  long n = env ? strtol(env, NULL, 10) : 0;
+  if (n <= 0)
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n <= 0)
+    n = 1;
+  return (int)(n > kMaxThreads ? kMaxThreads : n);
+}
+
+void qtc_set_num_threads(int n) {
+  configured = n < 1 ? 1 : (n > kMaxThreads ? kMaxThreads : n);
+}
+
+static void invoke(QtcMicrotask fn, int32_t argc, void **a) {
+  int32_t gtid = threadNum, btid = threadNum;
+  switch (argc) {
+  case 0: fn(&gtid, &btid); break;
+  case 1: fn(&gtid, &btid, a[0]); break;
+  case 2: fn(&gtid, &btid, a[0], a[1]); break;
+  case 3: fn(&gtid, &btid, a[0], a[1], a[2]); break;
+  case 4: fn(&gtid, &btid, a[0], a[1], a[2], a[3]); break;
+  case 5: fn(&gtid, &btid, a[0], a[1], a[2], a[3], a[4]); break;
+  case 6: fn(&gtid, &btid, a[0], a[1], a[2], a[3], a[4], a[5]); break;
+  case 7: fn(&gtid, &btid, a[0], a[1], a[2], a[3], a[4], a[5], a[6]); break;
+  case 8: fn(&gtid, &btid, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]); break;
+  default:
+    /* LLVM's OpenMP lowering passes one aggregate; more than 8 separate
+     * arguments would be a different code generator. */
+    fprintf(stderr, "qtc runtime: parallel region with %d arguments\n", (int)argc);
+    abort();
+  }
+}
+
+static void *worker(void *arg) {
+  int32_t me = (int32_t)(intptr_t)arg;
+  uint64_t seen = 0;
+  for (;;) {
+    pthread_mutex_lock(&lock);
+    while (generation == seen)
+      pthread_cond_wait(&workReady, &lock);
+    seen = generation;
+    int team = jobTeam;
+    QtcMicrotask fn = jobFn;
+    int32_t argc = jobArgc;
+    void *args[kMaxArgs];
+    for (int32_t i = 0; i < argc; ++i)
+      args[i] = jobArgs[i];
+    pthread_mutex_unlock(&lock);
+    if (me >= team)
+      continue; /* not in this team */
+    threadNum = me;
+    teamSize = team;
+    inRegion = 1;
+    invoke(fn, argc, args);
+    inRegion = 0;
+    pthread_mutex_lock(&lock);
+    if (--pending == 0)
+      pthread_cond_signal(&workDone);
+    pthread_mutex_unlock(&lock);
+  }
+  return NULL;
+}
+
+int32_t __kmpc_global_thread_num(void *loc) {
+  (void)loc;
+  return threadNum;
+}
+
+void __kmpc_push_num_threads(void *loc, int32_t gtid, int32_t n) {
+  (void)loc;
+  (void)gtid;
+  pushedThreads = n;
+}
+
+void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
+  (void)loc;
+  void *args[kMaxArgs];
+  va_list ap;
+  va_start(ap, fn);
+  for (int32_t i = 0; i < argc && i < kMaxArgs; ++i)
+    args[i] = va_arg(ap, void *);
+  va_end(ap);
+  int team = pushedThreads > 0 ? pushedThreads : qtc_get_num_threads();
+  pushedThreads = 0;
+  if (team > kMaxThreads)
+    team = kMaxThreads;
+  if (team <= 1 || inRegion) {
+    /* A team of one: the calling thread, numbered 0 in this region. */
+    int32_t savedNum = threadNum, savedSize = teamSize;
+    int savedIn = inRegion;
+    threadNum = 0;
+    teamSize = 1;
+    inRegion = 1;
+    invoke(fn, argc, args);
+    threadNum = savedNum;
+    teamSize = savedSize;
+    inRegion = savedIn;
+    return;
+  }
+  pthread_mutex_lock(&lock);
+  while (started < team) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int failed = pthread_create(&t, &attr, worker, (void *)(intptr_t)started);
+    pthread_attr_destroy(&attr);
+    if (failed)
+      break;
+    ++started;
+  }
+  if (team > started)
+    team = started;
+  pthread_barrier_init(&barrier, NULL, (unsigned)team);
+  jobTeam = team;
+  jobFn = fn;
+  jobArgc = argc;
+  for (int32_t i = 0; i < argc; ++i)
+    jobArgs[i] = args[i];
+  pending = team - 1;
+  ++generation;
+  pthread_cond_broadcast(&workReady);
+  pthread_mutex_unlock(&lock);
+
+  threadNum = 0;
+  teamSize = team;
+  inRegion = 1;
+  invoke(fn, argc, args);
+  inRegion = 0;
+  teamSize = 1;
+
+  pthread_mutex_lock(&lock);
+  while (pending > 0)
+    pthread_cond_wait(&workDone, &lock);
+  pthread_mutex_unlock(&lock);
+  pthread_barrier_destroy(&barrier);
+}
+
+void __kmpc_barrier(void *loc, int32_t gtid) {
+  (void)loc;
+  (void)gtid;
+  if (teamSize > 1)
+    pthread_barrier_wait(&barrier);
+}
+
+enum { kStaticChunked = 33, kStatic = 34 };
+
+/* This thread's share of the inclusive range [*lower, *upper] step incr:
+ * one contiguous block (kStatic), or every team-size-th chunk of `chunk`
+ * iterations starting at the thread's own (kStaticChunked; *stride then
+ * steps from one of the thread's chunks to the next). */
+#define QTC_STATIC_INIT(NAME, T, UT)                                           \
+  void NAME(void *loc, int32_t gtid, int32_t schedule, int32_t *last,          \
+            T *lower, T *upper, T *stride, T incr, T chunk) {                  \
+    (void)loc;                                                                 \
+    (void)gtid;                                                                \
+    UT trip = incr > 0 ? (UT)(*upper - *lower) / (UT)incr + 1                  \
+                       : (UT)(*lower - *upper) / (UT)(-incr) + 1;              \
+    UT team = (UT)teamSize, me = (UT)threadNum;                                \
+    if (schedule == kStaticChunked && chunk > 0) {                             \
+      *lower = (T)(*lower + (T)(me * (UT)chunk) * incr);                       \
+      *upper = (T)(*lower + (chunk - 1) * incr);                               \
+      *stride = (T)((T)(team * (UT)chunk) * incr);                             \
+      if (last)                                                                \
+        *last = (trip - 1) / (UT)chunk % team == me;                           \
+      return;                                                                  \
+    }                                                                          \
+    if (schedule != kStatic && schedule != kStaticChunked) {                   \
+      fprintf(stderr, "qtc runtime: unsupported OpenMP schedule %d\n",         \
+              (int)schedule);                                                  \
+      abort();                                                                 \
+    }                                                                          \
+    UT base = trip / team, extra = trip % team;                                \
+    UT first = me * base + (me < extra ? me : extra);                          \
+    UT count = base + (me < extra ? 1 : 0);                                    \
+    T start = *lower;                                                          \
+    if (count == 0) {                                                          \
+      *lower = (T)1;                                                           \
+      *upper = (T)0;                                                           \
+    } else {                                                                   \
+      *lower = (T)(start + (T)first * incr);                                   \
+      *upper = (T)(start + (T)(first + count - 1) * incr);                     \
+    }                                                                          \
+    *stride = (T)((T)trip * incr);                                             \
+    if (last)                                                                  \
+      *last = count > 0 && first + count == trip;                              \
+  }
+
+QTC_STATIC_INIT(__kmpc_for_static_init_8u, uint64_t, uint64_t)
+QTC_STATIC_INIT(__kmpc_for_static_init_8, int64_t, uint64_t)
+QTC_STATIC_INIT(__kmpc_for_static_init_4u, uint32_t, uint32_t)
+QTC_STATIC_INIT(__kmpc_for_static_init_4, int32_t, uint32_t)
+
+void __kmpc_for_static_fini(void *loc, int32_t gtid) {
+  (void)loc;
+  (void)gtid;
+}
+
+int omp_get_thread_num(void) { return threadNum; }
+int omp_get_num_threads(void) { return teamSize; }
