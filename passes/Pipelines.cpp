@@ -24,9 +24,15 @@ static const char *const kCPUStages =
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{modify-public-functions},"
     "buffer-deallocation-pipeline,canonicalize,"
+    // Parallel loops (scf.forall of the tiling pass) become OpenMP regions
+    // that call the runtime's thread pool (runtime/parallel.c); the
+    // canonicalization inlines the alloca scopes the conversion wraps
+    // bodies in, which may not hold the loops' multi-block lowering.
+    "scf-forall-to-parallel,convert-scf-to-openmp,canonicalize,"
     "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,"
     "lower-affine,convert-math-to-libm,convert-math-to-llvm,"
     "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm{use-aligned-alloc},"
+    "convert-openmp-to-llvm,"
     "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts";
 
 llvm::LogicalResult mlir::qt::buildCPUBackendStages(OpPassManager &pm,

@@ -119,11 +119,13 @@ struct TileQuantizedMatmulPass
     Value weights = op.getWeights(), scales = op.getScales(),
           zps = op.getZeroPoints();
     // Loop bounds and index arithmetic constants, made once before the loops.
-    Value c0 = idx(0), cK = idx(k), cTk = idx(tk), cBits = idx(bits),
-          c8 = idx(8), cGroup = idx(group);
-    auto nLoop = scf::ForOp::create(
-        b, l, c0, idx(n), idx(tn), ValueRange{init},
-        [&](OpBuilder &nb, Location nl, Value n0, ValueRange nArgs) {
+    Value c0 = idx(0), cK = idx(k), cTk = idx(tk), cTn = idx(tn),
+          cBits = idx(bits), c8 = idx(8), cGroup = idx(group);
+    // The n tiles write disjoint columns: an scf.forall, run by the
+    // runtime's thread pool after lowering.
+    auto nLoop = scf::ForallOp::create(
+        b, l, ArrayRef<OpFoldResult>{b.getIndexAttr(n / tn)}, ValueRange{init},
+        std::nullopt, [&](OpBuilder &nb, Location nl, ValueRange regionArgs) {
           auto attr = [&](int64_t v) { return nb.getIndexAttr(v); };
           auto slice = [&](OpBuilder &sb, Value t, ArrayRef<OpFoldResult> off,
                            ArrayRef<int64_t> sizes) -> Value {
@@ -132,7 +134,8 @@ struct TileQuantizedMatmulPass
               sz.push_back(attr(s));
             return tensor::ExtractSliceOp::create(sb, nl, t, off, sz, st);
           };
-          Value yTile = slice(nb, nArgs[0], {attr(0), n0}, {rows, tn});
+          Value n0 = arith::MulIOp::create(nb, nl, regionArgs[0], cTn);
+          Value yTile = slice(nb, regionArgs[1], {attr(0), n0}, {rows, tn});
           auto kLoop = scf::ForOp::create(
               nb, nl, c0, cK, cTk, ValueRange{yTile},
               [&](OpBuilder &kb, Location kl, Value k0, ValueRange kArgs) {
@@ -166,12 +169,14 @@ struct TileQuantizedMatmulPass
                         ->getResult(0);
                 scf::YieldOp::create(kb, kl, acc);
               });
+          auto inParallel = scf::InParallelOp::create(nb, nl);
+          OpBuilder::InsertionGuard guard(nb);
+          nb.setInsertionPointToStart(inParallel.getBody());
           SmallVector<OpFoldResult> off = {attr(0), n0},
                                     sz = {attr(rows), attr(tn)},
                                     st = {attr(1), attr(1)};
-          Value updated = tensor::InsertSliceOp::create(
-              nb, nl, kLoop.getResult(0), nArgs[0], off, sz, st);
-          scf::YieldOp::create(nb, nl, updated);
+          tensor::ParallelInsertSliceOp::create(nb, nl, kLoop.getResult(0),
+                                                regionArgs[1], off, sz, st);
         });
     Value y = nLoop.getResult(0);
     if (Value bias = op.getBias()) {

@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "include/qtc-c/exe.h"
+#include "include/qtc-c/runtime.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -207,7 +208,7 @@ static void usage(const char *prog, const qtc_port *inputs, int n) {
   fprintf(stderr, "usage: %s", prog);
   for (int i = 0; i < n; ++i)
     fprintf(stderr, " %s=FILE.npy", inputs[i].name);
-  fprintf(stderr, " [--output-dir DIR] [--bench N]\ninputs:\n");
+  fprintf(stderr, " [--output-dir DIR] [--threads N] [--bench N]\ninputs:\n");
   for (int i = 0; i < n; ++i) {
     char s[96];
     shape_string(s, sizeof s, inputs[i].rank, inputs[i].shape);
@@ -228,6 +229,14 @@ int qtc_exe_main(int argc, char **argv, const qtc_port *inputs, int num_inputs,
     }
     if (!strcmp(argv[i], "--output-dir") && i + 1 < argc) {
       out_dir = argv[++i];
+      continue;
+    }
+    if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      char *end;
+      long threads = strtol(argv[++i], &end, 10);
+      if (*end || threads < 1)
+        return fail(prog, "--threads", "expects a positive thread count");
+      qtc_set_num_threads((int)threads);
       continue;
     }
     if (!strcmp(argv[i], "--bench") && i + 1 < argc) {

@@ -4,11 +4,12 @@
  * main() that describes the model's ports and calls qtc_exe_main(), which
  * lives in qtc's runtime (runtime/exe_main.c):
  *
- *   PROG NAME=FILE.npy ... [--output-dir DIR] [--bench N]
+ *   PROG NAME=FILE.npy ... [--output-dir DIR] [--threads N] [--bench N]
  *
  * reads each input from a C-order .npy file, checks its dtype and shape,
  * runs the model, writes every output as DIR/NAME.npy and prints the time;
- * with --bench N also min/median/max over N more runs.
+ * with --bench N also min/median/max over N more runs; --threads N sets
+ * the size of the thread pool (qtc_set_num_threads in runtime.h).
  *
  *===----------------------------------------------------------------------===*/
 

@@ -6,6 +6,7 @@ module with qtc-opt's `qt-cpu-pipeline` (what `qtc compile` runs), runs it
 with mlir-runner and parses the printed results back into numpy arrays.
 """
 import re
+import os
 import subprocess
 
 import numpy as np
@@ -20,8 +21,12 @@ def lower_and_run(tools, program, entry):
                              capture_output=True, text=True)
     if lowered.returncode:
         raise RuntimeError("lowering failed:\n" + lowered.stderr[-3000:])
+    # qtc's runtime (the thread pool parallel loops call) sits next to the
+    # build's bin/ directory.
+    runtime = os.path.join(os.path.dirname(os.path.abspath(qtc_opt)), "..", "lib",
+                           "libqtc_runtime.so")
     out = subprocess.run([runner, "-e", entry, "-entry-point-result=void",
-                          f"-shared-libs={utils},{c_utils}"],
+                          f"-shared-libs={utils},{c_utils},{runtime}"],
                          input=lowered.stdout, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError("mlir-runner failed:\n" + out.stderr[-3000:])

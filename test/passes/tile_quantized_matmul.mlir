@@ -13,7 +13,8 @@
 // CHECK-LABEL: func.func @gemm
 // CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
-// CHECK: scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %[[C16]] iter_args(%[[Y:.*]] = %{{.*}}) -> (tensor<64x1024xf32>)
+// CHECK: scf.forall (%[[T:.*]]) in (64) shared_outs(%[[Y:.*]] = %{{.*}}) -> (tensor<64x1024xf32>)
+// CHECK: %[[N0:.*]] = arith.muli %[[T]], %[[C16]]
 // CHECK: %[[YT:.*]] = tensor.extract_slice %[[Y]][0, %[[N0]]] [64, 16] [1, 1]
 // CHECK: scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %[[C256]] iter_args(%[[ACC:.*]] = %[[YT]]) -> (tensor<64x16xf32>)
 // CHECK: %[[W:.*]] = tensor.extract_slice %arg1[%[[N0]], %{{.*}}] [16, 128] [1, 1] : tensor<1024x512xi8> to tensor<16x128xi8>
@@ -22,14 +23,19 @@
 // CHECK: %[[P:.*]] = qt.dequantize %[[W]], %[[S]] zero_points(%[[Z]] : tensor<16x8xi8>) {format = #qt.packed<ui4, group_size = 32, scale = f16, zero_point>} : tensor<16x128xi8>, tensor<16x8xf16> -> tensor<16x256xf32>
 // CHECK: %[[X:.*]] = tensor.extract_slice %arg0[0, %[[K0]]] [64, 256] [1, 1]
 // CHECK: linalg.generic {{.*}} ins(%[[X]], %[[P]] : tensor<64x256xf32>, tensor<16x256xf32>) outs(%[[ACC]] : tensor<64x16xf32>)
-// CHECK: tensor.insert_slice %{{.*}} into %[[Y]][0, %[[N0]]] [64, 16] [1, 1]
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[Y]][0, %[[N0]]] [64, 16] [1, 1]
 // CHECK-NOT: qt.quantized_matmul
 // AVX2 with a 32 KiB L1: tk = 16 x 8 lanes = 128, tn = 16 KiB / 512 B = 32.
 // AVX2-LABEL: func.func @gemm
 // AVX2: qt.dequantize {{.*}} -> tensor<32x128xf32>
+// The n tiles are an scf.forall, lowered to an OpenMP region that the
+// runtime's thread pool runs (runtime/parallel.c).
 // LOWERED-LABEL: llvm.func @gemm
 // LOWERED-NOT: 1024x1024xf32
 // LOWERED-NOT: 1048576
+// LOWERED: omp.parallel
+// LOWERED: omp.wsloop
 func.func @gemm(%x: tensor<64x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024x32xf16>,
                 %z: tensor<1024x32xi8>) -> tensor<64x1024xf32> {
   %y = qt.quantized_matmul %x, %w, %s zero_points(%z : tensor<1024x32xi8>)
@@ -44,7 +50,7 @@ func.func @gemm(%x: tensor<64x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<102
 // loops.
 // CHECK-LABEL: func.func @batched_bias
 // CHECK: tensor.collapse_shape %arg0 {{\[}}[0, 1], [2]] : tensor<2x8x1024xf32> into tensor<16x1024xf32>
-// CHECK: scf.for
+// CHECK: scf.forall
 // CHECK: qt.dequantize {{.*}} -> tensor<16x256xf32>
 // CHECK: linalg.generic
 // CHECK: arith.addf
@@ -62,11 +68,11 @@ func.func @batched_bias(%x: tensor<2x8x1024xf32>, %w: tensor<256x512xi8>, %s: te
 // A single row is tiled too by default; with min-rows=4 (fewer rows than
 // that: a decoding step) the fused form stays.
 // CHECK-LABEL: func.func @gemv
-// CHECK: scf.for
+// CHECK: scf.forall
 // CHECK: qt.dequantize {{.*}} -> tensor<16x256xf32>
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x16xf32>)
 // FUSED-LABEL: func.func @gemv
-// FUSED-NOT: scf.for
+// FUSED-NOT: scf.forall
 // FUSED: qt.quantized_matmul
 func.func @gemv(%x: tensor<1x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024x32xf16>)
     -> tensor<1x1024xf32> {
@@ -93,7 +99,7 @@ func.func @small(%x: tensor<8x64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x2xf16
 
 // Dynamic rows: the count is unknown, the fused form stays.
 // CHECK-LABEL: func.func @dynamic
-// CHECK-NOT: scf.for
+// CHECK-NOT: scf.forall
 // CHECK: qt.quantized_matmul
 func.func @dynamic(%x: tensor<?x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024x32xf16>)
     -> tensor<?x1024xf32> {

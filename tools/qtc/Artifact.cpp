@@ -62,7 +62,15 @@ llvm::Expected<CompiledModel> CompiledModel::load(llvm::StringRef soPath) {
   model.entry = reinterpret_cast<void (*)(void **)>(dlsym(lib, "qtc_model_run"));
   if (!model.entry)
     return llvm::createStringError(soPath + ": no qtc_model_run entry");
+  model.setNumThreads =
+      reinterpret_cast<void (*)(int)>(dlsym(lib, "qtc_set_num_threads"));
   return model;
+}
+
+void CompiledModel::setThreads(int threads) const {
+  // Libraries built before the thread pool existed have no such function.
+  if (setNumThreads)
+    setNumThreads(threads);
 }
 
 llvm::Expected<std::vector<Array>>

@@ -43,6 +43,10 @@ public:
   /// Zero-filled arrays for the outputs.
   std::vector<Array> allocateOutputs() const;
 
+  /// Sets the size of the model's thread pool (qtc_set_num_threads in
+  /// the runtime linked into the library).
+  void setThreads(int threads) const;
+
   /// Runs the model; `inputs` in input order, `outputs` from
   /// allocateOutputs().
   void run(std::vector<Array> &inputs, std::vector<Array> &outputs) const;
@@ -50,6 +54,7 @@ public:
 private:
   std::vector<Port> ins, outs;
   void (*entry)(void **) = nullptr;
+  void (*setNumThreads)(int) = nullptr;
 };
 
 } // namespace qtc

@@ -341,7 +341,7 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
     unsigned index = main.getNumArguments();
     std::string name = "qtc.weight." + std::to_string(i);
     mlir::Builder b(main.getContext());
-    main.insertArgument(index, hoistedType(l),
+    (void)main.insertArgument(index, hoistedType(l),
                         b.getDictionaryAttr(b.getNamedAttr(
                             "qtc.name", b.getStringAttr(name))),
                         main.getLoc());

@@ -121,6 +121,11 @@ static cl::opt<std::string> outputDir("output-dir",
 static cl::opt<unsigned> benchRuns("bench",
                                    cl::desc("Run N more times and print min/median/max latency"),
                                    cl::init(0), cl::sub(runCmd), cl::cat(qtcCategory));
+static cl::opt<unsigned> threadsFlag(
+    "threads",
+    cl::desc("Threads of the model's parallel loops (default: "
+             "QTC_NUM_THREADS, else every online processor)"),
+    cl::init(0), cl::sub(runCmd), cl::sub(evalCmd), cl::cat(qtcCategory));
 static cl::list<std::string> dims("dim",
                                   cl::desc("ONNX: bind a dim_param to a size (NAME=SIZE)"),
                                   cl::value_desc("NAME=SIZE"), cl::sub(compileCmd), cl::cat(qtcCategory));
@@ -786,7 +791,7 @@ static int emitModule(mlir::ModuleOp module, Emit kind, const std::string &out) 
     llvm::SmallVector<llvm::StringRef> argv = {*cc};
     if (!standalone)
       argv.append({"-shared", "-fPIC"});
-    argv.append({"-O2", "-o", so, objPath, cPath, runtimeLib, "-lm"});
+    argv.append({"-O2", "-o", so, objPath, cPath, runtimeLib, "-lm", "-pthread"});
     std::string message;
     if (llvm::sys::ExecuteAndWait(*cc, argv, std::nullopt, {}, 0, 0, &message)) {
       stage.abort();
@@ -843,6 +848,8 @@ static int runArtifact() {
   llvm::Expected<qtc::CompiledModel> model = qtc::CompiledModel::load(artifact);
   if (!model)
     return fail(llvm::toString(model.takeError()));
+  if (threadsFlag)
+    model->setThreads(static_cast<int>(threadsFlag));
   llvm::Expected<llvm::StringMap<qtc::Array>> given = givenInputs();
   if (!given)
     return fail(llvm::toString(given.takeError()));
@@ -921,6 +928,8 @@ static int evalArtifacts() {
     auto m = qtc::CompiledModel::load(path);
     if (!m)
       return fail(llvm::toString(m.takeError()));
+    if (threadsFlag)
+      m->setThreads(static_cast<int>(threadsFlag));
     models.push_back(std::move(*m));
   }
   const qtc::CompiledModel &ref = models[0], &cand = models[1];

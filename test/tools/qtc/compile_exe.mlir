@@ -15,7 +15,7 @@
 
 // The program documents its inputs; bad input is one line and exit 1.
 // RUN: %t/gpt2 --help 2>&1 | FileCheck %s --check-prefix=HELP
-// HELP: usage: {{.*}}gpt2 input_ids=FILE.npy attention_mask=FILE.npy [--output-dir DIR] [--bench N]
+// HELP: usage: {{.*}}gpt2 input_ids=FILE.npy attention_mask=FILE.npy [--output-dir DIR] [--threads N] [--bench N]
 // HELP: input_ids: int64 [2, 6]
 // RUN: not %t/gpt2 input_ids=%t/bad.npy attention_mask=%t/mask.npy 2>&1 | FileCheck %s --check-prefix=SHAPE
 // SHAPE: error: {{.*}}bad.npy: input 'input_ids' must be int64 [2, 6], the file holds int64 [2, 5]
