@@ -181,6 +181,11 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
     form is faster than the fused one at every row count measured, a single
     row included, hence `min-rows` = 1.
 
+    The n tiles write disjoint columns and form an `scf.forall`, which
+    `qt-cpu-pipeline` runs on the runtime's thread pool; a matmul of fewer
+    than `parallel-min-macs` multiply-accumulates gets plain `scf.for`
+    loops instead, since forking the pool would cost more than it saves.
+
     Tile sizes come from the target: `tk` is about 16 vectors of the
     widest vector register (`vector-bits`), rounded to whole groups and
     bytes and dividing K; `tn` fills half of the L1 data cache (`l1-bytes`)
@@ -195,15 +200,19 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
     divide 1024, so tn = 16)
 
     ```mlir
-    scf.for %n0 = %c0 to %c1024 step %c16 iter_args(%y = %zeros) {
-      %yt = tensor.extract_slice %y[0, %n0] [64, 16] [1, 1]
+    %y = scf.forall (%t) in (64) shared_outs(%out = %zeros) {
+      %n0 = arith.muli %t, %c16 : index
+      %yt = tensor.extract_slice %out[0, %n0] [64, 16] [1, 1]
       %r = scf.for %k0 = %c0 to %c1024 step %c256 iter_args(%acc = %yt) {
         %panel = qt.dequantize %w_tile, %s_tile {format = ...}
             : tensor<16x128xi8>, tensor<16x8xf16> -> tensor<16x256xf32>
         %next = linalg.generic ... ins(%x_tile, %panel) outs(%acc)  // acc += x . panel^T
         scf.yield %next
       }
-      ...
+      scf.forall.in_parallel {
+        tensor.parallel_insert_slice %r into %out[0, %n0] [64, 16] [1, 1]
+      }
+    }
     ```
   }];
   let dependentDialects = ["::mlir::qt::QTDialect", "::mlir::scf::SCFDialect",
@@ -215,6 +224,11 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
            "L1 data cache size in bytes (0: the host's)">,
     Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"0",
            "Widest vector register in bits (0: the host's)">,
+    Option<"parallelMinMacs", "parallel-min-macs", "int64_t",
+           /*default=*/"4194304",
+           "Share tiles out to the thread pool only from this many "
+           "multiply-accumulates on (smaller matmuls run on the calling "
+           "thread)">,
     Option<"minRows", "min-rows", "int64_t", /*default=*/"1",
            "Tile only matmuls with at least this many rows (larger values "
            "keep the fused lowering for decoding steps)">

@@ -102,11 +102,14 @@ struct TileQuantizedMatmulPass
     int64_t tn = largestDivisor(n, std::max<int64_t>(1, l1 / 2 / (tk * elemBytes)), 1);
     if (tn == 0 || (tn == n && tk == k))
       return; // one tile would be the whole matrix
-    rewrite(op, rows, k, n, tk, tn);
+    // Forking the thread pool costs tens of microseconds; small matmuls
+    // keep their tiles on the calling thread.
+    bool parallel = rows * n * k >= static_cast<int64_t>(parallelMinMacs);
+    rewrite(op, rows, k, n, tk, tn, parallel);
   }
 
   static void rewrite(QuantizedMatmulOp op, int64_t rows, int64_t k, int64_t n,
-                      int64_t tk, int64_t tn) {
+                      int64_t tk, int64_t tn, bool parallel) {
     OpBuilder b(op);
     Location l = op.getLoc();
     MLIRContext *ctx = op.getContext();
@@ -121,64 +124,85 @@ struct TileQuantizedMatmulPass
     // Loop bounds and index arithmetic constants, made once before the loops.
     Value c0 = idx(0), cK = idx(k), cTk = idx(tk), cTn = idx(tn),
           cBits = idx(bits), c8 = idx(8), cGroup = idx(group);
-    // The n tiles write disjoint columns: an scf.forall, run by the
-    // runtime's thread pool after lowering.
-    auto nLoop = scf::ForallOp::create(
-        b, l, ArrayRef<OpFoldResult>{b.getIndexAttr(n / tn)}, ValueRange{init},
-        std::nullopt, [&](OpBuilder &nb, Location nl, ValueRange regionArgs) {
-          auto attr = [&](int64_t v) { return nb.getIndexAttr(v); };
-          auto slice = [&](OpBuilder &sb, Value t, ArrayRef<OpFoldResult> off,
-                           ArrayRef<int64_t> sizes) -> Value {
-            SmallVector<OpFoldResult> sz, st(sizes.size(), attr(1));
-            for (int64_t s : sizes)
-              sz.push_back(attr(s));
-            return tensor::ExtractSliceOp::create(sb, nl, t, off, sz, st);
-          };
-          Value n0 = arith::MulIOp::create(nb, nl, regionArgs[0], cTn);
-          Value yTile = slice(nb, regionArgs[1], {attr(0), n0}, {rows, tn});
-          auto kLoop = scf::ForOp::create(
-              nb, nl, c0, cK, cTk, ValueRange{yTile},
-              [&](OpBuilder &kb, Location kl, Value k0, ValueRange kArgs) {
-                Value byte0 = arith::DivUIOp::create(
-                    kb, kl, arith::MulIOp::create(kb, kl, k0, cBits), c8);
-                Value g0 = arith::DivUIOp::create(kb, kl, k0, cGroup);
-                Value w = slice(kb, weights, {n0, byte0}, {tn, tk * bits / 8});
-                Value s = slice(kb, scales, {n0, g0}, {tn, tk / group});
-                Value z = zps ? slice(kb, zps, {n0, g0}, {tn, tk / group}) : Value();
-                auto panelType = RankedTensorType::get({tn, tk}, elem);
-                Value panel = DequantizeOp::create(kb, kl, panelType, w, s, z, format);
-                Value xTile = slice(kb, x, {attr(0), k0}, {rows, tk});
-                AffineExpr m, nn, kk;
-                bindDims(ctx, m, nn, kk);
-                Value acc =
-                    linalg::GenericOp::create(
-                        kb, kl, TypeRange{kArgs[0].getType()},
-                        ValueRange{xTile, panel}, ValueRange{kArgs[0]},
-                        SmallVector<AffineMap>{AffineMap::get(3, 0, {m, kk}, ctx),
-                                               AffineMap::get(3, 0, {nn, kk}, ctx),
-                                               AffineMap::get(3, 0, {m, nn}, ctx)},
-                        SmallVector<utils::IteratorType>{
-                            utils::IteratorType::parallel,
-                            utils::IteratorType::parallel,
-                            utils::IteratorType::reduction},
-                        [&](OpBuilder &gb, Location gl, ValueRange a) {
-                          Value p = arith::MulFOp::create(gb, gl, a[0], a[1]);
-                          linalg::YieldOp::create(
-                              gb, gl, arith::AddFOp::create(gb, gl, a[2], p).getResult());
-                        })
-                        ->getResult(0);
-                scf::YieldOp::create(kb, kl, acc);
-              });
-          auto inParallel = scf::InParallelOp::create(nb, nl);
-          OpBuilder::InsertionGuard guard(nb);
-          nb.setInsertionPointToStart(inParallel.getBody());
-          SmallVector<OpFoldResult> off = {attr(0), n0},
-                                    sz = {attr(rows), attr(tn)},
-                                    st = {attr(1), attr(1)};
-          tensor::ParallelInsertSliceOp::create(nb, nl, kLoop.getResult(0),
-                                                regionArgs[1], off, sz, st);
-        });
-    Value y = nLoop.getResult(0);
+    // One tile of columns [n0, n0 + tn): the k loop over panels, accumulated
+    // into the tile of `out`. Returns (n0, the tile's result).
+    auto computeTile = [&](OpBuilder &nb, Location nl, Value t,
+                           Value out) -> std::pair<Value, Value> {
+      auto attr = [&](int64_t v) { return nb.getIndexAttr(v); };
+      auto slice = [&](OpBuilder &sb, Value src, ArrayRef<OpFoldResult> off,
+                       ArrayRef<int64_t> sizes) -> Value {
+        SmallVector<OpFoldResult> sz, st(sizes.size(), attr(1));
+        for (int64_t v : sizes)
+          sz.push_back(attr(v));
+        return tensor::ExtractSliceOp::create(sb, nl, src, off, sz, st);
+      };
+      Value n0 = arith::MulIOp::create(nb, nl, t, cTn);
+      Value yTile = slice(nb, out, {attr(0), n0}, {rows, tn});
+      auto kLoop = scf::ForOp::create(
+          nb, nl, c0, cK, cTk, ValueRange{yTile},
+          [&](OpBuilder &kb, Location kl, Value k0, ValueRange kArgs) {
+            Value byte0 = arith::DivUIOp::create(
+                kb, kl, arith::MulIOp::create(kb, kl, k0, cBits), c8);
+            Value g0 = arith::DivUIOp::create(kb, kl, k0, cGroup);
+            Value w = slice(kb, weights, {n0, byte0}, {tn, tk * bits / 8});
+            Value s = slice(kb, scales, {n0, g0}, {tn, tk / group});
+            Value z = zps ? slice(kb, zps, {n0, g0}, {tn, tk / group}) : Value();
+            auto panelType = RankedTensorType::get({tn, tk}, elem);
+            Value panel = DequantizeOp::create(kb, kl, panelType, w, s, z, format);
+            Value xTile = slice(kb, x, {attr(0), k0}, {rows, tk});
+            AffineExpr m, nn, kk;
+            bindDims(ctx, m, nn, kk);
+            Value acc =
+                linalg::GenericOp::create(
+                    kb, kl, TypeRange{kArgs[0].getType()},
+                    ValueRange{xTile, panel}, ValueRange{kArgs[0]},
+                    SmallVector<AffineMap>{AffineMap::get(3, 0, {m, kk}, ctx),
+                                           AffineMap::get(3, 0, {nn, kk}, ctx),
+                                           AffineMap::get(3, 0, {m, nn}, ctx)},
+                    SmallVector<utils::IteratorType>{
+                        utils::IteratorType::parallel,
+                        utils::IteratorType::parallel,
+                        utils::IteratorType::reduction},
+                    [&](OpBuilder &gb, Location gl, ValueRange a) {
+                      Value p = arith::MulFOp::create(gb, gl, a[0], a[1]);
+                      linalg::YieldOp::create(
+                          gb, gl, arith::AddFOp::create(gb, gl, a[2], p).getResult());
+                    })
+                    ->getResult(0);
+            scf::YieldOp::create(kb, kl, acc);
+          });
+      return {n0, kLoop.getResult(0)};
+    };
+    SmallVector<OpFoldResult> tileSizes = {b.getIndexAttr(rows), b.getIndexAttr(tn)},
+                              unitStrides = {b.getIndexAttr(1), b.getIndexAttr(1)};
+    Value y;
+    if (parallel) {
+      // The n tiles write disjoint columns: an scf.forall, run by the
+      // runtime's thread pool after lowering.
+      auto nLoop = scf::ForallOp::create(
+          b, l, ArrayRef<OpFoldResult>{b.getIndexAttr(n / tn)}, ValueRange{init},
+          std::nullopt, [&](OpBuilder &nb, Location nl, ValueRange args) {
+            auto [n0, tile] = computeTile(nb, nl, args[0], args[1]);
+            auto inParallel = scf::InParallelOp::create(nb, nl);
+            OpBuilder::InsertionGuard guard(nb);
+            nb.setInsertionPointToStart(inParallel.getBody());
+            SmallVector<OpFoldResult> off = {nb.getIndexAttr(0), n0};
+            tensor::ParallelInsertSliceOp::create(nb, nl, tile, args[1], off,
+                                                  tileSizes, unitStrides);
+          });
+      y = nLoop.getResult(0);
+    } else {
+      auto nLoop = scf::ForOp::create(
+          b, l, c0, idx(n / tn), idx(1), ValueRange{init},
+          [&](OpBuilder &nb, Location nl, Value t, ValueRange args) {
+            auto [n0, tile] = computeTile(nb, nl, t, args[0]);
+            SmallVector<OpFoldResult> off = {nb.getIndexAttr(0), n0};
+            Value updated = tensor::InsertSliceOp::create(
+                nb, nl, tile, args[0], off, tileSizes, unitStrides);
+            scf::YieldOp::create(nb, nl, updated);
+          });
+      y = nLoop.getResult(0);
+    }
     if (Value bias = op.getBias()) {
       Value bb = broadcastTo(b, l, bias, mixedSizes(b, l, y));
       y = mapElements(b, l, ValueRange{y, bb}, elem,

@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,19 @@
 typedef void (*QtcMicrotask)(int32_t *gtid, int32_t *btid, ...);
 
 enum { kMaxArgs = 16, kMaxThreads = 256 };
+
+/* Spin this many pauses (a few tens of microseconds) before sleeping on a
+ * condition variable: a model forks the pool once per tiled matmul, and a
+ * wake-up through the kernel costs more than the work of a small one. */
+enum { kSpin = 2000 };
+
+static inline void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
 
 static int configured; /* 0: not decided yet */
 
@@ -40,9 +54,9 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t workReady = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t workDone = PTHREAD_COND_INITIALIZER;
 static int started = 1; /* threads in the pool, the caller included */
-static uint64_t generation;
+static _Atomic uint64_t generation;
 static int jobTeam;
-static int pending;
+static _Atomic int pending;
 static QtcMicrotask jobFn;
 static int32_t jobArgc;
 static void *jobArgs[kMaxArgs];
@@ -88,8 +102,10 @@ static void *worker(void *arg) {
   int32_t me = (int32_t)(intptr_t)arg;
   uint64_t seen = 0;
   for (;;) {
+    for (int i = 0; i < kSpin && atomic_load(&generation) == seen; ++i)
+      relax();
     pthread_mutex_lock(&lock);
-    while (generation == seen)
+    while (atomic_load(&generation) == seen)
       pthread_cond_wait(&workReady, &lock);
     seen = generation;
     int team = jobTeam;
@@ -106,10 +122,11 @@ static void *worker(void *arg) {
     inRegion = 1;
     invoke(fn, argc, args);
     inRegion = 0;
-    pthread_mutex_lock(&lock);
-    if (--pending == 0)
+    if (atomic_fetch_sub(&pending, 1) == 1) {
+      pthread_mutex_lock(&lock);
       pthread_cond_signal(&workDone);
-    pthread_mutex_unlock(&lock);
+      pthread_mutex_unlock(&lock);
+    }
   }
   return NULL;
 }
@@ -170,8 +187,8 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
   jobArgc = argc;
   for (int32_t i = 0; i < argc; ++i)
     jobArgs[i] = args[i];
-  pending = team - 1;
-  ++generation;
+  atomic_store(&pending, team - 1);
+  atomic_fetch_add(&generation, 1);
   pthread_cond_broadcast(&workReady);
   pthread_mutex_unlock(&lock);
 
@@ -182,8 +199,10 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
   inRegion = 0;
   teamSize = 1;
 
+  for (int i = 0; i < kSpin && atomic_load(&pending) > 0; ++i)
+    relax();
   pthread_mutex_lock(&lock);
-  while (pending > 0)
+  while (atomic_load(&pending) > 0)
     pthread_cond_wait(&workDone, &lock);
   pthread_mutex_unlock(&lock);
   pthread_barrier_destroy(&barrier);

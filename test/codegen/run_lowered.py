@@ -265,6 +265,8 @@ def main():
               lambda: quantized_matmul_case(4, False, True, "f16", True, (6, 512, 40, 32)),
               lambda: quantized_matmul_case(3, True, False, "f32", False, (5, 768, 24, 64)),
               lambda: quantized_matmul_case(8, True, False, "f16", True, (8, 1024, 16, 128)),
+              # 4M multiply-accumulates: the tiles run on the thread pool.
+              lambda: quantized_matmul_case(4, True, False, "f16", True, (16, 1024, 256, 64)),
               dequantize_case,
               # Words of 5 bytes (8 five-bit codes, read as i64), 3 bytes
               # (4 six-bit codes), 1 byte (4 two-bit codes); and a K that

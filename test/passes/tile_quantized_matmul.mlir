@@ -4,6 +4,7 @@
 // RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512" | FileCheck %s
 // RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=32768 vector-bits=256" | FileCheck %s --check-prefix=AVX2
 // RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512 min-rows=4" | FileCheck %s --check-prefix=FUSED
+// RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512 parallel-min-macs=0" | FileCheck %s --check-prefix=POOL
 // The tiled form lowers through the CPU pipeline without ever holding the
 // [1024, 1024] real-valued weight matrix.
 // RUN: qtc-opt %s --split-input-file --qt-cpu-pipeline | FileCheck %s --check-prefix=LOWERED
@@ -47,7 +48,7 @@ func.func @gemm(%x: tensor<64x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<102
 // -----
 
 // Leading dims are collapsed and restored; the bias is added after the
-// loops.
+// loops. 16 x 1024 x 256 = 4M multiply-accumulates: parallel.
 // CHECK-LABEL: func.func @batched_bias
 // CHECK: tensor.collapse_shape %arg0 {{\[}}[0, 1], [2]] : tensor<2x8x1024xf32> into tensor<16x1024xf32>
 // CHECK: scf.forall
@@ -65,12 +66,17 @@ func.func @batched_bias(%x: tensor<2x8x1024xf32>, %w: tensor<256x512xi8>, %s: te
 
 // -----
 
-// A single row is tiled too by default; with min-rows=4 (fewer rows than
-// that: a decoding step) the fused form stays.
+// A single row is tiled too by default, on the calling thread: 1M
+// multiply-accumulates are below parallel-min-macs (4M), so the tiles are
+// an scf.for; with parallel-min-macs=0 they go to the pool. With
+// min-rows=4 (fewer rows than that: a decoding step) the fused form stays.
 // CHECK-LABEL: func.func @gemv
-// CHECK: scf.forall
+// CHECK-NOT: scf.forall
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<1x1024xf32>)
 // CHECK: qt.dequantize {{.*}} -> tensor<16x256xf32>
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x16xf32>)
+// POOL-LABEL: func.func @gemv
+// POOL: scf.forall (%{{.*}}) in (64)
 // FUSED-LABEL: func.func @gemv
 // FUSED-NOT: scf.forall
 // FUSED: qt.quantized_matmul

@@ -6,9 +6,10 @@ onnxruntime running the same int4 model.
 
     python3 threads.py QTC WORKDIR
 
-The model is one MatMul (K = 512, N = 384, 8 rows) quantized to int4 by
+The model is one MatMul (K = 1024, N = 768, 8 rows) quantized to int4 by
 onnxruntime's MatMulNBits quantizer, large enough that
-qt-tile-quantized-matmul splits it into weight tiles the pool shares out.
+qt-tile-quantized-matmul splits it into weight tiles and shares them out
+to the pool (6.3M multiply-accumulates, above parallel-min-macs).
 Prints one line per check and "N passed, M failed".
 """
 import os
@@ -21,7 +22,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper
 
 QTC, WORK = sys.argv[1:3]
-M, K, N = 8, 512, 384
+M, K, N = 8, 1024, 768
 passed = failed = 0
 
 
