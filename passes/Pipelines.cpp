@@ -31,7 +31,9 @@ static const char *const kCPUStages =
     "scf-forall-to-parallel,convert-scf-to-openmp,canonicalize,"
     "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,"
     "lower-affine,convert-math-to-libm,convert-math-to-llvm,"
-    "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm{use-aligned-alloc},"
+    "convert-arith-to-llvm,convert-index-to-llvm,"
+    // Buffers come from the runtime's caching allocator (runtime/alloc.c).
+    "finalize-memref-to-llvm{use-aligned-alloc use-generic-functions},"
     "convert-openmp-to-llvm,"
     "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts";
 

@@ -1,0 +1,118 @@
+/*===- alloc.c - the allocator of compiled models' temporary buffers ------===*
+ *
+ * Part of qtc's runtime. qt-cpu-pipeline lowers memref.alloc / dealloc to
+ * the generic entry points below (finalize-memref-to-llvm with
+ * use-generic-functions). A model allocates and frees the same temporaries
+ * on every call; through malloc, the large ones come from fresh mmaps and
+ * are faulted in page by page each time (about a tenth of a MiniLM call).
+ * Here freed blocks are kept in power-of-two size classes and handed out
+ * again, so after the first call a model's temporaries are resident and
+ * reused: an arena that lives across calls. At most kCacheBytes of free
+ * blocks are kept; beyond that, and for blocks over 1 GiB, memory goes back
+ * to the system.
+ *
+ * Thread-safe: parallel loops allocate their tiles' panels concurrently.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+  kHeader = 64,    /* bytes before the payload; keeps it 64-byte aligned */
+  kMinShift = 6,   /* smallest class: 64 bytes */
+  kMaxShift = 30,  /* largest class: 1 GiB */
+  kClasses = kMaxShift + 1,
+};
+static const uint64_t kCacheBytes = (uint64_t)1 << 30;
+static const uint64_t kMagic = 0x7174632d616c6c63ull; /* "qtc-allc" */
+
+/* The last 16 bytes of a block's header. */
+typedef struct {
+  uint64_t shift; /* size class, or 0: not cached (own allocation) */
+  uint64_t magic;
+} Tag;
+
+typedef struct Free {
+  struct Free *next;
+} Free;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static Free *lists[kClasses];
+static uint64_t cached;
+
+static Tag *tagOf(void *payload) { return (Tag *)((char *)payload - sizeof(Tag)); }
+
+static unsigned classOf(uint64_t bytes) {
+  unsigned shift = kMinShift;
+  while (shift < kMaxShift && ((uint64_t)1 << shift) < bytes)
+    ++shift;
+  return shift;
+}
+
+/* A block of at least `size` payload bytes aligned to `alignment`. */
+static void *allocate(uint64_t alignment, uint64_t size) {
+  if (size == 0)
+    size = 1;
+  if (alignment <= kHeader && size <= ((uint64_t)1 << kMaxShift)) {
+    unsigned shift = classOf(size);
+    pthread_mutex_lock(&lock);
+    Free *block = lists[shift];
+    if (block) {
+      lists[shift] = block->next;
+      cached -= (uint64_t)1 << shift;
+    }
+    pthread_mutex_unlock(&lock);
+    char *base = (char *)block;
+    if (!base && posix_memalign((void **)&base, kHeader,
+                                kHeader + ((size_t)1 << shift)))
+      return NULL;
+    char *payload = base + kHeader;
+    Tag *tag = tagOf(payload);
+    tag->shift = shift;
+    tag->magic = kMagic;
+    return payload;
+  }
+  /* Over-aligned or huge: a block of its own, freed to the system. */
+  uint64_t header = alignment > kHeader ? alignment : kHeader;
+  char *base;
+  if (posix_memalign((void **)&base, (size_t)header, (size_t)(header + size)))
+    return NULL;
+  char *payload = base + header;
+  Tag *tag = tagOf(payload);
+  tag->shift = header; /* >= 64 and not a class index below 31: own block */
+  tag->magic = kMagic;
+  return payload;
+}
+
+void *_mlir_memref_to_llvm_alloc(uint64_t size) { return allocate(16, size); }
+
+void *_mlir_memref_to_llvm_aligned_alloc(uint64_t alignment, uint64_t size) {
+  return allocate(alignment, size);
+}
+
+void _mlir_memref_to_llvm_free(void *payload) {
+  if (!payload)
+    return;
+  Tag *tag = tagOf(payload);
+  if (tag->magic != kMagic)
+    abort(); /* not ours: a corrupted header or a foreign pointer */
+  uint64_t shift = tag->shift;
+  if (shift < kClasses) {
+    uint64_t bytes = (uint64_t)1 << shift;
+    Free *block = (Free *)((char *)payload - kHeader);
+    pthread_mutex_lock(&lock);
+    if (cached + bytes <= kCacheBytes) {
+      block->next = lists[shift];
+      lists[shift] = block;
+      cached += bytes;
+      block = NULL;
+    }
+    pthread_mutex_unlock(&lock);
+    free(block);
+    return;
+  }
+  free((char *)payload - shift);
+}
