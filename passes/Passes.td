@@ -185,6 +185,10 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
     `qt-cpu-pipeline` runs on the runtime's thread pool; a matmul of fewer
     than `parallel-min-macs` multiply-accumulates gets plain `scf.for`
     loops instead, since forking the pool would cost more than it saves.
+    Real-valued `linalg.matmul`s with static shapes and at least
+    `parallel-min-macs` multiply-accumulates are tiled the same way along N
+    (K x tn weights filling half of L1), through the TilingInterface, so
+    that fp32 models use the pool too.
 
     Tile sizes come from the target: `tk` is about 16 vectors of the
     widest vector register (`vector-bits`), rounded to whole groups and

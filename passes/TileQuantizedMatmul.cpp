@@ -17,6 +17,8 @@
 #include "frontends/common/TensorBuilders.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/TargetParser/Host.h"
 
@@ -73,6 +75,40 @@ struct TileQuantizedMatmulPass
     getOperation()->walk([&](QuantizedMatmulOp op) { ops.push_back(op); });
     for (QuantizedMatmulOp op : ops)
       tile(op, l1, vbits);
+    // Real-valued matmuls (fp32 models, kept layers) have nothing to decode;
+    // their column tiles go to the thread pool when large enough.
+    SmallVector<linalg::MatmulOp> matmuls;
+    getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
+    for (linalg::MatmulOp op : matmuls)
+      tileRealMatmul(op, l1);
+  }
+
+  void tileRealMatmul(linalg::MatmulOp op, int64_t l1) {
+    if (!op.hasPureTensorSemantics())
+      return;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges(); // m, n, k
+    if (ranges.size() != 3 || llvm::any_of(ranges, ShapedType::isDynamic))
+      return;
+    int64_t m = ranges[0], n = ranges[1], k = ranges[2];
+    if (m * n * k < static_cast<int64_t>(parallelMinMacs))
+      return;
+    auto elem = cast<ShapedType>(op.getResultTypes()[0]).getElementType();
+    int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
+    // Columns whose weights (K of them each) fill half of L1.
+    int64_t tn = largestDivisor(n, std::max<int64_t>(1, l1 / 2 / (k * elemBytes)), 1);
+    if (tn == 0 || tn == n)
+      return;
+    IRRewriter rewriter(op);
+    rewriter.setInsertionPoint(op);
+    scf::SCFTilingOptions options;
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    options.setTileSizes({rewriter.getIndexAttr(0), rewriter.getIndexAttr(tn),
+                          rewriter.getIndexAttr(0)});
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled))
+      return;
+    rewriter.replaceOp(op, tiled->replacements);
   }
 
   void tile(QuantizedMatmulOp op, int64_t l1, int64_t vbits) {

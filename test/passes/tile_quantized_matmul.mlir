@@ -113,3 +113,31 @@ func.func @dynamic(%x: tensor<?x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1
       : tensor<?x1024xf32>, tensor<1024x512xi8>, tensor<1024x32xf16> -> tensor<?x1024xf32>
   return %y : tensor<?x1024xf32>
 }
+
+// -----
+
+// Real-valued matmuls have nothing to decode; from 4M multiply-accumulates
+// on, their column tiles (K x tn weights filling half of L1) go to the
+// thread pool.
+// CHECK-LABEL: func.func @real
+// CHECK: scf.forall (%[[J:.*]]) = (0) to (1536) step (16) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<128x1536xf32>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<128x384xf32>, tensor<384x16xf32>) outs(%{{.*}} : tensor<128x16xf32>)
+// CHECK: tensor.parallel_insert_slice
+// CHECK-LABEL: func.func @real_small
+// CHECK-NOT: scf.forall
+func.func @real(%a: tensor<128x384xf32>, %b: tensor<384x1536xf32>) -> tensor<128x1536xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<128x1536xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<128x1536xf32>) -> tensor<128x1536xf32>
+  %y = linalg.matmul ins(%a, %b : tensor<128x384xf32>, tensor<384x1536xf32>)
+      outs(%f : tensor<128x1536xf32>) -> tensor<128x1536xf32>
+  return %y : tensor<128x1536xf32>
+}
+func.func @real_small(%a: tensor<8x64xf32>, %b: tensor<64x64xf32>) -> tensor<8x64xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x64xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
+  %y = linalg.matmul ins(%a, %b : tensor<8x64xf32>, tensor<64x64xf32>)
+      outs(%f : tensor<8x64xf32>) -> tensor<8x64xf32>
+  return %y : tensor<8x64xf32>
+}
