@@ -188,7 +188,10 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
     Real-valued `linalg.matmul`s with static shapes and at least
     `parallel-min-macs` multiply-accumulates are tiled the same way along N
     (K x tn weights filling half of L1), through the TilingInterface, so
-    that fp32 models use the pool too.
+    that fp32 models use the pool too. Every static `linalg.matmul` that
+    reads B as (k, n), as ONNX MatMul's [K, N] weights are, becomes a
+    generic over (m, k, n): the innermost loop then runs along rows of B
+    and C instead of down B's columns.
 
     Tile sizes come from the target: `tk` is about 16 vectors of the
     widest vector register (`vector-bits`), rounded to whole groups and

@@ -17,6 +17,7 @@
 #include "frontends/common/TensorBuilders.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Builders.h"
@@ -81,6 +82,32 @@ struct TileQuantizedMatmulPass
     getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
     for (linalg::MatmulOp op : matmuls)
       tileRealMatmul(op, l1);
+    // B read as (k, n) (ONNX MatMul's [K, N] weights): loop over (m, k, n)
+    // so the innermost loop runs along contiguous rows of B and C, a form
+    // LLVM vectorizes; (m, n, k) would stride down B's columns.
+    matmuls.clear();
+    getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
+    for (linalg::MatmulOp op : matmuls)
+      reorderKN(op);
+  }
+
+  static void reorderKN(linalg::MatmulOp op) {
+    if (!op.hasPureTensorSemantics())
+      return;
+    MLIRContext *ctx = op.getContext();
+    AffineExpr m, n, k;
+    bindDims(ctx, m, n, k);
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (maps.size() != 3 || maps[1] != AffineMap::get(3, 0, {k, n}, ctx) ||
+        maps[0] != AffineMap::get(3, 0, {m, k}, ctx) ||
+        maps[2] != AffineMap::get(3, 0, {m, n}, ctx))
+      return;
+    IRRewriter rewriter(op);
+    rewriter.setInsertionPoint(op);
+    FailureOr<linalg::GenericOp> generic = linalg::generalizeNamedOp(rewriter, op);
+    if (failed(generic))
+      return;
+    (void)linalg::interchangeGenericOp(rewriter, *generic, {0, 2, 1});
   }
 
   void tileRealMatmul(linalg::MatmulOp op, int64_t l1) {

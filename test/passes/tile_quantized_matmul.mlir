@@ -118,13 +118,18 @@ func.func @dynamic(%x: tensor<?x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1
 
 // Real-valued matmuls have nothing to decode; from 4M multiply-accumulates
 // on, their column tiles (K x tn weights filling half of L1) go to the
-// thread pool.
+// thread pool. With B read as (k, n), every matmul loops over (m, k, n), so
+// the innermost loop runs along rows of B and C.
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-LABEL: func.func @real
 // CHECK: scf.forall (%[[J:.*]]) = (0) to (1536) step (16) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<128x1536xf32>)
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<128x384xf32>, tensor<384x16xf32>) outs(%{{.*}} : tensor<128x16xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<128x384xf32>, tensor<384x16xf32>) outs(%{{.*}} : tensor<128x16xf32>)
 // CHECK: tensor.parallel_insert_slice
 // CHECK-LABEL: func.func @real_small
 // CHECK-NOT: scf.forall
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "reduction", "parallel"]}
 func.func @real(%a: tensor<128x384xf32>, %b: tensor<384x1536xf32>) -> tensor<128x1536xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<128x1536xf32>
