@@ -65,6 +65,8 @@ DictionaryAttr renamed(DictionaryAttr attrs, StringRef part) {
 /// Why the cache operands and results of `op` cannot cross the boundary
 /// quantized, or "" when they can.
 std::string mismatch(func::FuncOp f, AttentionOp op) {
+  if (op.getPastKey() == op.getPastValue())
+    return "the past key and value are the same tensor";
   for (Value past : {op.getPastKey(), op.getPastValue()}) {
     auto arg = dyn_cast<BlockArgument>(past);
     if (!arg || arg.getOwner() != &f.getBody().front())
@@ -106,15 +108,15 @@ struct QuantizeKVCachePass
           ops.push_back(op);
       });
       for (AttentionOp op : ops)
-        if (failed(rewrite(f, op)))
-          return signalPassFailure();
+        rewrite(f, op);
     }
   }
 
-  LogicalResult rewrite(func::FuncOp f, AttentionOp op) {
+  /// Quantizes the cache of `op`, or warns why it stays real-valued.
+  void rewrite(func::FuncOp f, AttentionOp op) {
     if (std::string why = mismatch(f, op); !why.empty()) {
       op.emitWarning() << "KV cache kept real-valued: " << why;
-      return success();
+      return;
     }
     // The past's head dimension may be unbound where the present's is not.
     auto withHeadDim = [](Value past, Value present) {
@@ -131,7 +133,7 @@ struct QuantizeKVCachePass
     if (ShapedType::isDynamic(dk) || ShapedType::isDynamic(dv)) {
       op.emitWarning() << "KV cache kept real-valued: the head dimension is "
                           "dynamic";
-      return success();
+      return;
     }
     KVLayout keys{bits, groupSize, /*perChannel=*/true};
     KVLayout values{bits, std::min<int64_t>(groupSize, dv), false};
@@ -139,12 +141,12 @@ struct QuantizeKVCachePass
       op.emitWarning() << "KV cache kept real-valued: head dimensions " << dk
                        << " and " << dv << " do not split into " << perByte
                        << " codes per byte and groups of " << values.group;
-      return success();
+      return;
     }
     Value pastK = op.getPastKey(), pastV = op.getPastValue();
     SmallVector<Value> kParts = splitArgument(f, cast<BlockArgument>(pastK), kt, keys);
     SmallVector<Value> vParts = splitArgument(f, cast<BlockArgument>(pastV), vt, values);
-    // Decode at the start of the function, quantize right after the op.
+    // Decode right before the op, quantize right after it.
     OpBuilder b(op);
     // Shape queries of the past read the codes (same B, H, T) instead.
     auto redirectDims = [&](Value past, Value codes, int64_t d) {
@@ -193,7 +195,6 @@ struct QuantizeKVCachePass
     };
     encode(op.getPresentKey(), kParts, keys);
     encode(op.getPresentValue(), vParts, values);
-    return success();
   }
 
   /// Adds codes, scales and mins arguments right after `arg` (which the

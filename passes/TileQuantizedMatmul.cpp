@@ -5,14 +5,17 @@
 // This pass splits the matmul into tiles of the weight matrix sized to the
 // target's L1 cache: each tile is decoded once, by a dense loop, into a
 // small real-valued panel and multiplied with all rows, so decoding is
-// amortized over the rows while the full real-valued matrix never exists. Tile sizes are chosen here, from the
-// target's cache and vector sizes, so that later performance work changes
-// them in one place.
+// amortized over the rows while the full real-valued matrix never exists.
+// Real-valued matmuls get column tiles and a loop order that reads their
+// weights row by row. Tile sizes are chosen here, from the target's cache
+// and vector sizes, so that later performance work changes them in one
+// place.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
 
+#include "codegen/Conversion/QTToLinalg.h"
 #include "dialects/QT/IR/QTOps.h"
 #include "frontends/common/TensorBuilders.h"
 
@@ -77,22 +80,19 @@ struct TileQuantizedMatmulPass
     for (QuantizedMatmulOp op : ops)
       tile(op, l1, vbits);
     // Real-valued matmuls (fp32 models, kept layers) have nothing to decode;
-    // their column tiles go to the thread pool when large enough.
+    // their column tiles go to the thread pool when large enough, and the
+    // (tiled) matmul reads B row by row.
     SmallVector<linalg::MatmulOp> matmuls;
     getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
     for (linalg::MatmulOp op : matmuls)
-      tileRealMatmul(op, l1);
-    // B read as (k, n) (ONNX MatMul's [K, N] weights): loop over (m, k, n)
-    // so the innermost loop runs along contiguous rows of B and C, a form
-    // LLVM vectorizes; (m, n, k) would stride down B's columns.
-    matmuls.clear();
-    getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
-    for (linalg::MatmulOp op : matmuls)
-      reorderKN(op);
+      reorderKN(tileRealMatmul(op, l1));
   }
 
+  /// B read as (k, n) (ONNX MatMul's [K, N] weights): loop over (m, k, n)
+  /// so the innermost loop runs along contiguous rows of B and C, a form
+  /// LLVM vectorizes; (m, n, k) would stride down B's columns.
   static void reorderKN(linalg::MatmulOp op) {
-    if (!op.hasPureTensorSemantics())
+    if (!op || !op.hasPureTensorSemantics())
       return;
     MLIRContext *ctx = op.getContext();
     AffineExpr m, n, k;
@@ -110,21 +110,23 @@ struct TileQuantizedMatmulPass
     (void)linalg::interchangeGenericOp(rewriter, *generic, {0, 2, 1});
   }
 
-  void tileRealMatmul(linalg::MatmulOp op, int64_t l1) {
+  /// Column tiles of `op` on the pool; returns the matmul left to compute
+  /// (the tile's, or `op` itself when it is not tiled).
+  linalg::MatmulOp tileRealMatmul(linalg::MatmulOp op, int64_t l1) {
     if (!op.hasPureTensorSemantics())
-      return;
+      return op;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges(); // m, n, k
     if (ranges.size() != 3 || llvm::any_of(ranges, ShapedType::isDynamic))
-      return;
+      return op;
     int64_t m = ranges[0], n = ranges[1], k = ranges[2];
     if (m * n * k < static_cast<int64_t>(parallelMinMacs))
-      return;
+      return op;
     auto elem = cast<ShapedType>(op.getResultTypes()[0]).getElementType();
     int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
     // Columns whose weights (K of them each) fill half of L1.
     int64_t tn = largestDivisor(n, std::max<int64_t>(1, l1 / 2 / (k * elemBytes)), 1);
     if (tn == 0 || tn == n)
-      return;
+      return op;
     IRRewriter rewriter(op);
     rewriter.setInsertionPoint(op);
     scf::SCFTilingOptions options;
@@ -134,8 +136,11 @@ struct TileQuantizedMatmulPass
     FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
         rewriter, cast<TilingInterface>(op.getOperation()), options);
     if (failed(tiled))
-      return;
+      return op;
     rewriter.replaceOp(op, tiled->replacements);
+    return tiled->tiledOps.empty()
+               ? linalg::MatmulOp()
+               : dyn_cast<linalg::MatmulOp>(tiled->tiledOps.front());
   }
 
   void tile(QuantizedMatmulOp op, int64_t l1, int64_t vbits) {
@@ -266,20 +271,7 @@ struct TileQuantizedMatmulPass
           });
       y = nLoop.getResult(0);
     }
-    if (Value bias = op.getBias()) {
-      Value bb = broadcastTo(b, l, bias, mixedSizes(b, l, y));
-      y = mapElements(b, l, ValueRange{y, bb}, elem,
-                      [](OpBuilder &nb, Location nl, ValueRange v) {
-                        return arith::AddFOp::create(nb, nl, v[0], v[1]);
-                      });
-    }
-    if (typeOf(op.getInput()).getRank() != 2) {
-      SmallVector<OpFoldResult> outSizes = mixedSizes(b, l, op.getInput());
-      outSizes.back() = b.getIndexAttr(n);
-      y = reshapeTo(b, l, y, outSizes);
-    }
-    if (y.getType() != op.getType())
-      y = tensor::CastOp::create(b, l, op.getType(), y);
+    y = finishQuantizedMatmul(b, op, y);
     op.replaceAllUsesWith(y);
     op.erase();
   }

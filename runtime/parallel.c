@@ -26,7 +26,7 @@
 
 typedef void (*QtcMicrotask)(int32_t *gtid, int32_t *btid, ...);
 
-enum { kMaxArgs = 16, kMaxThreads = 256 };
+enum { kMaxArgs = 8, kMaxThreads = 256 };
 
 /* Spin this many pauses (a few tens of microseconds) before sleeping on a
  * condition variable: a model forks the pool once per tiled matmul, and a
@@ -91,10 +91,7 @@ static void invoke(QtcMicrotask fn, int32_t argc, void **a) {
   case 7: fn(&gtid, &btid, a[0], a[1], a[2], a[3], a[4], a[5], a[6]); break;
   case 8: fn(&gtid, &btid, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]); break;
   default:
-    /* LLVM's OpenMP lowering passes one aggregate; more than 8 separate
-     * arguments would be a different code generator. */
-    fprintf(stderr, "qtc runtime: parallel region with %d arguments\n", (int)argc);
-    abort();
+    abort(); /* argc was checked by __kmpc_fork_call */
   }
 }
 
@@ -144,10 +141,16 @@ void __kmpc_push_num_threads(void *loc, int32_t gtid, int32_t n) {
 
 void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
   (void)loc;
+  if (argc < 0 || argc > kMaxArgs) {
+    /* LLVM's OpenMP lowering passes one aggregate; more than 8 separate
+     * arguments would be a different code generator. */
+    fprintf(stderr, "qtc runtime: parallel region with %d arguments\n", (int)argc);
+    abort();
+  }
   void *args[kMaxArgs];
   va_list ap;
   va_start(ap, fn);
-  for (int32_t i = 0; i < argc && i < kMaxArgs; ++i)
+  for (int32_t i = 0; i < argc; ++i)
     args[i] = va_arg(ap, void *);
   va_end(ap);
   int team = pushedThreads > 0 ? pushedThreads : qtc_get_num_threads();

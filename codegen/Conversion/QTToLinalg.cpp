@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Conversion/QTToLinalg.h"
 #include "passes/Passes.h"
 
 #include "dialects/QT/IR/QTOps.h"
@@ -29,6 +30,28 @@ namespace mlir::qt {
 using namespace mlir;
 using namespace mlir::qt;
 using namespace qtc::ir;
+
+Value mlir::qt::finishQuantizedMatmul(OpBuilder &b, QuantizedMatmulOp op,
+                                      Value y) {
+  Location l = op.getLoc();
+  Type elem = typeOf(y).getElementType();
+  int64_t n = op.getPackedRowCount();
+  if (Value bias = op.getBias()) {
+    Value bb = broadcastTo(b, l, bias, mixedSizes(b, l, y));
+    y = mapElements(b, l, ValueRange{y, bb}, elem,
+                    [](OpBuilder &nb, Location nl, ValueRange v) {
+                      return arith::AddFOp::create(nb, nl, v[0], v[1]);
+                    });
+  }
+  if (typeOf(op.getInput()).getRank() != 2) {
+    SmallVector<OpFoldResult> outSizes = mixedSizes(b, l, op.getInput());
+    outSizes.back() = b.getIndexAttr(n);
+    y = reshapeTo(b, l, y, outSizes);
+  }
+  if (y.getType() != op.getType())
+    y = tensor::CastOp::create(b, l, op.getType(), y);
+  return y;
+}
 
 namespace {
 
@@ -242,25 +265,8 @@ struct LowerQuantizedMatmul : OpRewritePattern<QuantizedMatmulOp> {
     return finish(op, b, y);
   }
 
-  /// Adds the bias, restores the input's leading dims and replaces `op`.
   static LogicalResult finish(QuantizedMatmulOp op, PatternRewriter &b, Value y) {
-    Location l = op.getLoc();
-    Type elem = typeOf(y).getElementType();
-    int64_t n = op.getPackedRowCount();
-    if (Value bias = op.getBias()) {
-      Value bb = broadcastTo(b, l, bias, mixedSizes(b, l, y));
-      y = mapElements(b, l, ValueRange{y, bb}, elem,
-                      [](OpBuilder &nb, Location nl, ValueRange v) {
-                        return arith::AddFOp::create(nb, nl, v[0], v[1]);
-                      });
-    }
-    SmallVector<OpFoldResult> outSizes = mixedSizes(b, l, op.getInput());
-    outSizes.back() = b.getIndexAttr(n);
-    if (typeOf(op.getInput()).getRank() != 2)
-      y = reshapeTo(b, l, y, outSizes);
-    if (y.getType() != op.getType())
-      y = tensor::CastOp::create(b, l, op.getType(), y);
-    b.replaceOp(op, y);
+    b.replaceOp(op, finishQuantizedMatmul(b, op, y));
     return success();
   }
 };

@@ -72,3 +72,17 @@ func.func @reused(%q: tensor<1x4x1x16xf32>, %k: tensor<1x2x1x16xf32>, %v: tensor
   %twice = arith.addf %k1, %k1 : tensor<1x2x9x16xf32>
   return %o, %k1, %v1, %twice : tensor<1x4x1x16xf32>, tensor<1x2x9x16xf32>, tensor<1x2x9x16xf32>, tensor<1x2x9x16xf32>
 }
+
+// -----
+
+// One tensor passed as both the past key and value cannot be split twice.
+// WARN: quantize_kv_cache.mlir:[[@LINE+5]]:18: warning: KV cache kept real-valued: the past key and value are the same tensor
+// CHECK-LABEL: func.func @shared_past(
+// CHECK-NOT: qt.kv_
+func.func @shared_past(%q: tensor<1x4x1x16xf32>, %k: tensor<1x2x1x16xf32>, %v: tensor<1x2x1x16xf32>,
+                       %p: tensor<1x2x8x16xf32>) -> (tensor<1x4x1x16xf32>, tensor<1x2x9x16xf32>, tensor<1x2x9x16xf32>) {
+  %o, %k1, %v1 = qt.attention %q, %k, %v cache(%p, %p : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>)
+      : tensor<1x4x1x16xf32>, tensor<1x2x1x16xf32>, tensor<1x2x1x16xf32>
+      -> tensor<1x4x1x16xf32>, tensor<1x2x9x16xf32>, tensor<1x2x9x16xf32>
+  return %o, %k1, %v1 : tensor<1x4x1x16xf32>, tensor<1x2x9x16xf32>, tensor<1x2x9x16xf32>
+}

@@ -22,19 +22,15 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
 import onnxruntime as ort
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Tally, accuracy_level_0  # noqa: E402
 
 QTC, WORK, MODEL = sys.argv[1:4]
 PROMPT, DECODE, GROUP = 6, 3, 4
-passed = failed = 0
-
-
-def check(label, ok, detail):
-    global passed, failed
-    print(f"{'OK' if ok else 'MISMATCH'} {label}: {detail}")
-    passed += bool(ok)
-    failed += not ok
+tally = Tally()
+check = tally.check
 
 
 def rel_sq(got, want):
@@ -42,14 +38,9 @@ def rel_sq(got, want):
     return float(((got - want) ** 2).sum() / (want ** 2).sum())
 
 
-# onnxruntime's MatMulNBits with accuracy_level 4 rounds activations to 8
-# bits; qtc computes what accuracy_level 0 does (fixtures/README.md).
-proto = onnx.load(MODEL)
-for node in proto.graph.node:
-    for attr in node.attribute:
-        if node.op_type == "MatMulNBits" and attr.name == "accuracy_level":
-            attr.i = 0
-session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+# MatMulNBits at accuracy_level 0, the semantics qtc computes
+# (fixtures/README.md).
+session = ort.InferenceSession(accuracy_level_0(MODEL), providers=["CPUExecutionProvider"])
 cache_names = [i.name for i in session.get_inputs() if i.name.startswith("past_key_values.")]
 cache_shape = [i.shape for i in session.get_inputs() if i.name in cache_names][0]
 heads = cache_shape[1]
@@ -180,5 +171,4 @@ check("8-bit cache: logits vs onnxruntime", errors[8] < 1e-4, f"max rel. sq. err
 check("error grows as the cache narrows (8 < 4 < 2 bits)", errors[8] < errors[4] < errors[2],
       f"{errors[8]:.2e} < {errors[4]:.2e} < {errors[2]:.2e}")
 check("2-bit cache still tracks the model", errors[2] < 0.5, f"max rel. sq. error {errors[2]:.2e}")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or passed == 0 else 0)
+tally.finish()

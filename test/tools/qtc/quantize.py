@@ -27,16 +27,13 @@ import sys
 import numpy as np
 import onnxruntime as ort
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Tally  # noqa: E402
+
 QTC, WORK = sys.argv[1:3]
 PAIRS = list(zip(sys.argv[3::2], sys.argv[4::2]))
-passed = failed = 0
-
-
-def check(label, ok, detail):
-    global passed, failed
-    print(f"{'OK' if ok else 'MISMATCH'} {label}: {detail}")
-    passed += bool(ok)
-    failed += not ok
+tally = Tally()
+check = tally.check
 
 
 def rel_sq(got, want):
@@ -145,5 +142,4 @@ for model, io in PAIRS:
             check(f"{name} {label}: activation-aware scaling used", r["activation_aware"] and scaled > 0,
                   f"{scaled} layers scaled")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+tally.finish()

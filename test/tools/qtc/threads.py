@@ -21,17 +21,13 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Tally, accuracy_level_0  # noqa: E402
+
 QTC, WORK = sys.argv[1:3]
 M, K, N = 8, 1024, 768
-passed = failed = 0
-
-
-def check(label, ok, detail):
-    global passed, failed
-    print(f"{'OK' if ok else 'MISMATCH'} {label}: {detail}")
-    passed += bool(ok)
-    failed += not ok
-
+tally = Tally()
+check = tally.check
 
 rng = np.random.default_rng(7)
 w = (rng.standard_normal((K, N)) / np.sqrt(K)).astype(np.float32)
@@ -75,17 +71,9 @@ for label, got in results.items():
     check(f"{label} vs 1 thread", np.array_equal(got.view(np.uint32), one.view(np.uint32)),
           f"max|diff| = {float(np.abs(got - one).max()):.3g}")
 
-# accuracy_level 0: fp32 activations against the dequantized weights, what
-# qtc computes.
-proto = onnx.load(path)
-for node in proto.graph.node:
-    for attr in node.attribute:
-        if node.op_type == "MatMulNBits" and attr.name == "accuracy_level":
-            attr.i = 0
-ref = ort.InferenceSession(proto.SerializeToString(),
+ref = ort.InferenceSession(accuracy_level_0(path),
                            providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
 diff = float(np.abs(one - ref).max())
 tol = 2e-5 * max(1.0, float(np.abs(ref).max()))
 check("1 thread vs onnxruntime", diff <= tol, f"max|diff| = {diff:.3g} (tolerance {tol:.3g})")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or passed == 0 else 0)
+tally.finish()
