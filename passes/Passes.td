@@ -242,6 +242,51 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
   ];
 }
 
+def QTExternalizeWeights : Pass<"qt-externalize-weights", "::mlir::ModuleOp"> {
+  let summary = "Moves constant weights of an LLVM-dialect module into a side file";
+  let description = [{
+    Runs on the output of `qt-cpu-pipeline` (the LLVM dialect). Every private
+    constant `llvm.mlir.global` of at least `min-bytes` bytes whose value is
+    a dense or `dense_resource` array of whole-byte elements, and whose only
+    uses are `llvm.mlir.addressof` in functions, is written to `file` (64-byte
+    aligned, after a page-aligned header; the format is in runtime/README.md)
+    and replaced by a pointer global: each `llvm.mlir.addressof @w` becomes
+    a load of `@w_qtc_ptr`. The pass adds
+
+    - `llvm.func @qtc_weights_bind(%base: !llvm.ptr)`, which points every
+      `_qtc_ptr` global into the mapped file's data region, and
+    - `@qtc_weights_id` / `@qtc_weights_bytes` (i64 constants): the data's
+      hash and size, which the runtime checks against the file's header
+      before binding it, so a side file from another compile is refused.
+
+    Weights are then memory-mapped at run time (runtime/weights.c) instead
+    of living in the object: the library stays small, pages load on demand
+    and processes that run the same model share them.
+
+    Before:
+
+    ```mlir
+    llvm.mlir.global private constant @w(dense_resource<w> : tensor<64x64xi8>) : !llvm.array<64 x array<64 x i8>>
+    %p = llvm.mlir.addressof @w : !llvm.ptr
+    ```
+
+    After:
+
+    ```mlir
+    llvm.mlir.global internal @w_qtc_ptr() : !llvm.ptr { ... llvm.mlir.zero ... }
+    %a = llvm.mlir.addressof @w_qtc_ptr : !llvm.ptr
+    %p = llvm.load %a : !llvm.ptr -> !llvm.ptr
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"file", "file", "std::string", /*default=*/"\"\"",
+           "Path of the side file to write (required)">,
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"1024",
+           "Smaller constants stay in the object">
+  ];
+}
+
 def ConvertQTToLinalg : Pass<"convert-qt-to-linalg"> {
   let summary = "Lowers qt ops to linalg on tensors (first backend stage)";
   let description = [{

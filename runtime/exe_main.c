@@ -208,7 +208,7 @@ static void usage(const char *prog, const qtc_port *inputs, int n) {
   fprintf(stderr, "usage: %s", prog);
   for (int i = 0; i < n; ++i)
     fprintf(stderr, " %s=FILE.npy", inputs[i].name);
-  fprintf(stderr, " [--output-dir DIR] [--threads N] [--bench N]\ninputs:\n");
+  fprintf(stderr, " [--output-dir DIR] [--threads N] [--bench N] [--weights FILE]\ninputs:\n");
   for (int i = 0; i < n; ++i) {
     char s[96];
     shape_string(s, sizeof s, inputs[i].rank, inputs[i].shape);
@@ -217,7 +217,8 @@ static void usage(const char *prog, const qtc_port *inputs, int n) {
 }
 
 int qtc_exe_main(int argc, char **argv, const qtc_port *inputs, int num_inputs,
-                 const qtc_port *outputs, int num_outputs, void (*entry)(void **)) {
+                 const qtc_port *outputs, int num_outputs, int (*entry)(void **),
+                 const char *(*error)(void), int (*load_weights)(const char *)) {
   const char *prog = argv[0];
   const char *out_dir = ".";
   long bench = 0;
@@ -229,6 +230,15 @@ int qtc_exe_main(int argc, char **argv, const qtc_port *inputs, int num_inputs,
     }
     if (!strcmp(argv[i], "--output-dir") && i + 1 < argc) {
       out_dir = argv[++i];
+      continue;
+    }
+    if (!strcmp(argv[i], "--weights") && i + 1 < argc) {
+      if (!load_weights)
+        return fail(prog, "--weights", "this program has its weights built in");
+      if (load_weights(argv[++i])) {
+        fprintf(stderr, "%s: error: %s\n", prog, error());
+        return 1;
+      }
       continue;
     }
     if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
@@ -283,7 +293,10 @@ int qtc_exe_main(int argc, char **argv, const qtc_port *inputs, int num_inputs,
     args[num_inputs + k] = descriptor(&outputs[k], b);
   }
   double t0 = now_ms();
-  entry(args);
+  if (entry(args)) {
+    fprintf(stderr, "%s: error: %s\n", prog, error());
+    return 1;
+  }
   double first = now_ms() - t0;
   mkdir(out_dir, 0777);
   for (int k = 0; k < num_outputs; ++k) {

@@ -5,11 +5,13 @@
  * lives in qtc's runtime (runtime/exe_main.c):
  *
  *   PROG NAME=FILE.npy ... [--output-dir DIR] [--threads N] [--bench N]
+ *        [--weights FILE]
  *
  * reads each input from a C-order .npy file, checks its dtype and shape,
  * runs the model, writes every output as DIR/NAME.npy and prints the time;
  * with --bench N also min/median/max over N more runs; --threads N sets
- * the size of the thread pool (qtc_set_num_threads in runtime.h).
+ * the size of the thread pool (qtc_set_num_threads in runtime.h). A
+ * program compiled with --weights external maps PROG.weights, or FILE.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -34,10 +36,13 @@ typedef struct {
 } qtc_port;
 
 /* Runs the program; returns the process exit status. `entry` takes one
- * memref descriptor per input, then per output (see the model's header). */
+ * memref descriptor per input, then per output (see the model's header),
+ * and returns 0, or non-zero with `error()` saying why. `load_weights`
+ * maps a weights side file (NULL when the weights are built in). */
 int qtc_exe_main(int argc, char **argv, const qtc_port *inputs, int num_inputs,
                  const qtc_port *outputs, int num_outputs,
-                 void (*entry)(void **args));
+                 int (*entry)(void **args), const char *(*error)(void),
+                 int (*load_weights)(const char *path));
 
 #ifdef __cplusplus
 }

@@ -59,9 +59,16 @@ llvm::Expected<CompiledModel> CompiledModel::load(llvm::StringRef soPath) {
   void *lib = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib)
     return llvm::createStringError("cannot load " + soPath + ": " + dlerror());
-  model.entry = reinterpret_cast<void (*)(void **)>(dlsym(lib, "qtc_model_run"));
-  if (!model.entry)
-    return llvm::createStringError(soPath + ": no qtc_model_run entry");
+  model.path = soPath.str();
+  model.entry = reinterpret_cast<int (*)(void **)>(dlsym(lib, "qtc_model_run"));
+  model.error =
+      reinterpret_cast<const char *(*)(void)>(dlsym(lib, "qtc_model_error"));
+  if (!model.entry || !model.error)
+    return llvm::createStringError(
+        soPath + ": no qtc_model_run/qtc_model_error entry (recompile it "
+                 "with this qtc)");
+  model.loadWeightsFn = reinterpret_cast<int (*)(const char *)>(
+      dlsym(lib, "qtc_model_load_weights"));
   model.setNumThreads =
       reinterpret_cast<void (*)(int)>(dlsym(lib, "qtc_set_num_threads"));
   return model;
@@ -109,8 +116,17 @@ std::vector<Array> CompiledModel::allocateOutputs() const {
   return outputs;
 }
 
-void CompiledModel::run(std::vector<Array> &inputs,
-                        std::vector<Array> &outputs) const {
+llvm::Error CompiledModel::loadWeights(llvm::StringRef weights) const {
+  if (!loadWeightsFn)
+    return llvm::createStringError(path + ": its weights are built in (it was "
+                                          "not compiled with --weights external)");
+  if (loadWeightsFn(weights.str().c_str()))
+    return llvm::createStringError(error());
+  return llvm::Error::success();
+}
+
+llvm::Error CompiledModel::run(std::vector<Array> &inputs,
+                               std::vector<Array> &outputs) const {
   // Memref descriptors: {allocated, aligned, offset, sizes[r], strides[r]}.
   std::vector<std::vector<int64_t>> descriptors;
   auto addDescriptor = [&](Array &a) {
@@ -134,5 +150,7 @@ void CompiledModel::run(std::vector<Array> &inputs,
   std::vector<void *> args;
   for (auto &d : descriptors)
     args.push_back(d.data());
-  entry(args.data());
+  if (entry(args.data()))
+    return llvm::createStringError(error());
+  return llvm::Error::success();
 }

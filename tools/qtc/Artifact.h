@@ -47,13 +47,21 @@ public:
   /// the runtime linked into the library).
   void setThreads(int threads) const;
 
+  /// Maps the weights side file of a model compiled with --weights
+  /// external from `path` instead of the default (MODEL.weights next to
+  /// MODEL.so). An error for a model with embedded weights.
+  llvm::Error loadWeights(llvm::StringRef path) const;
+
   /// Runs the model; `inputs` in input order, `outputs` from
-  /// allocateOutputs().
-  void run(std::vector<Array> &inputs, std::vector<Array> &outputs) const;
+  /// allocateOutputs(). Fails only when external weights cannot be mapped.
+  llvm::Error run(std::vector<Array> &inputs, std::vector<Array> &outputs) const;
 
 private:
+  std::string path;
   std::vector<Port> ins, outs;
-  void (*entry)(void **) = nullptr;
+  int (*entry)(void **) = nullptr;
+  const char *(*error)(void) = nullptr;
+  int (*loadWeightsFn)(const char *) = nullptr;
   void (*setNumThreads)(int) = nullptr;
 };
 

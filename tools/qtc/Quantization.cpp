@@ -465,7 +465,8 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
   h->current.assign(h->slot.size(), nullptr);
   for (int64_t b = 0; b < batches; ++b) {
     h->selectBatch(b);
-    h->model->run(h->inputs, h->outputs);
+    if (llvm::Error e = h->model->run(h->inputs, h->outputs))
+      return std::move(e);
     for (auto [k, i] : llvm::enumerate(hoisted)) {
       Array &a = h->outputs[firstActivation + k];
       Layer &l = layers[i];
@@ -517,7 +518,8 @@ double Harness::measure(const std::vector<const std::vector<char> *> &weights) {
   for (int64_t b = 0; b < batches; ++b) {
     if (batches > 1)
       selectBatch(b);
-    model->run(inputs, outputs);
+    // Calibration copies embed their weights: running cannot fail.
+    llvm::cantFail(model->run(inputs, outputs));
     for (size_t j : floatOutputs) {
       const float *y = outputs[j].f32(), *r = reference[b][j].f32();
       for (int64_t e = 0, n = outputs[j].numElements(); e < n; ++e) {

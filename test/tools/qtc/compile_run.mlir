@@ -21,7 +21,9 @@
 
 // HEADER: args[0] input  input_ids: int64 [1, 2]
 // HEADER: args[7] output logits: float32 [1, 2, 100]
-// HEADER: void qtc_model_run(void **args);
+// HEADER: int qtc_model_run(void **args);
+// HEADER-NEXT: const char *qtc_model_error(void);
+// HEADER-NOT: qtc_model_load_weights
 // SHAPE: qtc: error: input 'input_ids' must be int64 [1, 2], the file holds int64 [1, 3]
 // NAME: qtc: error: the model has no input 'nothere'
 // MISSING: qtc: error: {{.*}}missing.json: cannot open
