@@ -188,10 +188,23 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
     Real-valued `linalg.matmul`s with static shapes and at least
     `parallel-min-macs` multiply-accumulates are tiled the same way along N
     (K x tn weights filling half of L1), through the TilingInterface, so
-    that fp32 models use the pool too. Every static `linalg.matmul` that
-    reads B as (k, n), as ONNX MatMul's [K, N] weights are, becomes a
-    generic over (m, k, n): the innermost loop then runs along rows of B
-    and C instead of down B's columns.
+    that fp32 models use the pool too.
+
+    The contractions are written as register-blocked vector code, since
+    LLVM, unable to rule out that the output aliases an input, vectorizes
+    the scalar loop nests poorly:
+
+    - a quantized tile, and an f32 `linalg.matmul` reading B as (n, k) (a
+      Hugging Face Linear), become dot products over blocks of up to 4 rows
+      x 4 columns: 16 accumulator vectors of `vector-bits` / 32 lanes run
+      over k, each reduced once. Splitting sums into lanes reorders them,
+      so only with `reassociate` (qtc compile --strict-fp turns it off;
+      then the tile stays a linalg.generic);
+    - an f32 `linalg.matmul` reading B as (k, n) (ONNX MatMul's [K, N]
+      weights) loops over (m, k, n) with up to 4 rows of 4-16-column
+      accumulator vectors, adding broadcast A[m, k] times a row piece of B
+      per step: the sum keeps linalg's order. Narrower than 4 columns it
+      stays a generic over (m, k, n).
 
     Tile sizes come from the target: `tk` is about 16 vectors of the
     widest vector register (`vector-bits`), rounded to whole groups and
@@ -213,7 +226,9 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
       %r = scf.for %k0 = %c0 to %c1024 step %c256 iter_args(%acc = %yt) {
         %panel = qt.dequantize %w_tile, %s_tile {format = ...}
             : tensor<16x128xi8>, tensor<16x8xf16> -> tensor<16x256xf32>
-        %next = linalg.generic ... ins(%x_tile, %panel) outs(%acc)  // acc += x . panel^T
+        %next = scf.for %m0 ... {        // acc += x . panel^T, register-blocked
+          scf.for %j0 ... { scf.for %kk ... -> (vector<16xf32> x 16) ... vector.reduction <add> ... }
+        }
         scf.yield %next
       }
       scf.forall.in_parallel {
@@ -225,7 +240,8 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
   let dependentDialects = ["::mlir::qt::QTDialect", "::mlir::scf::SCFDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
   let options = [
     Option<"l1Bytes", "l1-bytes", "int64_t", /*default=*/"0",
            "L1 data cache size in bytes (0: the host's)">,
@@ -238,7 +254,10 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
            "thread)">,
     Option<"minRows", "min-rows", "int64_t", /*default=*/"1",
            "Tile only matmuls with at least this many rows (larger values "
-           "keep the fused lowering for decoding steps)">
+           "keep the fused lowering for decoding steps)">,
+    Option<"reassociate", "reassociate", "bool", /*default=*/"true",
+           "Let the quantized tile contraction split its sums into vector "
+           "lanes (register-blocked; false keeps each dot product in order)">
   ];
 }
 

@@ -30,6 +30,8 @@ static const char *const kCPUStages =
     // bodies in, which may not hold the loops' multi-block lowering.
     "scf-forall-to-parallel,convert-scf-to-openmp,canonicalize,"
     "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,"
+    // The vector kernels of f32 matmuls (qt-tile-quantized-matmul).
+    "convert-vector-to-llvm,"
     "lower-affine,convert-math-to-libm,convert-math-to-llvm,"
     "convert-arith-to-llvm,convert-index-to-llvm,"
     // Buffers come from the runtime's caching allocator (runtime/alloc.c).
@@ -42,6 +44,7 @@ llvm::LogicalResult mlir::qt::buildCPUBackendStages(OpPassManager &pm,
   QTTileQuantizedMatmulOptions tiling;
   tiling.l1Bytes = target.l1Bytes;
   tiling.vectorBits = target.vectorBits;
+  tiling.reassociate = target.reassociate;
   pm.addPass(createQTTileQuantizedMatmul(tiling));
   return parsePassPipeline(kCPUStages, pm);
 }

@@ -18,6 +18,7 @@ namespace mlir::qt {
 struct CPUTarget {
   int64_t l1Bytes = 0;    ///< L1 data cache size
   int64_t vectorBits = 0; ///< widest vector register
+  bool reassociate = true; ///< floating-point sums may be reordered
 };
 
 /// qt-normalize-pipeline: the clean-up every imported module gets before

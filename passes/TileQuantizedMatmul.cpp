@@ -6,10 +6,10 @@
 // target's L1 cache: each tile is decoded once, by a dense loop, into a
 // small real-valued panel and multiplied with all rows, so decoding is
 // amortized over the rows while the full real-valued matrix never exists.
-// Real-valued matmuls get column tiles and a loop order that reads their
-// weights row by row. Tile sizes are chosen here, from the target's cache
-// and vector sizes, so that later performance work changes them in one
-// place.
+// Real-valued matmuls get column tiles. The contractions are emitted as
+// register-blocked vector code (accumulators held in vectors across the
+// k loop). Tile sizes are chosen here, from the target's cache and vector
+// sizes, so that later performance work changes them in one place.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +20,7 @@
 #include "frontends/common/TensorBuilders.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
@@ -84,8 +85,137 @@ struct TileQuantizedMatmulPass
     // (tiled) matmul reads B row by row.
     SmallVector<linalg::MatmulOp> matmuls;
     getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
-    for (linalg::MatmulOp op : matmuls)
-      reorderKN(tileRealMatmul(op, l1));
+    int64_t lanes = reassociate ? std::max<int64_t>(1, vbits / 32) : 0;
+    for (linalg::MatmulOp op : matmuls) {
+      linalg::MatmulOp rest = tileRealMatmul(op, l1);
+      if (rest && !vectorizeKN(rest) && !vectorizeNK(rest, lanes))
+        reorderKN(rest);
+    }
+  }
+
+  /// B read as (n, k) (a Hugging Face Linear's [N, K] weights): the same
+  /// register-blocked dot products as the quantized tiles, with B itself
+  /// as the panel. Only where sums may be reassociated (`lanes` > 0).
+  static bool vectorizeNK(linalg::MatmulOp op, int64_t lanes) {
+    if (!op.hasPureTensorSemantics() || lanes < 4)
+      return false;
+    MLIRContext *ctx = op.getContext();
+    AffineExpr dm, dn, dk;
+    bindDims(ctx, dm, dn, dk);
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (maps.size() != 3 || maps[0] != AffineMap::get(3, 0, {dm, dk}, ctx) ||
+        maps[1] != AffineMap::get(3, 0, {dn, dk}, ctx) ||
+        maps[2] != AffineMap::get(3, 0, {dm, dn}, ctx))
+      return false;
+    Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
+          c = op.getDpsInits()[0];
+    auto at = dyn_cast<RankedTensorType>(a.getType());
+    auto bt = dyn_cast<RankedTensorType>(bMat.getType());
+    auto ct = dyn_cast<RankedTensorType>(c.getType());
+    if (!at || !bt || !ct || !at.hasStaticShape() || !bt.hasStaticShape() ||
+        !ct.hasStaticShape() || !bt.getElementType().isF32() ||
+        !ct.getElementType().isF32())
+      return false;
+    OpBuilder b(op);
+    Value result = blockedContraction(b, op.getLoc(), a, bMat, c, at.getDimSize(0),
+                                      bt.getDimSize(0), at.getDimSize(1), lanes);
+    if (!result)
+      return false;
+    op->replaceAllUsesWith(ValueRange{result});
+    op->erase();
+    return true;
+  }
+
+  /// The (m, k, n) kernel for f32 matmuls that read B as (k, n), in vector
+  /// form: for each chunk of W <= 16 columns and each block of R <= 4
+  /// rows, R accumulator vectors stay in registers over the whole k loop;
+  /// each step loads one W-wide row piece of B and adds a broadcast
+  /// A[m, k] times it to every accumulator. The sum runs over k in order,
+  /// as linalg.matmul's does, so results do not change. Written as vector
+  /// ops because LLVM, seeing C and A as possibly aliased, reloads A after
+  /// every store to C in the scalar loop nest and vectorizes nothing.
+  /// Returns false (leaving `op` alone) when shapes are dynamic, the
+  /// element type is not f32, or no chunk of 4..16 columns divides N.
+  static bool vectorizeKN(linalg::MatmulOp op) {
+    if (!op.hasPureTensorSemantics())
+      return false;
+    MLIRContext *ctx = op.getContext();
+    AffineExpr dm, dn, dk;
+    bindDims(ctx, dm, dn, dk);
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (maps.size() != 3 || maps[0] != AffineMap::get(3, 0, {dm, dk}, ctx) ||
+        maps[1] != AffineMap::get(3, 0, {dk, dn}, ctx) ||
+        maps[2] != AffineMap::get(3, 0, {dm, dn}, ctx))
+      return false;
+    Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
+          c = op.getDpsInits()[0];
+    auto at = dyn_cast<RankedTensorType>(a.getType());
+    auto bt = dyn_cast<RankedTensorType>(bMat.getType());
+    auto ct = dyn_cast<RankedTensorType>(c.getType());
+    if (!at || !bt || !ct || !at.hasStaticShape() || !bt.hasStaticShape() ||
+        !ct.hasStaticShape() || at.getRank() != 2 ||
+        !at.getElementType().isF32() || !bt.getElementType().isF32() ||
+        !ct.getElementType().isF32())
+      return false;
+    int64_t m = at.getDimSize(0), k = at.getDimSize(1), n = bt.getDimSize(1);
+    int64_t w = largestDivisor(n, 16, 1);
+    if (w < 4 || k == 0)
+      return false;
+    int64_t r = m % 4 == 0 ? 4 : m % 2 == 0 ? 2 : 1;
+
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Type f32 = b.getF32Type();
+    auto vt = VectorType::get({w}, f32);
+    auto index = [&](OpBuilder &b, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    SmallVector<bool, 1> inBounds = {true};
+    auto columns = scf::ForOp::create(
+        b, loc, index(b, 0), index(b, n), index(b, w), ValueRange{c},
+        [&](OpBuilder &b, Location loc, Value n0, ValueRange cols) {
+          auto rowsLoop = scf::ForOp::create(
+              b, loc, index(b, 0), index(b, m), index(b, r), cols,
+              [&](OpBuilder &b, Location loc, Value m0, ValueRange acc0) {
+                Value cur = acc0[0];
+                SmallVector<Value> rows, init;
+                for (int64_t i = 0; i < r; ++i) {
+                  rows.push_back(i ? arith::AddIOp::create(b, loc, m0, index(b, i))
+                                         .getResult()
+                                   : m0);
+                  init.push_back(vector::TransferReadOp::create(
+                      b, loc, vt, cur, ValueRange{rows.back(), n0}, pad,
+                      ArrayRef<bool>(inBounds)));
+                }
+                auto kLoop = scf::ForOp::create(
+                    b, loc, index(b, 0), index(b, k), index(b, 1), init,
+                    [&](OpBuilder &b, Location loc, Value kk, ValueRange accs) {
+                      Value row = vector::TransferReadOp::create(
+                          b, loc, vt, bMat, ValueRange{kk, n0}, pad,
+                          ArrayRef<bool>(inBounds));
+                      SmallVector<Value> next;
+                      for (int64_t i = 0; i < r; ++i) {
+                        Value x = tensor::ExtractOp::create(
+                            b, loc, a, ValueRange{rows[i], kk});
+                        Value xs = vector::BroadcastOp::create(b, loc, vt, x);
+                        Value prod = arith::MulFOp::create(b, loc, xs, row);
+                        next.push_back(arith::AddFOp::create(b, loc, accs[i], prod));
+                      }
+                      scf::YieldOp::create(b, loc, next);
+                    });
+                for (int64_t i = 0; i < r; ++i)
+                  cur = vector::TransferWriteOp::create(
+                            b, loc, kLoop.getResult(i), cur,
+                            ValueRange{rows[i], n0}, ArrayRef<bool>(inBounds))
+                            .getResult();
+                scf::YieldOp::create(b, loc, cur);
+              });
+          scf::YieldOp::create(b, loc, rowsLoop.getResults());
+        });
+    op->replaceAllUsesWith(columns.getResults());
+    op->erase();
+    return true;
   }
 
   /// B read as (k, n) (ONNX MatMul's [K, N] weights): loop over (m, k, n)
@@ -173,11 +303,89 @@ struct TileQuantizedMatmulPass
     // Forking the thread pool costs tens of microseconds; small matmuls
     // keep their tiles on the calling thread.
     bool parallel = rows * n * k >= static_cast<int64_t>(parallelMinMacs);
-    rewrite(op, rows, k, n, tk, tn, parallel);
+    // The register-blocked contraction splits each dot product into
+    // vector lanes, which reorders the sum: only when reassociation is
+    // allowed (not under qtc compile --strict-fp).
+    rewrite(op, rows, k, n, tk, tn, parallel, reassociate ? lanes : 0);
+  }
+
+  /// The tile contraction out[m, n] += sum_k x[m, k] * panel[n, k] with
+  /// registers blocked: for R <= 4 rows and C <= 4 panel rows at a time,
+  /// R x C accumulator vectors of `w` lanes run over k, each step loading
+  /// R pieces of x and C of the panel (R + C loads for R * C multiply-adds,
+  /// where a plain dot product needs two loads per multiply-add); each
+  /// accumulator is reduced once per tile. Null when the shapes do not
+  /// split into whole vectors or the elements are not f32.
+  static Value blockedContraction(OpBuilder &b, Location l, Value xTile,
+                                  Value panel, Value out, int64_t rows,
+                                  int64_t tn, int64_t tk, int64_t w) {
+    if (w < 4 || tk % w || !typeOf(xTile).getElementType().isF32())
+      return Value();
+    int64_t r = rows % 4 == 0 ? 4 : rows % 2 == 0 ? 2 : 1;
+    int64_t c = tn % 4 == 0 ? 4 : tn % 2 == 0 ? 2 : 1;
+    auto vt = VectorType::get({w}, b.getF32Type());
+    auto idx = [&](OpBuilder &ib, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ib, l, v);
+    };
+    Value c0 = idx(b, 0), cR = idx(b, r), cC = idx(b, c), cW = idx(b, w);
+    Value cRows = idx(b, rows), cTn = idx(b, tn), cTk = idx(b, tk);
+    SmallVector<Value> offsets;
+    for (int64_t i = 0; i < std::max(r, c); ++i)
+      offsets.push_back(idx(b, i));
+    Value pad = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+    Value zero = arith::ConstantOp::create(
+        b, l, DenseElementsAttr::get(vt, b.getF32FloatAttr(0.0f)));
+    SmallVector<bool, 1> inBounds = {true};
+    auto rowLoop = scf::ForOp::create(
+        b, l, c0, cRows, cR, ValueRange{out},
+        [&](OpBuilder &rb, Location, Value m0, ValueRange rowArgs) {
+          auto colLoop = scf::ForOp::create(
+              rb, l, c0, cTn, cC, rowArgs,
+              [&](OpBuilder &cb, Location, Value n0, ValueRange colArgs) {
+                SmallVector<Value> ms, ns;
+                for (int64_t i = 0; i < r; ++i)
+                  ms.push_back(i ? arith::AddIOp::create(cb, l, m0, offsets[i]).getResult() : m0);
+                for (int64_t j = 0; j < c; ++j)
+                  ns.push_back(j ? arith::AddIOp::create(cb, l, n0, offsets[j]).getResult() : n0);
+                SmallVector<Value> init(r * c, zero);
+                auto kLoop = scf::ForOp::create(
+                    cb, l, c0, cTk, cW, init,
+                    [&](OpBuilder &kb, Location, Value k0, ValueRange acc) {
+                      SmallVector<Value> xs, ps, next;
+                      for (int64_t i = 0; i < r; ++i)
+                        xs.push_back(vector::TransferReadOp::create(
+                            kb, l, vt, xTile, ValueRange{ms[i], k0}, pad,
+                            ArrayRef<bool>(inBounds)));
+                      for (int64_t j = 0; j < c; ++j)
+                        ps.push_back(vector::TransferReadOp::create(
+                            kb, l, vt, panel, ValueRange{ns[j], k0}, pad,
+                            ArrayRef<bool>(inBounds)));
+                      for (int64_t i = 0; i < r; ++i)
+                        for (int64_t j = 0; j < c; ++j)
+                          next.push_back(arith::AddFOp::create(
+                              kb, l, acc[i * c + j],
+                              arith::MulFOp::create(kb, l, xs[i], ps[j])));
+                      scf::YieldOp::create(kb, l, next);
+                    });
+                Value cur = colArgs[0];
+                for (int64_t i = 0; i < r; ++i)
+                  for (int64_t j = 0; j < c; ++j) {
+                    Value sum = vector::ReductionOp::create(
+                        cb, l, vector::CombiningKind::ADD,
+                        kLoop.getResult(i * c + j));
+                    Value old = tensor::ExtractOp::create(cb, l, cur, ValueRange{ms[i], ns[j]});
+                    Value add = arith::AddFOp::create(cb, l, old, sum);
+                    cur = tensor::InsertOp::create(cb, l, add, cur, ValueRange{ms[i], ns[j]});
+                  }
+                scf::YieldOp::create(cb, l, cur);
+              });
+          scf::YieldOp::create(rb, l, colLoop.getResults());
+        });
+    return rowLoop.getResult(0);
   }
 
   static void rewrite(QuantizedMatmulOp op, int64_t rows, int64_t k, int64_t n,
-                      int64_t tk, int64_t tn, bool parallel) {
+                      int64_t tk, int64_t tn, bool parallel, int64_t lanes) {
     OpBuilder b(op);
     Location l = op.getLoc();
     MLIRContext *ctx = op.getContext();
@@ -218,6 +426,11 @@ struct TileQuantizedMatmulPass
             auto panelType = RankedTensorType::get({tn, tk}, elem);
             Value panel = DequantizeOp::create(kb, kl, panelType, w, s, z, format);
             Value xTile = slice(kb, x, {attr(0), k0}, {rows, tk});
+            if (Value acc = blockedContraction(kb, kl, xTile, panel, kArgs[0],
+                                               rows, tn, tk, lanes)) {
+              scf::YieldOp::create(kb, kl, acc);
+              return;
+            }
             AffineExpr m, nn, kk;
             bindDims(ctx, m, nn, kk);
             Value acc =

@@ -9,4 +9,4 @@
 // (half/interleaved, partial, position ids); embedding (real and packed).
 // RUN: python3 %S/run_lowered.py qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 48 passed, 0 failed
+// CHECK: 58 passed, 0 failed

@@ -110,6 +110,30 @@ def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=No
     return f"quantized_matmul {code_type} zp={with_zp} scale={scale_type} bias={with_bias}{label}", got, ref
 
 
+def real_matmul_case(m, k, n, transposed=False):
+    """A real-valued linalg.matmul reading B as (k, n) (ONNX MatMul): the
+    tiling pass turns it into the f32 vector kernel (row blocks of 4, 2 or
+    1; column chunks of 4-16), or, narrower than 4 columns, a (m, k, n)
+    generic; from 4M multiply-accumulates its column tiles run on the pool.
+    With `transposed`, B is read as (n, k) (a Hugging Face Linear): the
+    register-blocked dot products (4/2/1 x 4/2/1 blocks), or the plain
+    matmul when K is not a whole number of vectors."""
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if transposed else (k, n)).astype(np.float32)
+    maps = ("indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, "
+            "affine_map<(m, n, k) -> (m, n)>] " if transposed else "")
+    body = "\n".join([f"  %a = arith.constant {dense(a, 'f32')}",
+                      f"  %b = arith.constant {dense(b, 'f32')}",
+                      "  %z = arith.constant 0.0 : f32",
+                      f"  %e = tensor.empty() : tensor<{m}x{n}xf32>",
+                      f"  %f = linalg.fill ins(%z : f32) outs(%e : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>",
+                      f"  %r = linalg.matmul {maps}ins(%a, %b : tensor<{m}x{k}xf32>, "
+                      f"tensor<{b.shape[0]}x{b.shape[1]}xf32>) "
+                      f"outs(%f : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>"])
+    ref = a.astype(np.float64) @ (b.T if transposed else b)
+    return f"matmul f32 {m}x{k}x{n}{' B(n,k)' if transposed else ''}", run(body, f"{m}x{n}"), ref
+
+
 def dequantize_case(bits=3, group=8, k=24):
     n = 4
     codes = rng.integers(0, 2 ** bits, size=(n, k))
@@ -267,6 +291,14 @@ def main():
               lambda: quantized_matmul_case(8, True, False, "f16", True, (8, 1024, 16, 128)),
               # 4M multiply-accumulates: the tiles run on the thread pool.
               lambda: quantized_matmul_case(4, True, False, "f16", True, (16, 1024, 256, 64)),
+              # Real-valued matmuls: 4, 2 and 1 rows per block, 16/10/5-wide
+              # column chunks, too narrow to vectorize, and on the pool.
+              lambda: real_matmul_case(8, 40, 48), lambda: real_matmul_case(6, 24, 20),
+              lambda: real_matmul_case(5, 16, 5), lambda: real_matmul_case(4, 16, 3),
+              lambda: real_matmul_case(16, 512, 512),
+              lambda: real_matmul_case(8, 64, 24, True), lambda: real_matmul_case(6, 32, 10, True),
+              lambda: real_matmul_case(5, 48, 7, True), lambda: real_matmul_case(4, 20, 8, True),
+              lambda: real_matmul_case(16, 512, 512, True),
               dequantize_case,
               # Words of 5 bytes (8 five-bit codes, read as i64), 3 bytes
               # (4 six-bit codes), 1 byte (4 two-bit codes); and a K that

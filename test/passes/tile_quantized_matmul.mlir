@@ -5,6 +5,7 @@
 // RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=32768 vector-bits=256" | FileCheck %s --check-prefix=AVX2
 // RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512 min-rows=4" | FileCheck %s --check-prefix=FUSED
 // RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512 parallel-min-macs=0" | FileCheck %s --check-prefix=POOL
+// RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512 reassociate=false" | FileCheck %s --check-prefix=STRICT
 // The tiled form lowers through the CPU pipeline without ever holding the
 // [1024, 1024] real-valued weight matrix.
 // RUN: qtc-opt %s --split-input-file --qt-cpu-pipeline | FileCheck %s --check-prefix=LOWERED
@@ -23,10 +24,23 @@
 // CHECK: %[[Z:.*]] = tensor.extract_slice %arg3[%[[N0]], %{{.*}}] [16, 8] [1, 1] : tensor<1024x32xi8> to tensor<16x8xi8>
 // CHECK: %[[P:.*]] = qt.dequantize %[[W]], %[[S]] zero_points(%[[Z]] : tensor<16x8xi8>) {format = #qt.packed<ui4, group_size = 32, scale = f16, zero_point>} : tensor<16x128xi8>, tensor<16x8xf16> -> tensor<16x256xf32>
 // CHECK: %[[X:.*]] = tensor.extract_slice %arg0[0, %[[K0]]] [64, 256] [1, 1]
-// CHECK: linalg.generic {{.*}} ins(%[[X]], %[[P]] : tensor<64x256xf32>, tensor<16x256xf32>) outs(%[[ACC]] : tensor<64x16xf32>)
+// The tile contraction is register-blocked: 4 rows x 4 panel rows of
+// 16-lane accumulators over the tile's k, each reduced once into the tile.
+// CHECK: scf.for %[[M0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (tensor<64x16xf32>)
+// CHECK: scf.for %[[J0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}}) -> (tensor<64x16xf32>)
+// CHECK: scf.for %[[KK:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> ({{(vector<16xf32>, )+}}vector<16xf32>)
+// CHECK-COUNT-4: vector.transfer_read %[[X]][%{{.*}}, %[[KK]]]
+// CHECK-COUNT-4: vector.transfer_read %[[P]][%{{.*}}, %[[KK]]]
+// CHECK-COUNT-16: arith.mulf
+// CHECK: scf.yield
+// CHECK-COUNT-16: vector.reduction <add>
 // CHECK: scf.forall.in_parallel
 // CHECK: tensor.parallel_insert_slice %{{.*}} into %[[Y]][0, %[[N0]]] [64, 16] [1, 1]
 // CHECK-NOT: qt.quantized_matmul
+// Under --strict-fp (reassociate=false) each dot product stays in order.
+// STRICT-LABEL: func.func @gemm
+// STRICT-NOT: vector.reduction
+// STRICT: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<64x256xf32>, tensor<16x256xf32>) outs(%{{.*}} : tensor<64x16xf32>)
 // AVX2 with a 32 KiB L1: tk = 16 x 8 lanes = 128, tn = 16 KiB / 512 B = 32.
 // AVX2-LABEL: func.func @gemm
 // AVX2: qt.dequantize {{.*}} -> tensor<32x128xf32>
@@ -53,7 +67,7 @@ func.func @gemm(%x: tensor<64x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<102
 // CHECK: tensor.collapse_shape %arg0 {{\[}}[0, 1], [2]] : tensor<2x8x1024xf32> into tensor<16x1024xf32>
 // CHECK: scf.forall
 // CHECK: qt.dequantize {{.*}} -> tensor<16x256xf32>
-// CHECK: linalg.generic
+// CHECK: vector.reduction <add>
 // CHECK: arith.addf
 // CHECK: -> tensor<2x8x256xf32>
 func.func @batched_bias(%x: tensor<2x8x1024xf32>, %w: tensor<256x512xi8>, %s: tensor<256x8xf16>,
@@ -74,7 +88,8 @@ func.func @batched_bias(%x: tensor<2x8x1024xf32>, %w: tensor<256x512xi8>, %s: te
 // CHECK-NOT: scf.forall
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<1x1024xf32>)
 // CHECK: qt.dequantize {{.*}} -> tensor<16x256xf32>
-// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x16xf32>)
+// One row: blocks of 1 row x 4 panel rows.
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // POOL-LABEL: func.func @gemv
 // POOL: scf.forall (%{{.*}}) in (64)
 // FUSED-LABEL: func.func @gemv
@@ -118,18 +133,34 @@ func.func @dynamic(%x: tensor<?x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1
 
 // Real-valued matmuls have nothing to decode; from 4M multiply-accumulates
 // on, their column tiles (K x tn weights filling half of L1) go to the
-// thread pool. With B read as (k, n), every matmul loops over (m, k, n), so
-// the innermost loop runs along rows of B and C.
-// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
-// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
-// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// thread pool. With B read as (k, n) and f32 elements, each tile becomes a
+// vector kernel: 16-column chunks, blocks of 4 rows whose accumulators stay
+// in vectors over the whole k loop, one row piece of B per k step.
 // CHECK-LABEL: func.func @real
 // CHECK: scf.forall (%[[J:.*]]) = (0) to (1536) step (16) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<128x1536xf32>)
-// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<128x384xf32>, tensor<384x16xf32>) outs(%{{.*}} : tensor<128x16xf32>)
+// CHECK: %[[BT:.*]] = tensor.extract_slice %{{.*}}[0, %[[J]]] [384, 16] [1, 1]
+// CHECK: scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<128x16xf32>)
+// CHECK: scf.for %[[M0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[CT:.*]] = %{{.*}}) -> (tensor<128x16xf32>)
+// CHECK-COUNT-4: vector.transfer_read %[[CT]][%{{.*}}, %[[N0]]], %{{.*}} {in_bounds = [true]} : tensor<128x16xf32>, vector<16xf32>
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[ROW:.*]] = vector.transfer_read %[[BT]][%[[K]], %[[N0]]]
+// CHECK: %[[X:.*]] = tensor.extract %{{.*}}[%[[M0]], %[[K]]] : tensor<128x384xf32>
+// CHECK: %[[XS:.*]] = vector.broadcast %[[X]] : f32 to vector<16xf32>
+// CHECK: %[[P:.*]] = arith.mulf %[[XS]], %[[ROW]] : vector<16xf32>
+// CHECK: arith.addf %{{.*}}, %[[P]] : vector<16xf32>
+// CHECK-COUNT-3: arith.addf
+// CHECK: scf.yield
+// CHECK-COUNT-4: vector.transfer_write
 // CHECK: tensor.parallel_insert_slice
+// CHECK-NOT: linalg.matmul
 // CHECK-LABEL: func.func @real_small
 // CHECK-NOT: scf.forall
-// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "reduction", "parallel"]}
+// CHECK: scf.for {{.*}} -> (tensor<8x64xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<64x64xf32>, vector<16xf32>
+// Narrower than 4 columns, the matmul still loops over
+// (m, k, n), as a generic.
+// CHECK-LABEL: func.func @real_odd
+// CHECK: linalg.generic {indexing_maps = [#[[A:.*]], #[[B:.*]], #[[C:.*]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<8x64xf32>, tensor<64x3xf32>)
 func.func @real(%a: tensor<128x384xf32>, %b: tensor<384x1536xf32>) -> tensor<128x1536xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<128x1536xf32>
@@ -145,4 +176,35 @@ func.func @real_small(%a: tensor<8x64xf32>, %b: tensor<64x64xf32>) -> tensor<8x6
   %y = linalg.matmul ins(%a, %b : tensor<8x64xf32>, tensor<64x64xf32>)
       outs(%f : tensor<8x64xf32>) -> tensor<8x64xf32>
   return %y : tensor<8x64xf32>
+}
+func.func @real_odd(%a: tensor<8x64xf32>, %b: tensor<64x3xf32>) -> tensor<8x3xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x3xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<8x3xf32>) -> tensor<8x3xf32>
+  %y = linalg.matmul ins(%a, %b : tensor<8x64xf32>, tensor<64x3xf32>)
+      outs(%f : tensor<8x3xf32>) -> tensor<8x3xf32>
+  return %y : tensor<8x3xf32>
+}
+
+// -----
+
+// B read as (n, k) (a Hugging Face Linear): register-blocked dot products
+// over B itself, 4 rows x 4 columns of 16-lane accumulators; in order under
+// reassociate=false.
+// CHECK-LABEL: func.func @real_nk
+// CHECK: scf.for {{.*}} -> ({{(vector<16xf32>, )+}}vector<16xf32>)
+// CHECK-COUNT-16: vector.reduction <add>
+// CHECK-NOT: linalg.matmul
+// STRICT-LABEL: func.func @real_nk
+// STRICT-NOT: vector.reduction
+// STRICT: linalg.matmul
+func.func @real_nk(%a: tensor<8x64xf32>, %b: tensor<32x64xf32>) -> tensor<8x32xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                                      affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %b : tensor<8x64xf32>, tensor<32x64xf32>)
+      outs(%f : tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
 }

@@ -439,6 +439,7 @@ static void splitLoopNests(llvm::Module &module, unsigned minLoops = 32) {
 /// baseline) and a 32 KiB L1 otherwise.
 static mlir::qt::CPUTarget cpuTarget() {
   mlir::qt::CPUTarget t;
+  t.reassociate = !strictFP;
   if (targetTriple.empty() && targetFeatures.empty())
     return t;
   llvm::StringRef f = targetFeatures;
@@ -774,6 +775,15 @@ static int emitModuleImpl(mlir::ModuleOp module, Emit kind,
     // Functions with many loop nests are split: each top-level loop nest
     // becomes its own function, kept out of line. See splitLoopNests.
     splitLoopNests(*llvmModule);
+    // Every buffer comes from the runtime's allocator (runtime/alloc.c),
+    // which returns blocks nothing else points to. Saying so lets LLVM
+    // keep weights in registers across stores to a temporary: without it,
+    // external weights (a writable global) must be reloaded after every
+    // store to a decoded panel, and the int4 GEMV runs 5x slower.
+    for (const char *name : {"_mlir_memref_to_llvm_aligned_alloc",
+                             "_mlir_memref_to_llvm_alloc"})
+      if (llvm::Function *alloc = llvmModule->getFunction(name))
+        alloc->addRetAttr(llvm::Attribute::NoAlias);
     if (llvm::Error e = mlir::makeOptimizingTransformer(3, 0, tm.get())(
             llvmModule.get())) {
       stage.abort();
