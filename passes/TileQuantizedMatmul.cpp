@@ -69,6 +69,45 @@ int64_t largestDivisor(int64_t n, int64_t limit, int64_t step) {
   return 0;
 }
 
+/// The operands of a pure-tensor f32 `linalg.matmul` with static shapes
+/// that reads A as (m, k), writes C as (m, n) and reads B as (k, n), or
+/// with `bTransposed` as (n, k).
+struct StaticF32Matmul {
+  Value a, b, c;
+  int64_t m, n, k;
+};
+/// Whether `op` reads A as (m, k), writes C as (m, n) and reads B as
+/// (k, n), or with `bTransposed` as (n, k).
+bool hasMatmulMaps(linalg::MatmulOp op, bool bTransposed) {
+  MLIRContext *ctx = op.getContext();
+  AffineExpr dm, dn, dk;
+  bindDims(ctx, dm, dn, dk);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap bMap = bTransposed ? AffineMap::get(3, 0, {dn, dk}, ctx)
+                               : AffineMap::get(3, 0, {dk, dn}, ctx);
+  return maps.size() == 3 && maps[0] == AffineMap::get(3, 0, {dm, dk}, ctx) &&
+         maps[1] == bMap && maps[2] == AffineMap::get(3, 0, {dm, dn}, ctx);
+}
+
+std::optional<StaticF32Matmul> staticF32Matmul(linalg::MatmulOp op,
+                                               bool bTransposed) {
+  if (!op.hasPureTensorSemantics() || !hasMatmulMaps(op, bTransposed))
+    return std::nullopt;
+  StaticF32Matmul mm{op.getDpsInputs()[0], op.getDpsInputs()[1],
+                     op.getDpsInits()[0], 0, 0, 0};
+  for (Value v : {mm.a, mm.b, mm.c}) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t || !t.hasStaticShape() || t.getRank() != 2 ||
+        !t.getElementType().isF32())
+      return std::nullopt;
+  }
+  auto at = cast<RankedTensorType>(mm.a.getType());
+  mm.m = at.getDimSize(0);
+  mm.k = at.getDimSize(1);
+  mm.n = cast<RankedTensorType>(mm.c.getType()).getDimSize(1);
+  return mm;
+}
+
 struct TileQuantizedMatmulPass
     : qt::impl::QTTileQuantizedMatmulBase<TileQuantizedMatmulPass> {
   using QTTileQuantizedMatmulBase::QTTileQuantizedMatmulBase;
@@ -97,28 +136,12 @@ struct TileQuantizedMatmulPass
   /// register-blocked dot products as the quantized tiles, with B itself
   /// as the panel. Only where sums may be reassociated (`lanes` > 0).
   static bool vectorizeNK(linalg::MatmulOp op, int64_t lanes) {
-    if (!op.hasPureTensorSemantics() || lanes < 4)
-      return false;
-    MLIRContext *ctx = op.getContext();
-    AffineExpr dm, dn, dk;
-    bindDims(ctx, dm, dn, dk);
-    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-    if (maps.size() != 3 || maps[0] != AffineMap::get(3, 0, {dm, dk}, ctx) ||
-        maps[1] != AffineMap::get(3, 0, {dn, dk}, ctx) ||
-        maps[2] != AffineMap::get(3, 0, {dm, dn}, ctx))
-      return false;
-    Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
-          c = op.getDpsInits()[0];
-    auto at = dyn_cast<RankedTensorType>(a.getType());
-    auto bt = dyn_cast<RankedTensorType>(bMat.getType());
-    auto ct = dyn_cast<RankedTensorType>(c.getType());
-    if (!at || !bt || !ct || !at.hasStaticShape() || !bt.hasStaticShape() ||
-        !ct.hasStaticShape() || !bt.getElementType().isF32() ||
-        !ct.getElementType().isF32())
+    std::optional<StaticF32Matmul> mm = staticF32Matmul(op, /*bTransposed=*/true);
+    if (!mm || lanes < 4)
       return false;
     OpBuilder b(op);
-    Value result = blockedContraction(b, op.getLoc(), a, bMat, c, at.getDimSize(0),
-                                      bt.getDimSize(0), at.getDimSize(1), lanes);
+    Value result = blockedContraction(b, op.getLoc(), mm->a, mm->b, mm->c,
+                                      mm->m, mm->n, mm->k, lanes);
     if (!result)
       return false;
     op->replaceAllUsesWith(ValueRange{result});
@@ -137,27 +160,11 @@ struct TileQuantizedMatmulPass
   /// Returns false (leaving `op` alone) when shapes are dynamic, the
   /// element type is not f32, or no chunk of 4..16 columns divides N.
   static bool vectorizeKN(linalg::MatmulOp op) {
-    if (!op.hasPureTensorSemantics())
+    std::optional<StaticF32Matmul> mm = staticF32Matmul(op, /*bTransposed=*/false);
+    if (!mm)
       return false;
-    MLIRContext *ctx = op.getContext();
-    AffineExpr dm, dn, dk;
-    bindDims(ctx, dm, dn, dk);
-    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-    if (maps.size() != 3 || maps[0] != AffineMap::get(3, 0, {dm, dk}, ctx) ||
-        maps[1] != AffineMap::get(3, 0, {dk, dn}, ctx) ||
-        maps[2] != AffineMap::get(3, 0, {dm, dn}, ctx))
-      return false;
-    Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
-          c = op.getDpsInits()[0];
-    auto at = dyn_cast<RankedTensorType>(a.getType());
-    auto bt = dyn_cast<RankedTensorType>(bMat.getType());
-    auto ct = dyn_cast<RankedTensorType>(c.getType());
-    if (!at || !bt || !ct || !at.hasStaticShape() || !bt.hasStaticShape() ||
-        !ct.hasStaticShape() || at.getRank() != 2 ||
-        !at.getElementType().isF32() || !bt.getElementType().isF32() ||
-        !ct.getElementType().isF32())
-      return false;
-    int64_t m = at.getDimSize(0), k = at.getDimSize(1), n = bt.getDimSize(1);
+    Value a = mm->a, bMat = mm->b, c = mm->c;
+    int64_t m = mm->m, k = mm->k, n = mm->n;
     int64_t w = largestDivisor(n, 16, 1);
     if (w < 4 || k == 0)
       return false;
@@ -222,15 +229,8 @@ struct TileQuantizedMatmulPass
   /// so the innermost loop runs along contiguous rows of B and C, a form
   /// LLVM vectorizes; (m, n, k) would stride down B's columns.
   static void reorderKN(linalg::MatmulOp op) {
-    if (!op || !op.hasPureTensorSemantics())
-      return;
-    MLIRContext *ctx = op.getContext();
-    AffineExpr m, n, k;
-    bindDims(ctx, m, n, k);
-    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-    if (maps.size() != 3 || maps[1] != AffineMap::get(3, 0, {k, n}, ctx) ||
-        maps[0] != AffineMap::get(3, 0, {m, k}, ctx) ||
-        maps[2] != AffineMap::get(3, 0, {m, n}, ctx))
+    if (!op || !op.hasPureTensorSemantics() ||
+        !hasMatmulMaps(op, /*bTransposed=*/false))
       return;
     IRRewriter rewriter(op);
     rewriter.setInsertionPoint(op);
