@@ -69,6 +69,8 @@ def compile_and_run(qtc, test, case, path, tmp):
             err = p.stderr.strip().splitlines()
             return False, "run: " + (err[-1] if err else f"exit {p.returncode}")
         for o, want in zip(case.model.graph.output, outputs):
+            if isinstance(want, np.generic):
+                want = np.asarray(want)  # a rank-0 output is read back as a scalar
             if not isinstance(want, np.ndarray):
                 return False, f"output {o.name} is not a plain tensor"
             got = np.load(os.path.join(work, o.name + ".npy"))

@@ -82,10 +82,25 @@ func.func @attention(%q: tensor<1x4x2x8xf32>, %k: tensor<1x2x2x8xf32>, %v: tenso
 
 // -----
 
-// Ops without a lowering yet stay.
-// CHECK-LABEL: func @not_yet
-// CHECK: qt.dynamic_quantize
-func.func @not_yet(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x2xf32>) {
+// Activations quantized at run time: per group, the range (a reduction over
+// the group), the scale, then the codes rounded half to even.
+// CHECK-DAG: #[[X3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[G3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[GRP:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 32)>
+// CHECK-LABEL: func @dynamic_quantize
+// CHECK-NOT: qt.dynamic_quantize
+// CHECK: %[[E:.*]] = tensor.expand_shape %arg0 {{\[}}[0], [1, 2]] output_shape [4, 2, 32]
+// CHECK: %[[R:.*]]:2 = linalg.generic {indexing_maps = [#[[X3]], #[[G3]], #[[G3]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[E]] : tensor<4x2x32xf32>)
+// CHECK: arith.minimumf
+// CHECK: arith.maximumf
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%[[R]]#0, %[[R]]#1 : tensor<4x2xf32>, tensor<4x2xf32>) outs(%{{.*}} : tensor<4x2xf32>)
+// CHECK: math.absf
+// CHECK: arith.select
+// CHECK: %[[Q:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #[[GRP]], #{{.*}}], {{.*}} ins(%arg0, %[[S]] : tensor<4x64xf32>, tensor<4x2xf32>) outs(%{{.*}} : tensor<4x64xi8>)
+// CHECK: arith.divf
+// CHECK: math.roundeven
+// CHECK: return %[[Q]], %[[S]]
+func.func @dynamic_quantize(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x2xf32>) {
   %q, %s = qt.dynamic_quantize %x {group_size = 32, symmetric} : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<4x2xf32>
   return %q, %s : tensor<4x64xi8>, tensor<4x2xf32>
 }

@@ -9,7 +9,9 @@ unsigned codes, with and without zero points, f16 and f32 scales, bias),
 qt.dequantize (every code width), qt.gelu (erf and tanh), qt.silu, qt.rms_norm,
 qt.layer_norm, qt.attention (grouped heads, float / boolean / causal masks,
 KV cache), qt.rotary_embedding (half and interleaved pairs, partial, with
-and without position ids) and qt.embedding (real and packed tables), writes a module that computes the op on constants and prints
+and without position ids) qt.embedding (real and packed tables), qt.dynamic_quantize (per tensor and
+per group, symmetric and asymmetric, all zeros) and real-valued
+linalg.matmul (both weight layouts), writes a module that computes the op on constants and prints
 the result, lowers it with qtc-opt's qt-cpu-pipeline (normalize,
 convert-qt-to-linalg, bufferization, LLVM; jit.py), runs it with mlir-runner, and compares
 with numpy computing the same definition independently. Prints one line per
@@ -132,6 +134,67 @@ def real_matmul_case(m, k, n, transposed=False):
                       f"outs(%f : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>"])
     ref = a.astype(np.float64) @ (b.T if transposed else b)
     return f"matmul f32 {m}x{k}x{n}{' B(n,k)' if transposed else ''}", run(body, f"{m}x{n}"), ref
+
+
+def dynamic_quantize_case(shape, group, symmetric, result, zeros=False):
+    """qt.dynamic_quantize: the codes (as f32: unsigned when asymmetric) or
+    the scales, against numpy's independent rounding (np.round is half to
+    even, as the op's definition)."""
+    x = np.zeros(shape, np.float32) if zeros else (rng.standard_normal(shape) * 3).astype(np.float32)
+    gs = list(shape[:-1]) + [shape[-1] // group] if group else []
+    sshape = "x".join(map(str, gs)) if gs else ""
+    stype = f"tensor<{sshape}xf32>" if gs else "tensor<f32>"
+    ztype = f"tensor<{sshape}xi8>" if gs else "tensor<i8>"
+    xs = "x".join(map(str, shape))
+    attrs = []
+    if group:
+        attrs.append(f"group_size = {group}")
+    if symmetric:
+        attrs.append("symmetric")
+    attr = ("{" + ", ".join(attrs) + "} ") if attrs else ""
+    outs = f"tensor<{xs}xi8>, {stype}" + ("" if symmetric else f", {ztype}")
+    names = "%q, %s" + ("" if symmetric else ", %zp")
+    body = [f"  %x = arith.constant {dense(x, 'f32')}",
+            f"  {names} = qt.dynamic_quantize %x {attr}: tensor<{xs}xf32> -> {outs}"]
+    # numpy reference
+    g = x.reshape(-1, group) if group else x.reshape(1, -1)
+    if symmetric:
+        steps = np.abs(g).max(axis=1) / 127
+    else:
+        lo, hi = np.minimum(g.min(axis=1), 0), np.maximum(g.max(axis=1), 0)
+        steps = (hi - lo) / 255
+    scale = np.where(steps == 0, 1, steps).astype(np.float32)
+    if symmetric:
+        codes = np.clip(np.round(g / scale[:, None]), -127, 127)
+    else:
+        zp = np.clip(np.round(0 - lo / scale), 0, 255)
+        codes = np.clip(np.round(g / scale[:, None]) + zp[:, None], 0, 255)
+    if result == "codes":
+        conv = "arith.sitofp" if symmetric else "arith.uitofp"
+        rank = len(shape)
+        idmap = "affine_map<(" + ", ".join(f"d{i}" for i in range(rank)) + ") -> (" + \
+            ", ".join(f"d{i}" for i in range(rank)) + ")>"
+        body += [f"  %e = tensor.empty() : tensor<{xs}xf32>",
+                 f"  %r = linalg.generic {{indexing_maps = [{idmap}, {idmap}], iterator_types = ["
+                 + ", ".join(['"parallel"'] * rank) + f"]}} ins(%q : tensor<{xs}xi8>) outs(%e : tensor<{xs}xf32>) {{",
+                 "  ^bb0(%c: i8, %o: f32):",
+                 f"    %f = {conv} %c : i8 to f32",
+                 "    linalg.yield %f : f32",
+                 f"  }} -> tensor<{xs}xf32>"]
+        got, ref, rshape = None, codes.reshape(shape), xs
+    else:
+        if not gs:
+            body += ["  %r = tensor.from_elements %s1 : tensor<1xf32>"]
+            body.insert(2, "  %s1 = tensor.extract %s[] : tensor<f32>")
+            rshape = "1"
+        else:
+            body += ["  %r = arith.addf %s, %s0 : " + stype]
+            body.insert(2, f"  %s0 = arith.constant dense<0.0> : {stype}")
+            rshape = sshape
+        ref = scale.reshape([int(d) for d in rshape.split("x")])
+    label = f"dynamic_quantize {xs} {'g' + str(group) if group else 'per tensor'} " \
+            f"{'symmetric' if symmetric else 'asymmetric'}{' zeros' if zeros else ''}: {result}"
+    return label, run("\n".join(body), rshape), ref
 
 
 def dequantize_case(bits=3, group=8, k=24):
@@ -299,6 +362,13 @@ def main():
               lambda: real_matmul_case(8, 64, 24, True), lambda: real_matmul_case(6, 32, 10, True),
               lambda: real_matmul_case(5, 48, 7, True), lambda: real_matmul_case(4, 20, 8, True),
               lambda: real_matmul_case(16, 512, 512, True),
+              lambda: dynamic_quantize_case((3, 16), 0, False, "codes"),
+              lambda: dynamic_quantize_case((3, 16), 0, False, "scale"),
+              lambda: dynamic_quantize_case((2, 3, 16), 8, True, "codes"),
+              lambda: dynamic_quantize_case((2, 3, 16), 8, True, "scale"),
+              lambda: dynamic_quantize_case((4, 8), 0, False, "codes", zeros=True),
+              lambda: dynamic_quantize_case((4, 8), 0, False, "scale", zeros=True),
+              lambda: dynamic_quantize_case((4, 8), 8, False, "codes"),
               dequantize_case,
               # Words of 5 bytes (8 five-bit codes, read as i64), 3 bytes
               # (4 six-bit codes), 1 byte (4 two-bit codes); and a K that
