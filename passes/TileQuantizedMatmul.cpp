@@ -69,9 +69,10 @@ int64_t largestDivisor(int64_t n, int64_t limit, int64_t step) {
   return 0;
 }
 
-/// The operands of a pure-tensor f32 `linalg.matmul` with static shapes
-/// that reads A as (m, k), writes C as (m, n) and reads B as (k, n), or
-/// with `bTransposed` as (n, k).
+/// The operands of a pure-tensor `linalg.matmul` with static shapes and
+/// one element type for A, B and C, f32 (or also i32 with `allowI32`: the
+/// widened operands of MatMulInteger), that reads A as (m, k), writes C
+/// as (m, n) and reads B as (k, n), or with `bTransposed` as (n, k).
 struct StaticF32Matmul {
   Value a, b, c;
   int64_t m, n, k;
@@ -90,15 +91,19 @@ bool hasMatmulMaps(linalg::MatmulOp op, bool bTransposed) {
 }
 
 std::optional<StaticF32Matmul> staticF32Matmul(linalg::MatmulOp op,
-                                               bool bTransposed) {
+                                               bool bTransposed,
+                                               bool allowI32 = false) {
   if (!op.hasPureTensorSemantics() || !hasMatmulMaps(op, bTransposed))
     return std::nullopt;
   StaticF32Matmul mm{op.getDpsInputs()[0], op.getDpsInputs()[1],
                      op.getDpsInits()[0], 0, 0, 0};
+  Type elem = getElementTypeOrSelf(mm.c.getType());
+  if (!elem.isF32() && !(allowI32 && elem.isSignlessInteger(32)))
+    return std::nullopt;
   for (Value v : {mm.a, mm.b, mm.c}) {
     auto t = dyn_cast<RankedTensorType>(v.getType());
     if (!t || !t.hasStaticShape() || t.getRank() != 2 ||
-        !t.getElementType().isF32())
+        t.getElementType() != elem)
       return std::nullopt;
   }
   auto at = cast<RankedTensorType>(mm.a.getType());
@@ -149,7 +154,7 @@ struct TileQuantizedMatmulPass
     return true;
   }
 
-  /// The (m, k, n) kernel for f32 matmuls that read B as (k, n), in vector
+  /// The (m, k, n) kernel for f32 (and i32) matmuls that read B as (k, n), in vector
   /// form: for each chunk of W <= 16 columns and each block of R <= 4
   /// rows, R accumulator vectors stay in registers over the whole k loop;
   /// each step loads one W-wide row piece of B and adds a broadcast
@@ -158,9 +163,10 @@ struct TileQuantizedMatmulPass
   /// ops because LLVM, seeing C and A as possibly aliased, reloads A after
   /// every store to C in the scalar loop nest and vectorizes nothing.
   /// Returns false (leaving `op` alone) when shapes are dynamic, the
-  /// element type is not f32, or no chunk of 4..16 columns divides N.
+  /// element type is not f32 or i32, or no chunk of 4..16 columns divides N.
   static bool vectorizeKN(linalg::MatmulOp op) {
-    std::optional<StaticF32Matmul> mm = staticF32Matmul(op, /*bTransposed=*/false);
+    std::optional<StaticF32Matmul> mm =
+        staticF32Matmul(op, /*bTransposed=*/false, /*allowI32=*/true);
     if (!mm)
       return false;
     Value a = mm->a, bMat = mm->b, c = mm->c;
@@ -172,12 +178,13 @@ struct TileQuantizedMatmulPass
 
     OpBuilder b(op);
     Location loc = op.getLoc();
-    Type f32 = b.getF32Type();
-    auto vt = VectorType::get({w}, f32);
+    Type elem = getElementTypeOrSelf(c.getType());
+    bool isInt = elem.isInteger();
+    auto vt = VectorType::get({w}, elem);
     auto index = [&](OpBuilder &b, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
-    Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
     SmallVector<bool, 1> inBounds = {true};
     auto columns = scf::ForOp::create(
         b, loc, index(b, 0), index(b, n), index(b, w), ValueRange{c},
@@ -206,8 +213,13 @@ struct TileQuantizedMatmulPass
                         Value x = tensor::ExtractOp::create(
                             b, loc, a, ValueRange{rows[i], kk});
                         Value xs = vector::BroadcastOp::create(b, loc, vt, x);
-                        Value prod = arith::MulFOp::create(b, loc, xs, row);
-                        next.push_back(arith::AddFOp::create(b, loc, accs[i], prod));
+                        if (isInt) {
+                          Value prod = arith::MulIOp::create(b, loc, xs, row);
+                          next.push_back(arith::AddIOp::create(b, loc, accs[i], prod));
+                        } else {
+                          Value prod = arith::MulFOp::create(b, loc, xs, row);
+                          next.push_back(arith::AddFOp::create(b, loc, accs[i], prod));
+                        }
                       }
                       scf::YieldOp::create(b, loc, next);
                     });

@@ -208,3 +208,22 @@ func.func @real_nk(%a: tensor<8x64xf32>, %b: tensor<32x64xf32>) -> tensor<8x32xf
       outs(%f : tensor<8x32xf32>) -> tensor<8x32xf32>
   return %y : tensor<8x32xf32>
 }
+
+// -----
+
+// The widened operands of MatMulInteger (i32, B as (k, n)) get the same
+// (m, k, n) vector kernel with integer multiply-adds (exact, any order).
+// CHECK-LABEL: func.func @integer
+// CHECK: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<64x32xi32>, vector<16xi32>
+// CHECK: arith.muli {{.*}} : vector<16xi32>
+// CHECK: arith.addi {{.*}} : vector<16xi32>
+// CHECK-NOT: linalg.matmul
+func.func @integer(%a: tensor<8x64xi32>, %b: tensor<64x32xi32>) -> tensor<8x32xi32> {
+  %z = arith.constant 0 : i32
+  %e = tensor.empty() : tensor<8x32xi32>
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<8x32xi32>) -> tensor<8x32xi32>
+  %y = linalg.matmul ins(%a, %b : tensor<8x64xi32>, tensor<64x32xi32>)
+      outs(%f : tensor<8x32xi32>) -> tensor<8x32xi32>
+  return %y : tensor<8x32xi32>
+}
