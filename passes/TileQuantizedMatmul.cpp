@@ -113,6 +113,63 @@ std::optional<StaticF32Matmul> staticF32Matmul(linalg::MatmulOp op,
   return mm;
 }
 
+/// An i32 tensor that is an i8 tensor sign- or zero-extended minus a rank-0
+/// i8 zero point, as the ONNX importer widens MatMulInteger's operands.
+/// Returns the i8 source (sliced like `v` when `v` is a slice of the
+/// widened tensor; new slices are built before `before`), the zero point
+/// and the extension.
+struct Widened {
+  Value source, zeroPoint;
+  bool isSigned;
+};
+std::optional<Widened> matchWidened(Value v, Operation *before) {
+  if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>()) {
+    std::optional<Widened> inner = matchWidened(slice.getSource(), before);
+    if (!inner)
+      return std::nullopt;
+    OpBuilder b(before);
+    inner->source = tensor::ExtractSliceOp::create(
+        b, slice.getLoc(), inner->source, slice.getMixedOffsets(),
+        slice.getMixedSizes(), slice.getMixedStrides());
+    return inner;
+  }
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
+      g.getNumReductionLoops() != 0)
+    return std::nullopt;
+  Value src = g.getDpsInputs()[0], zp = g.getDpsInputs()[1];
+  auto st = dyn_cast<RankedTensorType>(src.getType());
+  auto zt = dyn_cast<RankedTensorType>(zp.getType());
+  SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+  if (!st || !zt || st.getShape() != typeOf(v).getShape() || zt.getRank() != 0 ||
+      !st.getElementType().isSignlessInteger(8) ||
+      !zt.getElementType().isSignlessInteger(8) || !maps[0].isIdentity() ||
+      !maps[2].isIdentity() || maps[1].getNumResults() != 0)
+    return std::nullopt;
+  Block &body = g.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto sub = yield.getValues()[0].getDefiningOp<arith::SubIOp>();
+  if (!sub)
+    return std::nullopt;
+  auto extOf = [&](Value e, unsigned arg, bool &isSigned) {
+    Operation *d = e.getDefiningOp();
+    if (!d || d->getNumOperands() != 1 || d->getOperand(0) != body.getArgument(arg))
+      return false;
+    if (isa<arith::ExtSIOp>(d))
+      isSigned = true;
+    else if (isa<arith::ExtUIOp>(d))
+      isSigned = false;
+    else
+      return false;
+    return true;
+  };
+  bool srcSigned = false, zpSigned = false;
+  if (!extOf(sub.getLhs(), 0, srcSigned) || !extOf(sub.getRhs(), 1, zpSigned) ||
+      srcSigned != zpSigned)
+    return std::nullopt;
+  return Widened{src, zp, srcSigned};
+}
+
 struct TileQuantizedMatmulPass
     : qt::impl::QTTileQuantizedMatmulBase<TileQuantizedMatmulPass> {
   using QTTileQuantizedMatmulBase::QTTileQuantizedMatmulBase;
@@ -181,6 +238,16 @@ struct TileQuantizedMatmulPass
     Type elem = getElementTypeOrSelf(c.getType());
     bool isInt = elem.isInteger();
     auto vt = VectorType::get({w}, elem);
+    // MatMulInteger's widened weights: read the i8 codes and widen them in
+    // registers, instead of writing and reading a 4x larger copy per call.
+    std::optional<Widened> narrow = isInt ? matchWidened(bMat, op) : std::nullopt;
+    Value zpVector;
+    if (narrow) {
+      Value z = tensor::ExtractOp::create(b, loc, narrow->zeroPoint, ValueRange{});
+      z = narrow->isSigned ? (Value)arith::ExtSIOp::create(b, loc, elem, z)
+                           : (Value)arith::ExtUIOp::create(b, loc, elem, z);
+      zpVector = vector::BroadcastOp::create(b, loc, vt, z);
+    }
     auto index = [&](OpBuilder &b, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
@@ -205,9 +272,23 @@ struct TileQuantizedMatmulPass
                 auto kLoop = scf::ForOp::create(
                     b, loc, index(b, 0), index(b, k), index(b, 1), init,
                     [&](OpBuilder &b, Location loc, Value kk, ValueRange accs) {
-                      Value row = vector::TransferReadOp::create(
-                          b, loc, vt, bMat, ValueRange{kk, n0}, pad,
-                          ArrayRef<bool>(inBounds));
+                      Value row;
+                      if (narrow) {
+                        Type i8 = b.getI8Type();
+                        Value codes = vector::TransferReadOp::create(
+                            b, loc, VectorType::get({w}, i8), narrow->source,
+                            ValueRange{kk, n0},
+                            arith::ConstantOp::create(b, loc, b.getZeroAttr(i8)),
+                            ArrayRef<bool>(inBounds));
+                        row = narrow->isSigned
+                                  ? (Value)arith::ExtSIOp::create(b, loc, vt, codes)
+                                  : (Value)arith::ExtUIOp::create(b, loc, vt, codes);
+                        row = arith::SubIOp::create(b, loc, row, zpVector);
+                      } else {
+                        row = vector::TransferReadOp::create(
+                            b, loc, vt, bMat, ValueRange{kk, n0}, pad,
+                            ArrayRef<bool>(inBounds));
+                      }
                       SmallVector<Value> next;
                       for (int64_t i = 0; i < r; ++i) {
                         Value x = tensor::ExtractOp::create(

@@ -227,3 +227,35 @@ func.func @integer(%a: tensor<8x64xi32>, %b: tensor<64x32xi32>) -> tensor<8x32xi
       outs(%f : tensor<8x32xi32>) -> tensor<8x32xi32>
   return %y : tensor<8x32xi32>
 }
+
+// -----
+
+// MatMulInteger's weights, widened to i32 minus their zero point: the
+// kernel reads the i8 codes and widens them in registers.
+// CHECK-LABEL: func.func @integer_widened
+// CHECK: %[[ZP:.*]] = tensor.extract %arg2[] : tensor<i8>
+// CHECK: %[[ZP32:.*]] = arith.extsi %[[ZP]] : i8 to i32
+// CHECK: %[[ZPV:.*]] = vector.broadcast %[[ZP32]] : i32 to vector<16xi32>
+// CHECK: scf.for
+// CHECK: %[[CODES:.*]] = vector.transfer_read %arg1[{{.*}} : tensor<64x32xi8>, vector<16xi8>
+// CHECK: %[[WIDE:.*]] = arith.extsi %[[CODES]] : vector<16xi8> to vector<16xi32>
+// CHECK: arith.subi %[[WIDE]], %[[ZPV]] : vector<16xi32>
+func.func @integer_widened(%a: tensor<8x64xi32>, %q: tensor<64x32xi8>, %zp: tensor<i8>) -> tensor<8x32xi32> {
+  %e0 = tensor.empty() : tensor<64x32xi32>
+  %b = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>,
+                                        affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%q, %zp : tensor<64x32xi8>, tensor<i8>) outs(%e0 : tensor<64x32xi32>) {
+  ^bb0(%in: i8, %z: i8, %out: i32):
+    %x = arith.extsi %in : i8 to i32
+    %y = arith.extsi %z : i8 to i32
+    %d = arith.subi %x, %y : i32
+    linalg.yield %d : i32
+  } -> tensor<64x32xi32>
+  %c0 = arith.constant 0 : i32
+  %e = tensor.empty() : tensor<8x32xi32>
+  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<8x32xi32>) -> tensor<8x32xi32>
+  %y = linalg.matmul ins(%a, %b : tensor<8x64xi32>, tensor<64x32xi32>)
+      outs(%f : tensor<8x32xi32>) -> tensor<8x32xi32>
+  return %y : tensor<8x32xi32>
+}
