@@ -18,8 +18,10 @@ void mlir::qt::buildNormalizePipeline(OpPassManager &pm) {
 
 /// The backend stages after normalization. Upstream passes are named by
 /// their registered textual names so this stays a readable list.
+static const char *const kCPULowering =
+    "convert-qt-to-linalg,convert-elementwise-to-linalg";
 static const char *const kCPUStages =
-    "convert-qt-to-linalg,convert-elementwise-to-linalg,canonicalize,"
+    "canonicalize,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{modify-public-functions},"
@@ -46,6 +48,12 @@ llvm::LogicalResult mlir::qt::buildCPUBackendStages(OpPassManager &pm,
   tiling.vectorBits = target.vectorBits;
   tiling.reassociate = target.reassociate;
   pm.addPass(createQTTileQuantizedMatmul(tiling));
+  if (failed(parsePassPipeline(kCPULowering, pm)))
+    return failure();
+  // Vectorizable erf/exp/tanh instead of libm calls, where the last bits
+  // may differ (not under --strict-fp).
+  if (target.reassociate)
+    pm.addPass(createQTApproximateMath());
   return parsePassPipeline(kCPUStages, pm);
 }
 

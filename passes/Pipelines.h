@@ -18,7 +18,8 @@ namespace mlir::qt {
 struct CPUTarget {
   int64_t l1Bytes = 0;    ///< L1 data cache size
   int64_t vectorBits = 0; ///< widest vector register
-  bool reassociate = true; ///< floating-point sums may be reordered
+  bool reassociate = true; ///< floating-point sums may be reordered, and
+                           ///< erf/exp/tanh approximated (qt-approximate-math)
 };
 
 /// qt-normalize-pipeline: the clean-up every imported module gets before
@@ -29,7 +30,8 @@ void buildNormalizePipeline(OpPassManager &pm);
 
 /// qt-cpu-pipeline: normalize, then the CPU backend stages down to the LLVM
 /// dialect: qt-tile-quantized-matmul (tile sizes from `target`),
-/// convert-qt-to-linalg, bufferization (function boundaries
+/// convert-qt-to-linalg, qt-approximate-math (unless `target` forbids
+/// reassociation), bufferization (function boundaries
 /// included, memref results turned into out-parameters, every temporary
 /// buffer freed), loops, and the
 /// conversions to LLVM. Functions keep (or get) a C interface
