@@ -9,14 +9,15 @@ import subprocess
 import numpy as np
 
 
-def compile_and_run(qtc, model, inputs, workdir, bench=0, quiet=True):
+def compile_and_run(qtc, model, inputs, workdir, bench=0, quiet=True, flags=()):
     """Compiles `model` with every input's shape bound from `inputs` (name ->
-    array), runs it on them and returns ({output name: array}, what qtc run
-    printed)."""
+    array) and any extra `flags`, runs it on them and returns ({output name:
+    array}, what qtc run printed)."""
     os.makedirs(workdir, exist_ok=True)
     lib = os.path.join(workdir, os.path.basename(model).replace(".onnx", "") + ".so")
     cmd = [qtc, "compile", model, "--emit", "shared", "-o", lib]
     cmd += ["--quiet"] if quiet else []
+    cmd += list(flags)
     cmd += [f"--input-shape={n}=" + ",".join(str(d) for d in a.shape) for n, a in inputs.items()]
     subprocess.run(cmd, check=True)
     out_dir = os.path.join(workdir, "outputs")
