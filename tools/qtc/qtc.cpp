@@ -159,8 +159,10 @@ static cl::opt<int64_t> past("past", cl::desc("Checkpoint: static number of cach
                              cl::init(-1), cl::sub(compileCmd), cl::cat(qtcCategory));
 static cl::opt<bool> strictFP(
     "strict-fp",
-    cl::desc("Keep the source order of floating-point sums and no FMA "
-             "contraction (slower; by default sums may be reassociated)"),
+    cl::desc("Keep the source order of floating-point sums, no FMA "
+             "contraction and libm's erf/exp/tanh (slower; by default sums "
+             "may be reassociated and those functions approximated by "
+             "polynomials)"),
     cl::sub(compileCmd), cl::cat(qtcCategory));
 static cl::OptionCategory quantCategory("quantization (qtc compile)");
 static cl::opt<std::string> quantizeFlag(
