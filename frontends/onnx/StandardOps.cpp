@@ -1767,6 +1767,20 @@ void qtc::onnx::addStandardOps(OpTable &t) {
                          return arith::XOrIOp::create(b, l, a[0], one);
                        });
   });
+  // PyTorch's scaled-dot-product attention export guards its softmax with
+  // IsNaN (fully masked rows).
+  t.add("", "IsNaN", 9, [](NodeContext &ctx, Results &r) -> Error {
+    Expected<Value> x = ctx.input(0);
+    if (!x)
+      return x.takeError();
+    if (!isa<FloatType>(typeOf(*x).getElementType()))
+      return ctx.error("IsNaN expects a floating-point input");
+    return elementwise(ctx, r, ctx.builder().getI1Type(), kBool,
+                       [](B &b, L l, ValueRange a) -> Value {
+                         return arith::CmpFOp::create(
+                             b, l, arith::CmpFPredicate::UNO, a[0], a[0]);
+                       });
+  });
   t.add("", "Where", 9, whereOp);
   t.add("", "Max", 1, [](NodeContext &c, Results &r) { return minMaxOp(c, r, true); });
   t.add("", "Min", 1, [](NodeContext &c, Results &r) { return minMaxOp(c, r, false); });
