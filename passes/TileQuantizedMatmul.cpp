@@ -73,7 +73,7 @@ int64_t largestDivisor(int64_t n, int64_t limit, int64_t step) {
 /// one element type for A, B and C, f32 (or also i32 with `allowI32`: the
 /// widened operands of MatMulInteger), that reads A as (m, k), writes C
 /// as (m, n) and reads B as (k, n), or with `bTransposed` as (n, k).
-struct StaticF32Matmul {
+struct StaticMatmul {
   Value a, b, c;
   int64_t m, n, k;
 };
@@ -90,12 +90,12 @@ bool hasMatmulMaps(linalg::MatmulOp op, bool bTransposed) {
          maps[1] == bMap && maps[2] == AffineMap::get(3, 0, {dm, dn}, ctx);
 }
 
-std::optional<StaticF32Matmul> staticF32Matmul(linalg::MatmulOp op,
+std::optional<StaticMatmul> staticMatmul(linalg::MatmulOp op,
                                                bool bTransposed,
                                                bool allowI32 = false) {
   if (!op.hasPureTensorSemantics() || !hasMatmulMaps(op, bTransposed))
     return std::nullopt;
-  StaticF32Matmul mm{op.getDpsInputs()[0], op.getDpsInputs()[1],
+  StaticMatmul mm{op.getDpsInputs()[0], op.getDpsInputs()[1],
                      op.getDpsInits()[0], 0, 0, 0};
   Type elem = getElementTypeOrSelf(mm.c.getType());
   if (!elem.isF32() && !(allowI32 && elem.isSignlessInteger(32)))
@@ -198,7 +198,7 @@ struct TileQuantizedMatmulPass
   /// register-blocked dot products as the quantized tiles, with B itself
   /// as the panel. Only where sums may be reassociated (`lanes` > 0).
   static bool vectorizeNK(linalg::MatmulOp op, int64_t lanes) {
-    std::optional<StaticF32Matmul> mm = staticF32Matmul(op, /*bTransposed=*/true);
+    std::optional<StaticMatmul> mm = staticMatmul(op, /*bTransposed=*/true);
     if (!mm || lanes < 4)
       return false;
     OpBuilder b(op);
@@ -222,8 +222,8 @@ struct TileQuantizedMatmulPass
   /// Returns false (leaving `op` alone) when shapes are dynamic, the
   /// element type is not f32 or i32, or no chunk of 4..16 columns divides N.
   static bool vectorizeKN(linalg::MatmulOp op) {
-    std::optional<StaticF32Matmul> mm =
-        staticF32Matmul(op, /*bTransposed=*/false, /*allowI32=*/true);
+    std::optional<StaticMatmul> mm =
+        staticMatmul(op, /*bTransposed=*/false, /*allowI32=*/true);
     if (!mm)
       return false;
     Value a = mm->a, bMat = mm->b, c = mm->c;
