@@ -204,7 +204,18 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
       weights) loops over (m, k, n) with up to 4 rows of 4-16-column
       accumulator vectors, adding broadcast A[m, k] times a row piece of B
       per step: the sum keeps linalg's order. Narrower than 4 columns it
-      stays a generic over (m, k, n).
+      stays a generic over (m, k, n);
+    - an i32 `linalg.matmul` of two widened 8-bit operands minus rank-0
+      zero points (ONNX MatMulInteger) whose B codes are a constant, on a
+      target with an int8 dot product instruction (`int8-dot`: AVX-512
+      VNNI or AVX-VNNI `vpdpbusd`, 4 unsigned x signed byte products summed
+      into each i32 lane): B is repacked at compile time so that one vector
+      holds 4 consecutive k of each of 16 (8) columns, its column sums
+      become a constant, and the kernel accumulates broadcast 4-byte pieces
+      of A's row against it, 4 rows x 2 vectors of columns at a time. The
+      zero points come back as row- and column-sum corrections; signed A
+      and unsigned B are shifted by 128 into the instruction's ranges.
+      Integer sums are exact, so results are bit-identical to the generic.
 
     Tile sizes come from the target: `tk` is about 16 vectors of the
     widest vector register (`vector-bits`), rounded to whole groups and
@@ -255,9 +266,31 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
     Option<"minRows", "min-rows", "int64_t", /*default=*/"1",
            "Tile only matmuls with at least this many rows (larger values "
            "keep the fused lowering for decoding steps)">,
+    Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"auto\"",
+           "int8 dot product instruction for MatMulInteger: avx512vnni, "
+           "avxvnni, none, or auto (the host's)">,
     Option<"reassociate", "reassociate", "bool", /*default=*/"true",
            "Let the quantized tile contraction split its sums into vector "
            "lanes (register-blocked; false keeps each dot product in order)">
+  ];
+}
+
+def QTLowerInt8Dot : Pass<"qt-lower-int8-dot"> {
+  let summary = "Lowers qt.int8_dot to x86 vpdpbusd or to vector arithmetic";
+  let description = [{
+    `qt.int8_dot` on vectors of 4, 8 or 16 i32 lanes becomes a call of the
+    LLVM intrinsic `llvm.x86.avx512.vpdpbusd.{128,256,512}` (which LLVM
+    selects as the AVX-512 VNNI or AVX-VNNI instruction); other lane counts,
+    or all with `intrinsic=false`, become four shuffles picking byte j of
+    every group and widening multiply-adds, which any target runs. Runs after
+    bufferization: the intrinsic call's memory effects are unknown to it.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"intrinsic", "intrinsic", "bool", /*default=*/"true",
+           "Use the x86 intrinsic (false: portable vector arithmetic)">
   ];
 }
 

@@ -25,7 +25,8 @@ static const char *const kCPUStages =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{modify-public-functions},"
-    "buffer-deallocation-pipeline,canonicalize,"
+    "buffer-deallocation-pipeline,canonicalize";
+static const char *const kCPULoops =
     // Parallel loops (scf.forall of the tiling pass) become OpenMP regions
     // that call the runtime's thread pool (runtime/parallel.c); the
     // canonicalization inlines the alloca scopes the conversion wraps
@@ -33,7 +34,7 @@ static const char *const kCPUStages =
     "scf-forall-to-parallel,convert-scf-to-openmp,canonicalize,"
     "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,"
     // The vector kernels of f32 matmuls (qt-tile-quantized-matmul).
-    "convert-vector-to-llvm,"
+    "convert-vector-to-llvm,convert-ub-to-llvm,"
     "lower-affine,convert-math-to-libm,convert-math-to-llvm,"
     "convert-arith-to-llvm,convert-index-to-llvm,"
     // Buffers come from the runtime's caching allocator (runtime/alloc.c).
@@ -46,6 +47,7 @@ llvm::LogicalResult mlir::qt::buildCPUBackendStages(OpPassManager &pm,
   QTTileQuantizedMatmulOptions tiling;
   tiling.l1Bytes = target.l1Bytes;
   tiling.vectorBits = target.vectorBits;
+  tiling.int8Dot = target.int8Dot;
   tiling.reassociate = target.reassociate;
   pm.addPass(createQTTileQuantizedMatmul(tiling));
   if (failed(parsePassPipeline(kCPULowering, pm)))
@@ -54,7 +56,12 @@ llvm::LogicalResult mlir::qt::buildCPUBackendStages(OpPassManager &pm,
   // may differ (not under --strict-fp).
   if (target.reassociate)
     pm.addPass(createQTApproximateMath());
-  return parsePassPipeline(kCPUStages, pm);
+  if (failed(parsePassPipeline(kCPUStages, pm)))
+    return failure();
+  // The int8 dot products of the MatMulInteger kernel (after bufferization,
+  // which rejects intrinsic calls).
+  pm.addPass(createQTLowerInt8Dot());
+  return parsePassPipeline(kCPULoops, pm);
 }
 
 llvm::LogicalResult mlir::qt::buildCPUPipeline(OpPassManager &pm,

@@ -18,6 +18,8 @@ namespace mlir::qt {
 struct CPUTarget {
   int64_t l1Bytes = 0;    ///< L1 data cache size
   int64_t vectorBits = 0; ///< widest vector register
+  std::string int8Dot = "auto"; ///< int8 dot product instruction
+                                ///< (avx512vnni, avxvnni, none; auto: host)
   bool reassociate = true; ///< floating-point sums may be reordered, and
                            ///< erf/exp/tanh approximated (qt-approximate-math)
 };

@@ -23,10 +23,12 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cstring>
 #include <unistd.h>
 
 namespace mlir::qt {
@@ -122,6 +124,7 @@ struct Widened {
   Value source, zeroPoint;
   bool isSigned;
 };
+std::optional<Widened> widenedOf(Value v);
 std::optional<Widened> matchWidened(Value v, Operation *before) {
   if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>()) {
     std::optional<Widened> inner = matchWidened(slice.getSource(), before);
@@ -133,6 +136,11 @@ std::optional<Widened> matchWidened(Value v, Operation *before) {
         slice.getMixedSizes(), slice.getMixedStrides());
     return inner;
   }
+  return widenedOf(v);
+}
+
+/// `matchWidened` without slices: `v` is the widening generic's result.
+std::optional<Widened> widenedOf(Value v) {
   auto g = v.getDefiningOp<linalg::GenericOp>();
   if (!g || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
       g.getNumReductionLoops() != 0)
@@ -170,6 +178,59 @@ std::optional<Widened> matchWidened(Value v, Operation *before) {
   return Widened{src, zp, srcSigned};
 }
 
+/// The elements of an i8 constant tensor (dense or dense_resource), or
+/// none when `v` is not one.
+std::optional<std::vector<int8_t>> constantBytes(Value v) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!cst || !type || !type.getElementType().isSignlessInteger(8))
+    return std::nullopt;
+  size_t count = type.getNumElements();
+  std::vector<int8_t> out(count);
+  ArrayRef<char> raw;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(cst.getValue())) {
+    if (dense.isSplat()) {
+      std::fill(out.begin(), out.end(),
+                static_cast<int8_t>(dense.getSplatValue<APInt>().getSExtValue()));
+      return out;
+    }
+    raw = dense.getRawData();
+  } else if (auto resource = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    raw = blob->getData();
+  } else {
+    return std::nullopt;
+  }
+  if (raw.size() != count)
+    return std::nullopt;
+  std::memcpy(out.data(), raw.data(), count);
+  return out;
+}
+
+/// The value of a rank-0 integer constant tensor, extended as `isSigned`
+/// says, or none.
+std::optional<int64_t> constantScalar(Value v, bool isSigned) {
+  DenseIntElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+    return std::nullopt;
+  APInt x = attr.getSplatValue<APInt>();
+  return isSigned ? x.getSExtValue() : static_cast<int64_t>(x.getZExtValue());
+}
+
+/// i32 lanes of the int8 dot product instruction named by the pass's
+/// `int8-dot` option (0: none).
+int64_t int8DotLanes(StringRef option) {
+  if (option == "auto") {
+    llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
+    if (f.lookup("avx512vnni") && f.lookup("avx512f"))
+      return 16;
+    return f.lookup("avxvnni") ? 8 : 0;
+  }
+  return option == "avx512vnni" ? 16 : option == "avxvnni" ? 8 : 0;
+}
+
 struct TileQuantizedMatmulPass
     : qt::impl::QTTileQuantizedMatmulBase<TileQuantizedMatmulPass> {
   using QTTileQuantizedMatmulBase::QTTileQuantizedMatmulBase;
@@ -177,6 +238,13 @@ struct TileQuantizedMatmulPass
   void runOnOperation() override {
     int64_t l1 = l1Bytes ? static_cast<int64_t>(l1Bytes) : hostL1Bytes();
     int64_t vbits = vectorBits ? static_cast<int64_t>(vectorBits) : hostVectorBits();
+    int64_t dotLanes = int8DotLanes(int8Dot);
+    if (int8Dot != "auto" && int8Dot != "none" && !dotLanes) {
+      getOperation()->emitError("int8-dot must be auto, none, avx512vnni or "
+                                "avxvnni, not '")
+          << int8Dot << "'";
+      return signalPassFailure();
+    }
     SmallVector<QuantizedMatmulOp> ops;
     getOperation()->walk([&](QuantizedMatmulOp op) { ops.push_back(op); });
     for (QuantizedMatmulOp op : ops)
@@ -188,10 +256,308 @@ struct TileQuantizedMatmulPass
     getOperation()->walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
     int64_t lanes = reassociate ? std::max<int64_t>(1, vbits / 32) : 0;
     for (linalg::MatmulOp op : matmuls) {
-      linalg::MatmulOp rest = tileRealMatmul(op, l1);
-      if (rest && !vectorizeKN(rest) && !vectorizeNK(rest, lanes))
+      linalg::MatmulOp rest = tileRealMatmul(op, l1, dotLanes);
+      if (rest && !vectorizeInt8Dot(rest, dotLanes) && !vectorizeKN(rest) &&
+          !vectorizeNK(rest, lanes))
         reorderKN(rest);
     }
+    packedWeights.clear();
+    unsignedRows.clear();
+  }
+
+  /// Constant B codes in the int8 dot layout, made once per constant.
+  struct PackedWeights {
+    Value packed; ///< [K/4, 4 N] i8: packed[k4, 4 n + j] = b[4 k4 + j, n]
+    Value colSums; ///< [N] i32: sums over k of the (signed) codes
+  };
+  llvm::DenseMap<std::pair<Value, unsigned>, PackedWeights> packedWeights;
+  /// A's codes as unsigned bytes and, where needed, their row sums.
+  struct UnsignedRows {
+    Value codes, rowSums;
+  };
+  llvm::DenseMap<std::pair<Value, unsigned>, UnsignedRows> unsignedRows;
+
+  /// B's codes repacked so that one vector of 4 W bytes holds k = 4 k4 ..
+  /// 4 k4 + 3 of W consecutive columns, shifted into signed bytes (xor
+  /// 0x80) when unsigned; null when `codes` is not a constant.
+  PackedWeights packWeights(Value codes, bool isSigned) {
+    auto key = std::make_pair(codes, unsigned(isSigned));
+    auto it = packedWeights.find(key);
+    if (it != packedWeights.end())
+      return it->second;
+    std::optional<std::vector<int8_t>> bytes = constantBytes(codes);
+    auto type = cast<RankedTensorType>(codes.getType());
+    int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+    if (!bytes || k % 4)
+      return {};
+    std::vector<int8_t> packed(bytes->size());
+    std::vector<int32_t> sums(n, 0);
+    int8_t flip = isSigned ? 0 : static_cast<int8_t>(0x80);
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t j = 0; j < n; ++j) {
+        int8_t v = static_cast<int8_t>((*bytes)[kk * n + j] ^ flip);
+        packed[(kk / 4) * 4 * n + 4 * j + kk % 4] = v;
+        sums[j] += v;
+      }
+    OpBuilder b(codes.getContext());
+    b.setInsertionPointAfterValue(codes);
+    Location l = codes.getLoc();
+    auto packedType = RankedTensorType::get({k / 4, 4 * n}, b.getI8Type());
+    auto sumsType = RankedTensorType::get({n}, b.getI32Type());
+    PackedWeights w;
+    w.packed = arith::ConstantOp::create(
+        b, l, DenseElementsAttr::getFromRawBuffer(
+                  packedType, ArrayRef<char>(reinterpret_cast<const char *>(
+                                                 packed.data()),
+                                             packed.size())));
+    w.colSums = arith::ConstantOp::create(
+        b, l, DenseElementsAttr::get(sumsType, ArrayRef<int32_t>(sums)));
+    packedWeights[key] = w;
+    return w;
+  }
+
+  /// The source of a slice that takes all of it (the column tiling's slice
+  /// of A), else `v`.
+  static Value wholeSliceSource(Value v) {
+    auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || !slice.hasZeroOffset() || !slice.hasUnitStride() ||
+        !slice.getSourceType().hasStaticShape() ||
+        slice.getResultType().getShape() != slice.getSourceType().getShape())
+      return v;
+    return slice.getSource();
+  }
+
+  /// A (widened codes, or their rows collapsed to 2-D) as the 8-bit codes
+  /// and zero point it widens, or none.
+  static std::optional<Widened> widenedRows(Value a) {
+    if (auto collapse = a.getDefiningOp<tensor::CollapseShapeOp>()) {
+      std::optional<Widened> inner = widenedOf(collapse.getSrc());
+      if (!inner)
+        return std::nullopt;
+      OpBuilder b(collapse);
+      b.setInsertionPointAfter(collapse);
+      inner->source = tensor::CollapseShapeOp::create(
+          b, collapse.getLoc(), inner->source,
+          collapse.getReassociationIndices());
+      return inner;
+    }
+    return widenedOf(a);
+  }
+
+  /// A's codes as unsigned bytes (xor 0x80 when signed), made once next to
+  /// the widening of A (`widened`), and with `withSums` their sums along
+  /// each row.
+  UnsignedRows unsignedCodes(Value widened, const Widened &a, bool withSums) {
+    auto key = std::make_pair(widened, unsigned(a.isSigned));
+    UnsignedRows &rows = unsignedRows[key];
+    OpBuilder b(widened.getContext());
+    b.setInsertionPointAfterValue(a.source);
+    Location l = widened.getLoc();
+    auto type = cast<RankedTensorType>(a.source.getType());
+    MLIRContext *ctx = widened.getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+    if (!rows.codes) {
+      rows.codes = a.source;
+      if (a.isSigned) {
+        Value init = tensor::EmptyOp::create(b, l, type.getShape(), b.getI8Type());
+        rows.codes =
+            linalg::GenericOp::create(
+                b, l, TypeRange{type}, ValueRange{a.source}, ValueRange{init},
+                SmallVector<AffineMap>{id, id},
+                SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+                [&](OpBuilder &gb, Location gl, ValueRange args) {
+                  Value flip = arith::ConstantOp::create(
+                      gb, gl, gb.getIntegerAttr(gb.getI8Type(), -128));
+                  linalg::YieldOp::create(
+                      gb, gl, arith::XOrIOp::create(gb, gl, args[0], flip).getResult());
+                })
+                ->getResult(0);
+      }
+    }
+    if (withSums && !rows.rowSums) {
+      Value init = zeros(b, l, {b.getIndexAttr(type.getDimSize(0))}, b.getI32Type());
+      AffineExpr dm, dk;
+      bindDims(ctx, dm, dk);
+      rows.rowSums =
+          linalg::GenericOp::create(
+              b, l, TypeRange{init.getType()}, ValueRange{rows.codes},
+              ValueRange{init},
+              SmallVector<AffineMap>{id, AffineMap::get(2, 0, {dm}, ctx)},
+              SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                               utils::IteratorType::reduction},
+              [&](OpBuilder &gb, Location gl, ValueRange args) {
+                Value v = arith::ExtUIOp::create(gb, gl, gb.getI32Type(), args[0]);
+                linalg::YieldOp::create(
+                    gb, gl, arith::AddIOp::create(gb, gl, args[1], v).getResult());
+              })
+              ->getResult(0);
+    }
+    return rows;
+  }
+
+  /// MatMulInteger with constant B on a target with an int8 dot product
+  /// (`lanes` i32 lanes, 0: none): C[m, n] += sum_k (a - za)(b - zb) as
+  ///   sum_k u s - ZA colsum(s)[n] - ZB rowsum(u)[m] + K ZA ZB,
+  /// with u = a's unsigned bytes, s = b's signed bytes and ZA, ZB the
+  /// zero points shifted likewise; sum_k u s runs on vpdpbusd, 4 rows x
+  /// up to 2 column vectors of accumulators over K / 4 steps. i32 sums
+  /// wrap the same way in any order, so the result is exact.
+  bool vectorizeInt8Dot(linalg::MatmulOp op, int64_t w) {
+    if (!w)
+      return false;
+    std::optional<StaticMatmul> mm =
+        staticMatmul(op, /*bTransposed=*/false, /*allowI32=*/true);
+    if (!mm || !getElementTypeOrSelf(mm->c.getType()).isSignlessInteger(32))
+      return false;
+    int64_t m = mm->m, k = mm->k, n = mm->n;
+    if (k % 4 || n % w || m == 0)
+      return false;
+    OpBuilder b(op);
+    Location l = op.getLoc();
+    // B: the widened constant codes, or a column slice of them.
+    Value bValue = mm->b;
+    OpFoldResult nOffset = b.getIndexAttr(0);
+    if (auto slice = bValue.getDefiningOp<tensor::ExtractSliceOp>()) {
+      std::optional<int64_t> k0 = getConstantIntValue(slice.getMixedOffsets()[0]);
+      if (!k0 || *k0 != 0 || !slice.hasUnitStride() ||
+          slice.getSourceType().getRank() != 2 ||
+          slice.getSourceType().getDimSize(0) != k)
+        return false;
+      nOffset = slice.getMixedOffsets()[1];
+      bValue = slice.getSource();
+    }
+    std::optional<Widened> wb = widenedOf(bValue);
+    if (!wb)
+      return false;
+    Value aRows = wholeSliceSource(mm->a);
+    std::optional<Widened> wa = widenedRows(aRows);
+    if (!wa)
+      return false;
+    PackedWeights weights = packWeights(wb->source, wb->isSigned);
+    if (!weights.packed)
+      return false;
+    // ZB is 0 for signed weights with a constant zero point of 0 (ONNX
+    // Runtime's quantize_dynamic): no row sums then.
+    std::optional<int64_t> zbConst = constantScalar(wb->zeroPoint, wb->isSigned);
+    bool needRowSums = !(wb->isSigned && zbConst && *zbConst == 0);
+    UnsignedRows rows = unsignedCodes(aRows, *wa, needRowSums);
+
+    Type i32 = b.getI32Type(), i8 = b.getI8Type();
+    auto idx = [&](OpBuilder &ib, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ib, l, v);
+    };
+    auto i32c = [&](OpBuilder &ib, int64_t v) -> Value {
+      return arith::ConstantOp::create(ib, l, ib.getIntegerAttr(i32, v));
+    };
+    auto zeroPoint = [&](const Widened &x, int64_t shift) -> Value {
+      Value z = tensor::ExtractOp::create(b, l, x.zeroPoint, ValueRange{});
+      z = x.isSigned ? (Value)arith::ExtSIOp::create(b, l, i32, z)
+                     : (Value)arith::ExtUIOp::create(b, l, i32, z);
+      return shift ? arith::AddIOp::create(b, l, z, i32c(b, shift)).getResult() : z;
+    };
+    Value za = zeroPoint(*wa, wa->isSigned ? 128 : 0);
+    Value zb = zeroPoint(*wb, wb->isSigned ? 0 : -128);
+    auto vt = VectorType::get({w}, i32);
+    auto bytes = VectorType::get({4 * w}, i8);
+    Value negZa = vector::BroadcastOp::create(
+        b, l, vt, arith::SubIOp::create(b, l, i32c(b, 0), za));
+    Value kzz = vector::BroadcastOp::create(
+        b, l, vt,
+        arith::MulIOp::create(b, l, i32c(b, k),
+                              arith::MulIOp::create(b, l, za, zb)));
+    Value zero = arith::ConstantOp::create(b, l, DenseElementsAttr::get(vt, b.getI32IntegerAttr(0)));
+    Value offset = getValueOrCreateConstantIndexOp(b, l, nOffset);
+    Value pad32 = i32c(b, 0);
+    Value pad8 = arith::ConstantOp::create(b, l, b.getIntegerAttr(i8, 0));
+    SmallVector<bool, 1> inBounds = {true};
+    int64_t r = m % 4 == 0 ? 4 : m % 2 == 0 ? 2 : 1;
+    int64_t cc = n % (2 * w) == 0 ? 2 : 1;
+    auto columns = scf::ForOp::create(
+        b, l, idx(b, 0), idx(b, n), idx(b, cc * w), ValueRange{mm->c},
+        [&](OpBuilder &b, Location l, Value n0, ValueRange colArgs) {
+          SmallVector<Value> cols, packedCols, corr;
+          for (int64_t j = 0; j < cc; ++j) {
+            Value col = j ? arith::AddIOp::create(b, l, n0, idx(b, j * w)).getResult() : n0;
+            Value global = arith::AddIOp::create(b, l, offset, col);
+            cols.push_back(col);
+            packedCols.push_back(arith::MulIOp::create(b, l, global, idx(b, 4)));
+            Value sums = vector::TransferReadOp::create(
+                b, l, vt, weights.colSums, ValueRange{global}, pad32,
+                ArrayRef<bool>(inBounds));
+            corr.push_back(arith::AddIOp::create(
+                b, l, arith::MulIOp::create(b, l, sums, negZa), kzz));
+          }
+          auto rowLoop = scf::ForOp::create(
+              b, l, idx(b, 0), idx(b, m), idx(b, r), colArgs,
+              [&](OpBuilder &b, Location l, Value m0, ValueRange rowArgs) {
+                SmallVector<Value> ms;
+                for (int64_t i = 0; i < r; ++i)
+                  ms.push_back(i ? arith::AddIOp::create(b, l, m0, idx(b, i)).getResult() : m0);
+                SmallVector<Value> init(r * cc, zero);
+                auto kLoop = scf::ForOp::create(
+                    b, l, idx(b, 0), idx(b, k / 4), idx(b, 1), init,
+                    [&](OpBuilder &b, Location l, Value k4, ValueRange accs) {
+                      Value kk = arith::MulIOp::create(b, l, k4, idx(b, 4));
+                      SmallVector<Value> bv, next(accs.begin(), accs.end());
+                      for (int64_t j = 0; j < cc; ++j)
+                        bv.push_back(vector::TransferReadOp::create(
+                            b, l, bytes, weights.packed,
+                            ValueRange{k4, packedCols[j]}, pad8,
+                            ArrayRef<bool>(inBounds)));
+                      for (int64_t i = 0; i < r; ++i) {
+                        Value a4 = vector::TransferReadOp::create(
+                            b, l, VectorType::get({4}, i8), rows.codes,
+                            ValueRange{ms[i], kk}, pad8, ArrayRef<bool>(inBounds));
+                        Value word = vector::ExtractOp::create(
+                            b, l,
+                            vector::BitCastOp::create(b, l, VectorType::get({1}, i32), a4),
+                            ArrayRef<int64_t>{0});
+                        Value av = vector::BitCastOp::create(
+                            b, l, bytes, vector::BroadcastOp::create(b, l, vt, word));
+                        for (int64_t j = 0; j < cc; ++j)
+                          next[i * cc + j] =
+                              Int8DotOp::create(b, l, next[i * cc + j], av, bv[j]);
+                      }
+                      scf::YieldOp::create(b, l, next);
+                    });
+                // Every old value is read before the first write: one-shot
+                // bufferization takes a vector write at constant zero
+                // offsets into a larger tensor for a full overwrite (it
+                // compares the vector's dims with the tensor's leading
+                // ones), so a read after it could see an uncopied buffer.
+                Value cur = rowArgs[0];
+                SmallVector<Value> olds;
+                for (int64_t i = 0; i < r; ++i)
+                  for (int64_t j = 0; j < cc; ++j)
+                    olds.push_back(vector::TransferReadOp::create(
+                        b, l, vt, cur, ValueRange{ms[i], cols[j]}, pad32,
+                        ArrayRef<bool>(inBounds)));
+                for (int64_t i = 0; i < r; ++i) {
+                  Value rowCorr;
+                  if (rows.rowSums) {
+                    Value s = tensor::ExtractOp::create(b, l, rows.rowSums, ValueRange{ms[i]});
+                    rowCorr = vector::BroadcastOp::create(
+                        b, l, vt, arith::MulIOp::create(b, l, s, zb));
+                  }
+                  for (int64_t j = 0; j < cc; ++j) {
+                    Value v = arith::AddIOp::create(b, l, olds[i * cc + j],
+                                                    kLoop.getResult(i * cc + j));
+                    v = arith::AddIOp::create(b, l, v, corr[j]);
+                    if (rowCorr)
+                      v = arith::SubIOp::create(b, l, v, rowCorr);
+                    cur = vector::TransferWriteOp::create(
+                              b, l, v, cur, ValueRange{ms[i], cols[j]},
+                              ArrayRef<bool>(inBounds))
+                              .getResult();
+                  }
+                }
+                scf::YieldOp::create(b, l, cur);
+              });
+          scf::YieldOp::create(b, l, rowLoop.getResults());
+        });
+    op->replaceAllUsesWith(columns.getResults());
+    op->erase();
+    return true;
   }
 
   /// B read as (n, k) (a Hugging Face Linear's [N, K] weights): the same
@@ -335,7 +701,24 @@ struct TileQuantizedMatmulPass
 
   /// Column tiles of `op` on the pool; returns the matmul left to compute
   /// (the tile's, or `op` itself when it is not tiled).
-  linalg::MatmulOp tileRealMatmul(linalg::MatmulOp op, int64_t l1) {
+  /// Whether `op` is MatMulInteger with constant 8-bit B and widened A:
+  /// what `vectorizeInt8Dot` takes (given suitable sizes).
+  static bool int8DotCandidate(linalg::MatmulOp op) {
+    std::optional<StaticMatmul> mm =
+        staticMatmul(op, /*bTransposed=*/false, /*allowI32=*/true);
+    if (!mm || !getElementTypeOrSelf(mm->c.getType()).isSignlessInteger(32))
+      return false;
+    std::optional<Widened> wb = widenedOf(mm->b);
+    if (!wb || !wb->source.getDefiningOp<arith::ConstantOp>())
+      return false;
+    Value a = mm->a;
+    if (auto collapse = a.getDefiningOp<tensor::CollapseShapeOp>())
+      a = collapse.getSrc();
+    return widenedOf(a).has_value();
+  }
+
+  linalg::MatmulOp tileRealMatmul(linalg::MatmulOp op, int64_t l1,
+                                  int64_t dotLanes) {
     if (!op.hasPureTensorSemantics())
       return op;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges(); // m, n, k
@@ -348,6 +731,14 @@ struct TileQuantizedMatmulPass
     int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
     // Columns whose weights (K of them each) fill half of L1.
     int64_t tn = largestDivisor(n, std::max<int64_t>(1, l1 / 2 / (k * elemBytes)), 1);
+    // Weights the int8 dot kernel will read as packed bytes: 1 byte per
+    // weight, and whole vectors of columns per tile.
+    if (dotLanes && int8DotCandidate(op)) {
+      int64_t cols = std::max<int64_t>(2 * dotLanes, l1 / 2 / k);
+      tn = largestDivisor(n, cols, 2 * dotLanes);
+      if (!tn)
+        tn = largestDivisor(n, cols, dotLanes);
+    }
     if (tn == 0 || tn == n)
       return op;
     IRRewriter rewriter(op);

@@ -11,7 +11,8 @@ qt.layer_norm, qt.attention (grouped heads, float / boolean / causal masks,
 KV cache), qt.rotary_embedding (half and interleaved pairs, partial, with
 and without position ids) qt.embedding (real and packed tables), qt.dynamic_quantize (per tensor and
 per group, symmetric and asymmetric, all zeros) and real-valued
-linalg.matmul (both weight layouts), writes a module that computes the op on constants and prints
+linalg.matmul (both weight layouts) and MatMulInteger's i32 matmul of
+widened 8-bit codes (the vpdpbusd kernel where the host has it), writes a module that computes the op on constants and prints
 the result, lowers it with qtc-opt's qt-cpu-pipeline (normalize,
 convert-qt-to-linalg, bufferization, LLVM; jit.py), runs it with mlir-runner, and compares
 with numpy computing the same definition independently. Prints one line per
@@ -134,6 +135,79 @@ def real_matmul_case(m, k, n, transposed=False):
                       f"outs(%f : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>"])
     ref = a.astype(np.float64) @ (b.T if transposed else b)
     return f"matmul f32 {m}x{k}x{n}{' B(n,k)' if transposed else ''}", run(body, f"{m}x{n}"), ref
+
+
+def int8_matmul_case(m, k, n, a_signed, b_signed, zb, rows3d=False, shared=False):
+    """An i32 linalg.matmul of two widened 8-bit operands minus rank-0 zero
+    points, as the ONNX importer lowers MatMulInteger (A's rows collapsed
+    from 3-D with `rows3d`). With constant B on a host with AVX-512 VNNI
+    or AVX-VNNI, the tiling pass packs B and runs vpdpbusd, correcting for
+    the zero points with row and column sums (none when B is signed with
+    zero point 0); otherwise the (m, k, n) i32 vector kernel. Exact. With
+    `shared`, a second matmul (other weights) reads the same A and the
+    same zero-filled init, as an attention block's K and V projections
+    do after CSE; the result is both, stacked."""
+    lo_a, hi_a = (-128, 128) if a_signed else (0, 256)
+    lo_b, hi_b = (-128, 128) if b_signed else (0, 256)
+    a = rng.integers(lo_a, hi_a, (m, k))
+    b = rng.integers(lo_b, hi_b, (k, n))
+    za = int(rng.integers(lo_a, hi_a))
+    ext_a = "arith.extsi" if a_signed else "arith.extui"
+    ext_b = "arith.extsi" if b_signed else "arith.extui"
+    as_i8 = lambda v: np.asarray(v).astype(np.int64).astype(np.uint8).view(np.int8) if np.ndim(v) else \
+        int(np.array(v).astype(np.uint8).view(np.int8))
+
+    def widen(name, src, zp, shape, ext):
+        rank = len(shape)
+        dims = ", ".join(f"d{i}" for i in range(rank))
+        t = "x".join(map(str, shape))
+        par = ", ".join(['"parallel"'] * rank)
+        return "\n".join([
+            f"  %{name}e = tensor.empty() : tensor<{t}xi32>",
+            f"  %{name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({dims})>, "
+            f"affine_map<({dims}) -> ()>, affine_map<({dims}) -> ({dims})>], iterator_types = [{par}]}} "
+            f"ins({src}, {zp} : tensor<{t}xi8>, tensor<i8>) outs(%{name}e : tensor<{t}xi32>) {{",
+            "  ^bb0(%x: i8, %z: i8, %o: i32):",
+            f"    %xw = {ext} %x : i8 to i32",
+            f"    %zw = {ext} %z : i8 to i32",
+            "    %d = arith.subi %xw, %zw : i32",
+            "    linalg.yield %d : i32",
+            f"  }} -> tensor<{t}xi32>"])
+
+    a_shape = (2, m // 2, k) if rows3d else (m, k)
+    lines = [f"  %a8 = arith.constant {dense(as_i8(a).reshape(a_shape), 'i8')}",
+             f"  %b8 = arith.constant {dense(as_i8(b), 'i8')}",
+             f"  %za = arith.constant dense<{as_i8(za)}> : tensor<i8>",
+             f"  %zb = arith.constant dense<{as_i8(zb)}> : tensor<i8>",
+             widen("aw", "%a8", "%za", a_shape, ext_a),
+             widen("bw", "%b8", "%zb", (k, n), ext_b)]
+    a_val = "%aw"
+    if rows3d:
+        lines.append(f"  %ac = tensor.collapse_shape %aw [[0, 1], [2]] : tensor<{'x'.join(map(str, a_shape))}xi32> "
+                     f"into tensor<{m}x{k}xi32>")
+        a_val = "%ac"
+    lines += ["  %c0 = arith.constant 0 : i32",
+              f"  %e = tensor.empty() : tensor<{m}x{n}xi32>",
+              f"  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<{m}x{n}xi32>) -> tensor<{m}x{n}xi32>",
+              f"  %y = linalg.matmul ins({a_val}, %bw : tensor<{m}x{k}xi32>, tensor<{k}x{n}xi32>) "
+              f"outs(%f : tensor<{m}x{n}xi32>) -> tensor<{m}x{n}xi32>"]
+    ref = (a - za) @ (b - zb)
+    rows = m
+    if shared:
+        b2 = rng.integers(lo_b, hi_b, (k, n))
+        lines += [f"  %b28 = arith.constant {dense(as_i8(b2), 'i8')}",
+                  widen("bw2", "%b28", "%zb", (k, n), ext_b),
+                  f"  %y2 = linalg.matmul ins({a_val}, %bw2 : tensor<{m}x{k}xi32>, tensor<{k}x{n}xi32>) "
+                  f"outs(%f : tensor<{m}x{n}xi32>) -> tensor<{m}x{n}xi32>",
+                  f"  %y12 = tensor.concat dim(0) %y, %y2 : (tensor<{m}x{n}xi32>, tensor<{m}x{n}xi32>) "
+                  f"-> tensor<{2 * m}x{n}xi32>"]
+        ref = np.concatenate([ref, (a - za) @ (b2 - zb)])
+        rows = 2 * m
+    y = "%y12" if shared else "%y"
+    lines.append(f"  %r = arith.sitofp {y} : tensor<{rows}x{n}xi32> to tensor<{rows}x{n}xf32>")
+    name = (f"matmul int8 {m}x{k}x{n} {'s8' if a_signed else 'u8'} x {'s8' if b_signed else 'u8'}"
+            f" zb={zb}{' A 3-D' if rows3d else ''}{', 2 sharing A and init' if shared else ''}")
+    return name, run("\n".join(lines), f"{rows}x{n}"), ref.astype(np.float64)
 
 
 def dynamic_quantize_case(shape, group, symmetric, result, zeros=False):
@@ -362,6 +436,14 @@ def main():
               lambda: real_matmul_case(8, 64, 24, True), lambda: real_matmul_case(6, 32, 10, True),
               lambda: real_matmul_case(5, 48, 7, True), lambda: real_matmul_case(4, 20, 8, True),
               lambda: real_matmul_case(16, 512, 512, True),
+              # MatMulInteger: vpdpbusd with 4/2/1-row blocks, one or two
+              # column vectors, every signedness and zero point case.
+              lambda: int8_matmul_case(8, 64, 32, False, True, 0),
+              lambda: int8_matmul_case(4, 64, 32, False, True, 0, rows3d=True, shared=True),
+              lambda: int8_matmul_case(6, 32, 48, True, True, 3),
+              lambda: int8_matmul_case(5, 16, 16, False, False, 131),
+              lambda: int8_matmul_case(3, 20, 64, True, False, 0),
+              lambda: int8_matmul_case(4, 12, 10, False, True, 0),
               lambda: dynamic_quantize_case((3, 16), 0, False, "codes"),
               lambda: dynamic_quantize_case((3, 16), 0, False, "scale"),
               lambda: dynamic_quantize_case((2, 3, 16), 8, True, "codes"),

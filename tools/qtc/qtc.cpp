@@ -449,6 +449,9 @@ static mlir::qt::CPUTarget cpuTarget() {
   t.vectorBits = f.contains("+avx512f") ? 512
                  : (f.contains("+avx2") || f.contains("+avx")) ? 256
                                                                 : 128;
+  t.int8Dot = f.contains("+avx512vnni") && f.contains("+avx512f") ? "avx512vnni"
+              : f.contains("+avxvnni")                             ? "avxvnni"
+                                                                   : "none";
   return t;
 }
 

@@ -393,6 +393,14 @@ void EmbeddingOp::getCanonicalizationPatterns(RewritePatternSet &results,
 // DynamicQuantizeOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult Int8DotOp::verify() {
+  int64_t lanes = getAcc().getType().getDimSize(0);
+  if (getLhs().getType().getDimSize(0) != 4 * lanes)
+    return emitOpError("needs 4 bytes per i32 lane: ")
+           << getLhs().getType() << " for " << getAcc().getType();
+  return success();
+}
+
 LogicalResult DynamicQuantizeOp::verify() {
   Operation *op = getOperation();
   RankedTensorType input = tensorType(getInput());

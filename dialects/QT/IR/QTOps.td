@@ -171,6 +171,31 @@ def QT_DynamicQuantizeOp : QT_Op<"dynamic_quantize", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QT_Int8DotOp : QT_Op<"int8_dot", [Pure,
+    AllTypesMatch<["acc", "result"]>, AllTypesMatch<["lhs", "rhs"]>]> {
+  let summary = "Adds 4-byte unsigned x signed dot products to i32 lanes";
+  let description = [{
+    `result[i] = acc[i] + sum_{j < 4} zext(lhs[4 i + j]) * sext(rhs[4 i + j])`,
+    wrapping on overflow: what x86's `vpdpbusd` (AVX-512 VNNI, AVX-VNNI)
+    computes. The MatMulInteger kernel of `qt-tile-quantized-matmul`
+    emits it on targets with that instruction; `qt-lower-int8-dot` turns it
+    into the LLVM intrinsic there (or into portable vector arithmetic).
+    It is an op rather than the intrinsic call itself because bufferization
+    rejects calls with unknown memory effects.
+
+    ```mlir
+    %r = qt.int8_dot %acc, %a, %b : vector<64xi8> -> vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [I32]>:$acc,
+                       VectorOfRankAndType<[1], [I8]>:$lhs,
+                       VectorOfRankAndType<[1], [I8]>:$rhs);
+  let results = (outs VectorOfRankAndType<[1], [I32]>:$result);
+  let assemblyFormat =
+      "$acc `,` $lhs `,` $rhs attr-dict `:` type($lhs) `->` type($acc)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // KV-cache quantization
 //===----------------------------------------------------------------------===//

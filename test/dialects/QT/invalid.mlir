@@ -453,3 +453,11 @@ func.func @kv_codes_type(%x: tensor<1x2x4x16xf32>, %c: tensor<1x2x0x16xi8>, %s: 
       -> tensor<1x2x4x16xi8>, tensor<1x2x4x1xf32>, tensor<1x2x4x1xf16>
   return %q : tensor<1x2x4x16xi8>
 }
+
+// -----
+
+func.func @int8_dot_lanes(%a: vector<4xi32>, %x: vector<12xi8>) -> vector<4xi32> {
+  // expected-error @+1 {{needs 4 bytes per i32 lane: 'vector<12xi8>' for 'vector<4xi32>'}}
+  %0 = qt.int8_dot %a, %x, %x : vector<12xi8> -> vector<4xi32>
+  return %0 : vector<4xi32>
+}
