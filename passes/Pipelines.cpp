@@ -19,7 +19,7 @@ void mlir::qt::buildNormalizePipeline(OpPassManager &pm) {
 /// The backend stages after normalization. Upstream passes are named by
 /// their registered textual names so this stays a readable list.
 static const char *const kCPULowering =
-    "convert-qt-to-linalg,convert-elementwise-to-linalg";
+    "convert-qt-to-linalg,convert-elementwise-to-linalg,linalg-fuse-elementwise-ops";
 static const char *const kCPUStages =
     "canonicalize,"
     "one-shot-bufferize{bufferize-function-boundaries "
