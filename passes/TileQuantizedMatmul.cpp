@@ -257,7 +257,7 @@ struct TileQuantizedMatmulPass
     int64_t lanes = reassociate ? std::max<int64_t>(1, vbits / 32) : 0;
     for (linalg::MatmulOp op : matmuls) {
       linalg::MatmulOp rest = tileRealMatmul(op, l1, dotLanes);
-      if (rest && !vectorizeInt8Dot(rest, dotLanes) && !vectorizeKN(rest) &&
+      if (rest && !vectorizeInt8Dot(rest, dotLanes) && !vectorizeKN(rest, vbits) &&
           !vectorizeNK(rest, lanes))
         reorderKN(rest);
     }
@@ -587,7 +587,7 @@ struct TileQuantizedMatmulPass
   /// every store to C in the scalar loop nest and vectorizes nothing.
   /// Returns false (leaving `op` alone) when shapes are dynamic, the
   /// element type is not f32 or i32, or no chunk of 4..16 columns divides N.
-  static bool vectorizeKN(linalg::MatmulOp op) {
+  static bool vectorizeKN(linalg::MatmulOp op, int64_t vbits) {
     std::optional<StaticMatmul> mm =
         staticMatmul(op, /*bTransposed=*/false, /*allowI32=*/true);
     if (!mm)
@@ -598,6 +598,10 @@ struct TileQuantizedMatmulPass
     if (w < 4 || k == 0)
       return false;
     int64_t r = m % 4 == 0 ? 4 : m % 2 == 0 ? 2 : 1;
+    // Two 16-lane vectors of columns per chunk where registers allow
+    // (AVX-512: 32 of them): 2 R accumulators hide the multiply-add
+    // latency that R alone leaves exposed.
+    int64_t cv = vbits >= 512 && w == 16 && n % 32 == 0 ? 2 : 1;
 
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -620,8 +624,11 @@ struct TileQuantizedMatmulPass
     Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
     SmallVector<bool, 1> inBounds = {true};
     auto columns = scf::ForOp::create(
-        b, loc, index(b, 0), index(b, n), index(b, w), ValueRange{c},
+        b, loc, index(b, 0), index(b, n), index(b, cv * w), ValueRange{c},
         [&](OpBuilder &b, Location loc, Value n0, ValueRange cols) {
+          SmallVector<Value> cs = {n0};
+          for (int64_t j = 1; j < cv; ++j)
+            cs.push_back(arith::AddIOp::create(b, loc, n0, index(b, j * w)));
           auto rowsLoop = scf::ForOp::create(
               b, loc, index(b, 0), index(b, m), index(b, r), cols,
               [&](OpBuilder &b, Location loc, Value m0, ValueRange acc0) {
@@ -631,50 +638,59 @@ struct TileQuantizedMatmulPass
                   rows.push_back(i ? arith::AddIOp::create(b, loc, m0, index(b, i))
                                          .getResult()
                                    : m0);
-                  init.push_back(vector::TransferReadOp::create(
-                      b, loc, vt, cur, ValueRange{rows.back(), n0}, pad,
-                      ArrayRef<bool>(inBounds)));
+                  for (int64_t j = 0; j < cv; ++j)
+                    init.push_back(vector::TransferReadOp::create(
+                        b, loc, vt, cur, ValueRange{rows.back(), cs[j]}, pad,
+                        ArrayRef<bool>(inBounds)));
                 }
                 auto kLoop = scf::ForOp::create(
                     b, loc, index(b, 0), index(b, k), index(b, 1), init,
                     [&](OpBuilder &b, Location loc, Value kk, ValueRange accs) {
-                      Value row;
-                      if (narrow) {
-                        Type i8 = b.getI8Type();
-                        Value codes = vector::TransferReadOp::create(
-                            b, loc, VectorType::get({w}, i8), narrow->source,
-                            ValueRange{kk, n0},
-                            arith::ConstantOp::create(b, loc, b.getZeroAttr(i8)),
-                            ArrayRef<bool>(inBounds));
-                        row = narrow->isSigned
-                                  ? (Value)arith::ExtSIOp::create(b, loc, vt, codes)
-                                  : (Value)arith::ExtUIOp::create(b, loc, vt, codes);
-                        row = arith::SubIOp::create(b, loc, row, zpVector);
-                      } else {
-                        row = vector::TransferReadOp::create(
-                            b, loc, vt, bMat, ValueRange{kk, n0}, pad,
-                            ArrayRef<bool>(inBounds));
+                      SmallVector<Value> pieces;
+                      for (int64_t j = 0; j < cv; ++j) {
+                        Value row;
+                        if (narrow) {
+                          Type i8 = b.getI8Type();
+                          Value codes = vector::TransferReadOp::create(
+                              b, loc, VectorType::get({w}, i8), narrow->source,
+                              ValueRange{kk, cs[j]},
+                              arith::ConstantOp::create(b, loc, b.getZeroAttr(i8)),
+                              ArrayRef<bool>(inBounds));
+                          row = narrow->isSigned
+                                    ? (Value)arith::ExtSIOp::create(b, loc, vt, codes)
+                                    : (Value)arith::ExtUIOp::create(b, loc, vt, codes);
+                          row = arith::SubIOp::create(b, loc, row, zpVector);
+                        } else {
+                          row = vector::TransferReadOp::create(
+                              b, loc, vt, bMat, ValueRange{kk, cs[j]}, pad,
+                              ArrayRef<bool>(inBounds));
+                        }
+                        pieces.push_back(row);
                       }
                       SmallVector<Value> next;
                       for (int64_t i = 0; i < r; ++i) {
                         Value x = tensor::ExtractOp::create(
                             b, loc, a, ValueRange{rows[i], kk});
                         Value xs = vector::BroadcastOp::create(b, loc, vt, x);
-                        if (isInt) {
-                          Value prod = arith::MulIOp::create(b, loc, xs, row);
-                          next.push_back(arith::AddIOp::create(b, loc, accs[i], prod));
-                        } else {
-                          Value prod = arith::MulFOp::create(b, loc, xs, row);
-                          next.push_back(arith::AddFOp::create(b, loc, accs[i], prod));
+                        for (int64_t j = 0; j < cv; ++j) {
+                          Value acc = accs[i * cv + j];
+                          if (isInt) {
+                            Value prod = arith::MulIOp::create(b, loc, xs, pieces[j]);
+                            next.push_back(arith::AddIOp::create(b, loc, acc, prod));
+                          } else {
+                            Value prod = arith::MulFOp::create(b, loc, xs, pieces[j]);
+                            next.push_back(arith::AddFOp::create(b, loc, acc, prod));
+                          }
                         }
                       }
                       scf::YieldOp::create(b, loc, next);
                     });
                 for (int64_t i = 0; i < r; ++i)
-                  cur = vector::TransferWriteOp::create(
-                            b, loc, kLoop.getResult(i), cur,
-                            ValueRange{rows[i], n0}, ArrayRef<bool>(inBounds))
-                            .getResult();
+                  for (int64_t j = 0; j < cv; ++j)
+                    cur = vector::TransferWriteOp::create(
+                              b, loc, kLoop.getResult(i * cv + j), cur,
+                              ValueRange{rows[i], cs[j]}, ArrayRef<bool>(inBounds))
+                              .getResult();
                 scf::YieldOp::create(b, loc, cur);
               });
           scf::YieldOp::create(b, loc, rowsLoop.getResults());
@@ -731,6 +747,14 @@ struct TileQuantizedMatmulPass
     int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
     // Columns whose weights (K of them each) fill half of L1.
     int64_t tn = largestDivisor(n, std::max<int64_t>(1, l1 / 2 / (k * elemBytes)), 1);
+    // f32 weights read as (k, n): tiles of whole 2-vector chunks of the
+    // (m, k, n) kernel (32 columns; K x 32 floats stream from L2 when
+    // they exceed half of L1, one row of B per k step).
+    if (elem.isF32() && hasMatmulMaps(op, /*bTransposed=*/false)) {
+      int64_t cols = std::max<int64_t>(32, l1 / 2 / (k * elemBytes));
+      if (int64_t wide = largestDivisor(n, cols, 32))
+        tn = wide;
+    }
     // Weights the int8 dot kernel will read as packed bytes: 1 byte per
     // weight, and whole vectors of columns per tile.
     if (dotLanes && int8DotCandidate(op)) {

@@ -132,27 +132,33 @@ func.func @dynamic(%x: tensor<?x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1
 // -----
 
 // Real-valued matmuls have nothing to decode; from 4M multiply-accumulates
-// on, their column tiles (K x tn weights filling half of L1) go to the
-// thread pool. With B read as (k, n) and f32 elements, each tile becomes a
-// vector kernel: 16-column chunks, blocks of 4 rows whose accumulators stay
-// in vectors over the whole k loop, one row piece of B per k step.
+// on, their column tiles go to the thread pool. With B read as (k, n) and
+// f32 elements, tiles are 32 columns (or K x tn weights filling half of L1,
+// if wider) and each becomes a vector kernel: 32-column chunks (two 16-lane
+// vectors, with 512-bit vectors), blocks of 4 rows whose 8 accumulators
+// stay in vectors over the whole k loop, two row pieces of B per k step.
 // CHECK-LABEL: func.func @real
-// CHECK: scf.forall (%[[J:.*]]) = (0) to (1536) step (16) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<128x1536xf32>)
-// CHECK: %[[BT:.*]] = tensor.extract_slice %{{.*}}[0, %[[J]]] [384, 16] [1, 1]
-// CHECK: scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<128x16xf32>)
-// CHECK: scf.for %[[M0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[CT:.*]] = %{{.*}}) -> (tensor<128x16xf32>)
-// CHECK-COUNT-4: vector.transfer_read %[[CT]][%{{.*}}, %[[N0]]], %{{.*}} {in_bounds = [true]} : tensor<128x16xf32>, vector<16xf32>
-// CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: scf.forall (%[[J:.*]]) = (0) to (1536) step (32) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<128x1536xf32>)
+// CHECK: %[[BT:.*]] = tensor.extract_slice %{{.*}}[0, %[[J]]] [384, 32] [1, 1]
+// CHECK: scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<128x32xf32>)
+// CHECK: %[[N1:.*]] = arith.addi %[[N0]], %{{.*}} : index
+// CHECK: scf.for %[[M0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[CT:.*]] = %{{.*}}) -> (tensor<128x32xf32>)
+// CHECK-COUNT-8: vector.transfer_read %[[CT]][%{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<128x32xf32>, vector<16xf32>
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: %[[ROW:.*]] = vector.transfer_read %[[BT]][%[[K]], %[[N0]]]
+// CHECK: vector.transfer_read %[[BT]][%[[K]], %[[N1]]]
 // CHECK: %[[X:.*]] = tensor.extract %{{.*}}[%[[M0]], %[[K]]] : tensor<128x384xf32>
 // CHECK: %[[XS:.*]] = vector.broadcast %[[X]] : f32 to vector<16xf32>
 // CHECK: %[[P:.*]] = arith.mulf %[[XS]], %[[ROW]] : vector<16xf32>
 // CHECK: arith.addf %{{.*}}, %[[P]] : vector<16xf32>
-// CHECK-COUNT-3: arith.addf
+// CHECK-COUNT-7: arith.addf
 // CHECK: scf.yield
-// CHECK-COUNT-4: vector.transfer_write
+// CHECK-COUNT-8: vector.transfer_write
 // CHECK: tensor.parallel_insert_slice
 // CHECK-NOT: linalg.matmul
+// With 256-bit vectors (16 registers), one 16-column vector per chunk.
+// AVX2-LABEL: func.func @real
+// AVX2: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK-LABEL: func.func @real_small
 // CHECK-NOT: scf.forall
 // CHECK: scf.for {{.*}} -> (tensor<8x64xf32>)
@@ -214,7 +220,7 @@ func.func @real_nk(%a: tensor<8x64xf32>, %b: tensor<32x64xf32>) -> tensor<8x32xf
 // The widened operands of MatMulInteger (i32, B as (k, n)) get the same
 // (m, k, n) vector kernel with integer multiply-adds (exact, any order).
 // CHECK-LABEL: func.func @integer
-// CHECK: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
+// CHECK: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
 // CHECK: vector.transfer_read {{.*}} : tensor<64x32xi32>, vector<16xi32>
 // CHECK: arith.muli {{.*}} : vector<16xi32>
 // CHECK: arith.addi {{.*}} : vector<16xi32>
