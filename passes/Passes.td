@@ -385,7 +385,8 @@ def ConvertQTToLinalg : Pass<"convert-qt-to-linalg"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // QTC_PASSES_TD

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -1138,19 +1139,63 @@ struct LowerDynamicQuantize : OpRewritePattern<DynamicQuantizeOp> {
       return linalg::FillOp::create(b, l, scalarConstant(b, l, f32, v), e)
           .getResult(0);
     };
-    Value lo0 = filled(INFINITY), hi0 = filled(-INFINITY);
-    auto ranges = linalg::GenericOp::create(
-        b, l, TypeRange{lo0.getType(), hi0.getType()}, ValueRange{source},
-        ValueRange{lo0, hi0}, rangeMaps, rangeIters,
-        [&](OpBuilder &nb, Location nl, ValueRange a) {
-          Value v = a[0];
-          if (v.getType() != f32)
-            v = arith::ExtFOp::create(nb, nl, f32, v);
-          linalg::YieldOp::create(
-              nb, nl,
-              ValueRange{arith::MinimumFOp::create(nb, nl, a[1], v),
-                         arith::MaximumFOp::create(nb, nl, a[2], v)});
-        });
+    Value loRange, hiRange;
+    int64_t count = xt.hasStaticShape() ? xt.getNumElements() : 0;
+    if (!group && xt.getElementType().isF32() && count >= 16 && count % 16 == 0) {
+      // The whole tensor's range as 16-lane vector minima and maxima
+      // (minimumf / maximumf are exact in any order). The scalar reduction
+      // loops do not vectorize: their accumulator, a rank-0 buffer, may
+      // alias the input as far as LLVM can tell.
+      SmallVector<ReassociationIndices> all(1);
+      for (int64_t d = 0; d < rank; ++d)
+        all[0].push_back(d);
+      Value flat = rank == 1 ? x
+                             : tensor::CollapseShapeOp::create(b, l, x, all)
+                                   .getResult();
+      auto vt = VectorType::get({16}, f32);
+      auto splat = [&](double v) -> Value {
+        return arith::ConstantOp::create(
+            b, l, DenseElementsAttr::get(vt, b.getF32FloatAttr(v)));
+      };
+      auto idx = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(b, l, v);
+      };
+      Value pad = scalarConstant(b, l, f32, 0.0);
+      auto loop = scf::ForOp::create(
+          b, l, idx(0), idx(count), idx(16),
+          ValueRange{splat(INFINITY), splat(-INFINITY)},
+          [&](OpBuilder &nb, Location nl, Value i, ValueRange acc) {
+            Value v = vector::TransferReadOp::create(
+                nb, nl, vt, flat, ValueRange{i}, pad, ArrayRef<bool>{true});
+            scf::YieldOp::create(
+                nb, nl,
+                ValueRange{arith::MinimumFOp::create(nb, nl, acc[0], v),
+                           arith::MaximumFOp::create(nb, nl, acc[1], v)});
+          });
+      auto scalar = [&](vector::CombiningKind kind, Value v) -> Value {
+        Value r = vector::ReductionOp::create(b, l, kind, v);
+        return tensor::FromElementsOp::create(
+            b, l, RankedTensorType::get({}, f32), ValueRange{r});
+      };
+      loRange = scalar(vector::CombiningKind::MINIMUMF, loop.getResult(0));
+      hiRange = scalar(vector::CombiningKind::MAXIMUMF, loop.getResult(1));
+    } else {
+      Value lo0 = filled(INFINITY), hi0 = filled(-INFINITY);
+      auto ranges = linalg::GenericOp::create(
+          b, l, TypeRange{lo0.getType(), hi0.getType()}, ValueRange{source},
+          ValueRange{lo0, hi0}, rangeMaps, rangeIters,
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value v = a[0];
+            if (v.getType() != f32)
+              v = arith::ExtFOp::create(nb, nl, f32, v);
+            linalg::YieldOp::create(
+                nb, nl,
+                ValueRange{arith::MinimumFOp::create(nb, nl, a[1], v),
+                           arith::MaximumFOp::create(nb, nl, a[2], v)});
+          });
+      loRange = ranges.getResult(0);
+      hiRange = ranges.getResult(1);
+    }
 
     // 2. scale (and zero point) per group.
     int64_t grank = static_cast<int64_t>(gs.size());
@@ -1163,7 +1208,7 @@ struct LowerDynamicQuantize : OpRewritePattern<DynamicQuantizeOp> {
     for (Value v : paramInits)
       paramTypes.push_back(v.getType());
     auto params = linalg::GenericOp::create(
-        b, l, paramTypes, ValueRange{ranges.getResult(0), ranges.getResult(1)},
+        b, l, paramTypes, ValueRange{loRange, hiRange},
         paramInits,
         SmallVector<AffineMap>(2 + paramInits.size(),
                                b.getMultiDimIdentityMap(grank)),

@@ -107,6 +107,25 @@ func.func @dynamic_quantize(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x
 
 // -----
 
+// Per tensor (what MatMulInteger's DynamicQuantizeLinear gives), an f32
+// range is a 16-lane vector minimum and maximum over the flattened tensor,
+// then one horizontal reduction each.
+// CHECK-LABEL: func @dynamic_quantize_per_tensor
+// CHECK: %[[F:.*]] = tensor.collapse_shape %arg0 {{\[}}[0, 1]] : tensor<4x64xf32> into tensor<256xf32>
+// CHECK: %[[V:.*]]:2 = scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xf32>, vector<16xf32>)
+// CHECK: vector.transfer_read %[[F]][%[[I]]]
+// CHECK: arith.minimumf {{.*}} : vector<16xf32>
+// CHECK: arith.maximumf {{.*}} : vector<16xf32>
+// CHECK: vector.reduction <minimumf>, %[[V]]#0
+// CHECK: vector.reduction <maximumf>, %[[V]]#1
+// CHECK: math.roundeven
+func.func @dynamic_quantize_per_tensor(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<f32>, tensor<i8>) {
+  %q, %s, %z = qt.dynamic_quantize %x : tensor<4x64xf32> -> tensor<4x64xi8>, tensor<f32>, tensor<i8>
+  return %q, %s, %z : tensor<4x64xi8>, tensor<f32>, tensor<i8>
+}
+
+// -----
+
 // linalg.softmax, which the ONNX frontend emits, is decomposed into
 // generics (max, exp of the difference, sum, divide).
 // CHECK-LABEL: func @softmax
