@@ -17,21 +17,35 @@
 #include "include/qtc-c/runtime.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef void (*QtcMicrotask)(int32_t *gtid, int32_t *btid, ...);
 
 enum { kMaxArgs = 8, kMaxThreads = 256 };
 
-/* Spin this many pauses (a few tens of microseconds) before sleeping on a
- * condition variable: a model forks the pool once per tiled matmul, and a
- * wake-up through the kernel costs more than the work of a small one. */
-enum { kSpin = 2000 };
+/* A thread waiting for the pool (a worker for the next region, the caller
+ * at the join, a thread at the barrier) spins, pausing, for this long
+ * before it sleeps (or, at the barrier, yields). A model forks the pool
+ * once per tiled matmul, every few hundred microseconds, and a wake-up
+ * through the kernel costs tens of microseconds (more in a VM), more than
+ * a small matmul's share: with a few tens of microseconds of spinning, and
+ * a mutex, condition variable and pthread barrier on every fork, the
+ * workers of all-MiniLM-L6-v2 (int8) slept at almost every fork and two
+ * threads were no faster than one. */
+static const int64_t kSpinNs = 2000000;
+
+static int64_t nowNs(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 static inline void relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -55,12 +69,19 @@ static pthread_cond_t workReady = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t workDone = PTHREAD_COND_INITIALIZER;
 static int started = 1; /* threads in the pool, the caller included */
 static _Atomic uint64_t generation;
-static int jobTeam;
+static _Atomic int jobTeam;
 static _Atomic int pending;
 static QtcMicrotask jobFn;
 static int32_t jobArgc;
 static void *jobArgs[kMaxArgs];
-static pthread_barrier_t barrier;
+/* Workers asleep on workReady, and whether the caller sleeps on workDone:
+ * the publishing side only takes the lock to wake someone who sleeps, so a
+ * fork and a join between spinning threads make no system call. */
+static _Atomic int sleepers;
+static _Atomic int joinWaiting;
+/* The team's barrier: arrivals, and a phase the last arrival advances. */
+static _Atomic int barrierArrived;
+static _Atomic uint32_t barrierPhase;
 
 int qtc_get_num_threads(void) {
   if (configured > 0)
@@ -95,31 +116,54 @@ static void invoke(QtcMicrotask fn, int32_t argc, void **a) {
   }
 }
 
+/* Spins until generation moves past `seen`, then sleeps on workReady if
+ * that takes longer than kSpinNs. Returns the new generation. */
+static uint64_t waitForWork(uint64_t seen) {
+  int64_t until = nowNs() + kSpinNs;
+  uint64_t g;
+  for (int i = 0; (g = atomic_load(&generation)) == seen; ++i) {
+    relax();
+    if (i % 256 == 255 && nowNs() > until) {
+      /* sleepers goes up before generation is read again, under the lock
+       * the caller takes to broadcast: no wake-up can be lost. */
+      pthread_mutex_lock(&lock);
+      atomic_fetch_add(&sleepers, 1);
+      while ((g = atomic_load(&generation)) == seen)
+        pthread_cond_wait(&workReady, &lock);
+      atomic_fetch_sub(&sleepers, 1);
+      pthread_mutex_unlock(&lock);
+      break;
+    }
+  }
+  return g;
+}
+
+/* The generation each worker was created at: it waits for the next one. */
+static uint64_t startGeneration[kMaxThreads];
+
 static void *worker(void *arg) {
   int32_t me = (int32_t)(intptr_t)arg;
-  uint64_t seen = 0;
+  uint64_t seen = startGeneration[me];
   for (;;) {
-    for (int i = 0; i < kSpin && atomic_load(&generation) == seen; ++i)
-      relax();
-    pthread_mutex_lock(&lock);
-    while (atomic_load(&generation) == seen)
-      pthread_cond_wait(&workReady, &lock);
-    seen = generation;
-    int team = jobTeam;
+    uint64_t g = waitForWork(seen);
+    int team = atomic_load(&jobTeam);
     QtcMicrotask fn = jobFn;
     int32_t argc = jobArgc;
     void *args[kMaxArgs];
-    for (int32_t i = 0; i < argc; ++i)
+    for (int32_t i = 0; i < argc && i < kMaxArgs; ++i)
       args[i] = jobArgs[i];
-    pthread_mutex_unlock(&lock);
-    if (me >= team)
-      continue; /* not in this team */
+    /* The caller waits for its team before publishing the next region, so
+     * a region published while this copy was made means this thread was
+     * not in generation g's team: skip it. */
+    seen = g;
+    if (atomic_load(&generation) != g || me >= team)
+      continue;
     threadNum = me;
     teamSize = team;
     inRegion = 1;
     invoke(fn, argc, args);
     inRegion = 0;
-    if (atomic_fetch_sub(&pending, 1) == 1) {
+    if (atomic_fetch_sub(&pending, 1) == 1 && atomic_load(&joinWaiting)) {
       pthread_mutex_lock(&lock);
       pthread_cond_signal(&workDone);
       pthread_mutex_unlock(&lock);
@@ -176,6 +220,7 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    startGeneration[started] = atomic_load(&generation);
     int failed = pthread_create(&t, &attr, worker, (void *)(intptr_t)started);
     pthread_attr_destroy(&attr);
     if (failed)
@@ -184,16 +229,20 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
   }
   if (team > started)
     team = started;
-  pthread_barrier_init(&barrier, NULL, (unsigned)team);
-  jobTeam = team;
+  pthread_mutex_unlock(&lock);
+  atomic_store(&barrierArrived, 0);
+  atomic_store(&jobTeam, team);
   jobFn = fn;
   jobArgc = argc;
   for (int32_t i = 0; i < argc; ++i)
     jobArgs[i] = args[i];
   atomic_store(&pending, team - 1);
   atomic_fetch_add(&generation, 1);
-  pthread_cond_broadcast(&workReady);
-  pthread_mutex_unlock(&lock);
+  if (atomic_load(&sleepers) > 0) {
+    pthread_mutex_lock(&lock);
+    pthread_cond_broadcast(&workReady);
+    pthread_mutex_unlock(&lock);
+  }
 
   threadNum = 0;
   teamSize = team;
@@ -202,20 +251,40 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
   inRegion = 0;
   teamSize = 1;
 
-  for (int i = 0; i < kSpin && atomic_load(&pending) > 0; ++i)
+  int64_t until = nowNs() + kSpinNs;
+  for (int i = 0; atomic_load(&pending) > 0; ++i) {
     relax();
-  pthread_mutex_lock(&lock);
-  while (atomic_load(&pending) > 0)
-    pthread_cond_wait(&workDone, &lock);
-  pthread_mutex_unlock(&lock);
-  pthread_barrier_destroy(&barrier);
+    if (i % 256 == 255 && nowNs() > until) {
+      pthread_mutex_lock(&lock);
+      atomic_store(&joinWaiting, 1);
+      while (atomic_load(&pending) > 0)
+        pthread_cond_wait(&workDone, &lock);
+      atomic_store(&joinWaiting, 0);
+      pthread_mutex_unlock(&lock);
+      break;
+    }
+  }
 }
 
 void __kmpc_barrier(void *loc, int32_t gtid) {
   (void)loc;
   (void)gtid;
-  if (teamSize > 1)
-    pthread_barrier_wait(&barrier);
+  if (teamSize <= 1)
+    return;
+  uint32_t phase = atomic_load(&barrierPhase);
+  if (atomic_fetch_add(&barrierArrived, 1) == teamSize - 1) {
+    atomic_store(&barrierArrived, 0);
+    atomic_fetch_add(&barrierPhase, 1);
+    return;
+  }
+  /* Spin; yield the processor once the wait gets long (more threads than
+   * processors). */
+  int64_t until = nowNs() + kSpinNs;
+  for (int i = 0; atomic_load(&barrierPhase) == phase; ++i) {
+    relax();
+    if (i % 256 == 255 && nowNs() > until)
+      sched_yield();
+  }
 }
 
 enum { kStaticChunked = 33, kStatic = 34 };
