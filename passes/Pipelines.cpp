@@ -19,11 +19,17 @@ void mlir::qt::buildNormalizePipeline(OpPassManager &pm) {
 /// The backend stages after normalization. Upstream passes are named by
 /// their registered textual names so this stays a readable list.
 static const char *const kCPULowering =
-    "convert-qt-to-linalg,convert-elementwise-to-linalg,linalg-fuse-elementwise-ops";
+    "convert-qt-to-linalg,convert-elementwise-to-linalg,linalg-fuse-elementwise-ops,"
+    // The rest of the model's large loops on the thread pool too.
+    "qt-parallelize-loops";
 static const char *const kCPUStages =
     "canonicalize,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
+    // A tile's result written back into its own slice is a copy between
+    // two equal subviews: CSE makes them one value, and the
+    // canonicalization below drops the self-copy.
+    "cse,"
     "buffer-results-to-out-params{modify-public-functions},"
     "buffer-deallocation-pipeline,canonicalize";
 static const char *const kCPULoops =
