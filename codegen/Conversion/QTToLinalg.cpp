@@ -830,6 +830,17 @@ Value kvDecode(OpBuilder &b, Location l, Value code, Value scale, Value min,
              : (Value)arith::TruncFOp::create(b, l, type, v);
 }
 
+/// The body of a running range: yields (min(lo, v), max(hi, v)) with `v`
+/// widened to f32.
+static void yieldRange(OpBuilder &b, Location l, Value v, Value lo, Value hi) {
+  Type f32 = b.getF32Type();
+  if (v.getType() != f32)
+    v = arith::ExtFOp::create(b, l, f32, v);
+  linalg::YieldOp::create(b, l,
+                          ValueRange{arith::MinimumFOp::create(b, l, lo, v),
+                                     arith::MaximumFOp::create(b, l, hi, v)});
+}
+
 /// Decodes a quantized cache tensor element by element: the byte holding
 /// code (t, d), its bits, and the group's scale and min.
 struct LowerKVDequantize : OpRewritePattern<KVDequantizeOp> {
@@ -961,13 +972,8 @@ struct LowerKVQuantize : OpRewritePattern<KVQuantizeOp> {
           } else {
             at[3] = member;
           }
-          Value v = tensor::ExtractOp::create(nb, nl, x, at);
-          if (v.getType() != f32)
-            v = arith::ExtFOp::create(nb, nl, f32, v);
-          linalg::YieldOp::create(
-              nb, nl,
-              ValueRange{arith::MinimumFOp::create(nb, nl, a[1], v),
-                         arith::MaximumFOp::create(nb, nl, a[2], v)});
+          yieldRange(nb, nl, tensor::ExtractOp::create(nb, nl, x, at), a[1],
+                     a[2]);
         });
     Value lo = ranges.getResult(0), hi = ranges.getResult(1);
 
@@ -1185,13 +1191,7 @@ struct LowerDynamicQuantize : OpRewritePattern<DynamicQuantizeOp> {
           b, l, TypeRange{lo0.getType(), hi0.getType()}, ValueRange{source},
           ValueRange{lo0, hi0}, rangeMaps, rangeIters,
           [&](OpBuilder &nb, Location nl, ValueRange a) {
-            Value v = a[0];
-            if (v.getType() != f32)
-              v = arith::ExtFOp::create(nb, nl, f32, v);
-            linalg::YieldOp::create(
-                nb, nl,
-                ValueRange{arith::MinimumFOp::create(nb, nl, a[1], v),
-                           arith::MaximumFOp::create(nb, nl, a[2], v)});
+            yieldRange(nb, nl, a[0], a[1], a[2]);
           });
       loRange = ranges.getResult(0);
       hiRange = ranges.getResult(1);
