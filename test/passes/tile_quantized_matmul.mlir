@@ -265,3 +265,28 @@ func.func @integer_widened(%a: tensor<8x64xi32>, %q: tensor<64x32xi8>, %zp: tens
       outs(%f : tensor<8x32xi32>) -> tensor<8x32xi32>
   return %y : tensor<8x32xi32>
 }
+
+// -----
+
+// Two matmuls that read one (CSE'd) zero fill each get a fill of their
+// own, so bufferization fills each output in place instead of copying the
+// shared one.
+// CHECK-LABEL: func.func @shared_fill
+// CHECK: %[[F1:.*]] = linalg.fill
+// CHECK: %[[F2:.*]] = linalg.fill
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[F2]])
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[F1]])
+// CHECK-NOT: linalg.fill
+// CHECK: return
+func.func @shared_fill(%a: tensor<8x64xf32>, %b1: tensor<64x32xf32>, %b2: tensor<64x32xf32>) -> (tensor<8x32xf32>, tensor<8x32xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %y1 = linalg.matmul ins(%a, %b1 : tensor<8x64xf32>, tensor<64x32xf32>)
+      outs(%f : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %y2 = linalg.matmul ins(%a, %b2 : tensor<8x64xf32>, tensor<64x32xf32>)
+      outs(%f : tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %y1, %y2 : tensor<8x32xf32>, tensor<8x32xf32>
+}
