@@ -116,19 +116,34 @@ static void invoke(QtcMicrotask fn, int32_t argc, void **a) {
   }
 }
 
-/* Spins until generation moves past `seen`, then sleeps on workReady if
- * that takes longer than kSpinNs. Returns the new generation. */
+/* One step of a wait: a pause, and every 256 steps a yield of the
+ * processor (so that with more threads than processors the thread being
+ * waited for gets to run) and a look at the clock. Returns 1 once the
+ * wait has lasted `until`. */
+static int spinStep(int i, int64_t until) {
+  relax();
+  if (i % 256 != 255)
+    return 0;
+  sched_yield();
+  return nowNs() > until;
+}
+
+/* The generation counter is a sequence lock over the job fields: odd
+ * while the caller writes them, even once a region is published. */
+static int published(uint64_t g, uint64_t seen) { return g != seen && !(g & 1); }
+
+/* Spins until a generation after `seen` is published, then sleeps on
+ * workReady if that takes longer than kSpinNs. Returns that generation. */
 static uint64_t waitForWork(uint64_t seen) {
   int64_t until = nowNs() + kSpinNs;
   uint64_t g;
-  for (int i = 0; (g = atomic_load(&generation)) == seen; ++i) {
-    relax();
-    if (i % 256 == 255 && nowNs() > until) {
+  for (int i = 0; !published(g = atomic_load(&generation), seen); ++i) {
+    if (spinStep(i, until)) {
       /* sleepers goes up before generation is read again, under the lock
        * the caller takes to broadcast: no wake-up can be lost. */
       pthread_mutex_lock(&lock);
       atomic_fetch_add(&sleepers, 1);
-      while ((g = atomic_load(&generation)) == seen)
+      while (!published(g = atomic_load(&generation), seen))
         pthread_cond_wait(&workReady, &lock);
       atomic_fetch_sub(&sleepers, 1);
       pthread_mutex_unlock(&lock);
@@ -152,9 +167,10 @@ static void *worker(void *arg) {
     void *args[kMaxArgs];
     for (int32_t i = 0; i < argc && i < kMaxArgs; ++i)
       args[i] = jobArgs[i];
-    /* The caller waits for its team before publishing the next region, so
-     * a region published while this copy was made means this thread was
-     * not in generation g's team: skip it. */
+    /* The caller waits for its team before writing the next region, so a
+     * generation that moved while this copy was made means this thread
+     * was not in generation g's team (and the copy may be torn): skip it. */
+    atomic_thread_fence(memory_order_acquire);
     seen = g;
     if (atomic_load(&generation) != g || me >= team)
       continue;
@@ -230,6 +246,7 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
   if (team > started)
     team = started;
   pthread_mutex_unlock(&lock);
+  atomic_fetch_add(&generation, 1); /* odd: the job is being written */
   atomic_store(&barrierArrived, 0);
   atomic_store(&jobTeam, team);
   jobFn = fn;
@@ -237,7 +254,7 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
   for (int32_t i = 0; i < argc; ++i)
     jobArgs[i] = args[i];
   atomic_store(&pending, team - 1);
-  atomic_fetch_add(&generation, 1);
+  atomic_fetch_add(&generation, 1); /* even: published */
   if (atomic_load(&sleepers) > 0) {
     pthread_mutex_lock(&lock);
     pthread_cond_broadcast(&workReady);
@@ -253,8 +270,7 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
 
   int64_t until = nowNs() + kSpinNs;
   for (int i = 0; atomic_load(&pending) > 0; ++i) {
-    relax();
-    if (i % 256 == 255 && nowNs() > until) {
+    if (spinStep(i, until)) {
       pthread_mutex_lock(&lock);
       atomic_store(&joinWaiting, 1);
       while (atomic_load(&pending) > 0)
@@ -277,14 +293,9 @@ void __kmpc_barrier(void *loc, int32_t gtid) {
     atomic_fetch_add(&barrierPhase, 1);
     return;
   }
-  /* Spin; yield the processor once the wait gets long (more threads than
-   * processors). */
-  int64_t until = nowNs() + kSpinNs;
-  for (int i = 0; atomic_load(&barrierPhase) == phase; ++i) {
-    relax();
-    if (i % 256 == 255 && nowNs() > until)
-      sched_yield();
-  }
+  /* Spin (spinStep yields the processor now and then). */
+  for (int i = 0; atomic_load(&barrierPhase) == phase; ++i)
+    spinStep(i, INT64_MAX);
 }
 
 enum { kStaticChunked = 33, kStatic = 34 };

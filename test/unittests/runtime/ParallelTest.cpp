@@ -112,6 +112,27 @@ TEST(Parallel, NestedRegionRunsOnTheCallingThread) {
   EXPECT_EQ(innerTeams.load(), 3);
 }
 
+std::atomic<int> regionRuns{0};
+void countRegion(int32_t *, int32_t *, ...) {
+  regionRuns.fetch_add(1);
+  __kmpc_barrier(nullptr, 0);
+}
+
+// Back-to-back regions whose teams alternate between 2 and 4 threads:
+// workers outside one region's team must neither run it nor run the next
+// one twice. Each region runs exactly once per team member, and has
+// finished everywhere when the fork returns.
+TEST(Parallel, AlternatingTeamsRunEachRegionOnce) {
+  for (int i = 0; i < 1000; ++i) {
+    int team = i % 2 ? 2 : 4;
+    qtc_set_num_threads(team);
+    regionRuns = 0;
+    __kmpc_fork_call(nullptr, 0, &countRegion);
+    ASSERT_EQ(regionRuns.load(), team) << "region " << i;
+  }
+  qtc_set_num_threads(2);
+}
+
 TEST(Parallel, ThreadCountIsClamped) {
   qtc_set_num_threads(0);
   EXPECT_EQ(qtc_get_num_threads(), 1);
