@@ -87,13 +87,17 @@ Expected<AffineMap> parameterMap(NodeContext &ctx, RankedTensorType x,
   return AffineMap::get(rank, 0, exprs, mc);
 }
 
-/// y = (x - zp) * scale, elementwise with broadcast parameters.
+/// y = (x - zp) * scale, elementwise with broadcast parameters, in
+/// `outElem` (default: the scale's type, as DequantizeLinear defines it).
 Expected<Value> dequantizeGeneric(NodeContext &ctx, Value x, int32_t xDtype,
                                   Value scale, Value zp, int32_t zpDtype,
-                                  int64_t axis, int64_t block) {
+                                  int64_t axis, int64_t block,
+                                  Type outElem = {}) {
   OpBuilder &b = ctx.builder();
   RankedTensorType xt = typeOf(x);
-  Type outElem = typeOf(scale).getElementType();
+  Type scaleElem = typeOf(scale).getElementType();
+  if (!outElem)
+    outElem = scaleElem;
   SmallVector<Value> ins = {x, scale};
   SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(xt.getRank())};
   Expected<AffineMap> sm = parameterMap(ctx, xt, typeOf(scale), axis, block,
@@ -124,8 +128,11 @@ Expected<Value> dequantizeGeneric(NodeContext &ctx, Value x, int32_t xDtype,
                         : codeToFloat(nb, l, a[2], zpDtype, outElem);
           v = arith::SubFOp::create(nb, l, v, z);
         }
+        Value sc = a[1];
+        if (scaleElem != outElem)
+          sc = arith::ExtFOp::create(nb, l, outElem, sc);
         linalg::YieldOp::create(nb, l,
-                                arith::MulFOp::create(nb, l, v, a[1]).getResult());
+                                arith::MulFOp::create(nb, l, v, sc).getResult());
       });
   return op->getResult(0);
 }
@@ -495,9 +502,12 @@ Error qlinearMatmulOp(NodeContext &ctx, Results &results) {
     Expected<Value> zv = ctx.input(z);
     if (!zv) return zv.takeError();
     int64_t rank = typeOf(*xv).getRank();
+    // In f32 whatever the scales' type: the product is an exact integer
+    // sum scaled once (onnxruntime's semantics); f16 sums of f16 products
+    // round differently with each summation order.
     return dequantizeGeneric(ctx, *xv, ctx.inputs[x]->dtype, *sv, *zv,
                              ctx.inputs[z]->dtype, axis < 0 ? rank + axis : axis,
-                             0);
+                             0, ctx.builder().getF32Type());
   };
   Expected<Value> a = deq(0, 1, 2, -2);
   if (!a) return a.takeError();
