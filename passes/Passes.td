@@ -341,6 +341,58 @@ def QTParallelizeLoops : Pass<"qt-parallelize-loops"> {
                            "::mlir::affine::AffineDialect"];
 }
 
+def QTPlanArena : Pass<"qt-plan-arena", "::mlir::func::FuncOp"> {
+  let summary = "Places a function's temporary buffers in one arena at planned offsets";
+  let description = [{
+    Static memory planning: every `memref.alloc` directly in a function's
+    body with a static shape, the identity layout and a byte-sized element
+    type, whose buffer (and every view of it) stays inside the function,
+    gets an offset in one arena allocated once per call. Two buffers share
+    bytes only when their lifetimes, from the alloc to the body operation
+    holding the last use of the buffer or of a view of it, do not overlap.
+    Offsets are chosen largest buffer first, each at the lowest
+    `alignment`-aligned offset free for its whole lifetime. Buffers smaller
+    than `min-bytes` keep their own allocation: LLVM proves that separately
+    allocated buffers do not alias, which keeps small accumulators in
+    registers, and views into one arena lose that.
+
+    Runs after bufferization (with results already turned into
+    out-parameters) and before the deallocation pipeline, which then frees
+    the arena at the end of the call. Buffers allocated inside loops (the
+    decoded panels of the tiled matmuls, one per thread) are left alone.
+
+    Before:
+
+    ```mlir
+    %a = memref.alloc() {alignment = 64 : i64} : memref<1024xf32>
+    linalg.fill ins(%c : f32) outs(%a : memref<1024xf32>)
+    linalg.copy ins(%a : memref<1024xf32>) outs(%out : memref<1024xf32>)
+    %b = memref.alloc() {alignment = 64 : i64} : memref<1024xf32>
+    ...
+    ```
+
+    After (`%a` is dead before `%b` is allocated: same bytes):
+
+    ```mlir
+    %arena = memref.alloc() {alignment = 64 : i64} : memref<4096xi8>
+    %a = memref.view %arena[%c0][] : memref<4096xi8> to memref<1024xf32>
+    ...
+    %b = memref.view %arena[%c0][] : memref<4096xi8> to memref<1024xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+  let options = [
+    Option<"minBytes", "min-bytes", "uint64_t", /*default=*/"4096",
+           "Smallest buffer placed in the arena">,
+    Option<"alignment", "alignment", "uint64_t", /*default=*/"64",
+           "Alignment of every offset in the arena (a power of two)">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per function: buffers placed, their total size "
+           "and the arena's">,
+  ];
+}
+
 def QTExternalizeWeights : Pass<"qt-externalize-weights", "::mlir::ModuleOp"> {
   let summary = "Moves constant weights of an LLVM-dialect module into a side file";
   let description = [{

@@ -31,6 +31,9 @@ static const char *const kCPUStages =
     // canonicalization below drops the self-copy.
     "cse,"
     "buffer-results-to-out-params{modify-public-functions},"
+    // One arena per call for the function-level temporaries, at offsets
+    // planned from their lifetimes (freed by the deallocation below).
+    "func.func(qt-plan-arena),"
     "buffer-deallocation-pipeline,canonicalize";
 static const char *const kCPULoops =
     // Parallel loops (scf.forall of the tiling pass) become OpenMP regions
