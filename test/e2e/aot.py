@@ -9,10 +9,10 @@ import subprocess
 import numpy as np
 
 
-def compile_and_run(qtc, model, inputs, workdir, bench=0, quiet=True, flags=()):
+def compile_and_run(qtc, model, inputs, workdir, bench=0, quiet=True, flags=(), run_flags=()):
     """Compiles `model` with every input's shape bound from `inputs` (name ->
-    array) and any extra `flags`, runs it on them and returns ({output name:
-    array}, what qtc run printed)."""
+    array) and any extra `flags`, runs it on them (with `run_flags` for qtc
+    run) and returns ({output name: array}, what qtc run printed)."""
     os.makedirs(workdir, exist_ok=True)
     lib = os.path.join(workdir, os.path.basename(model).replace(".onnx", "") + ".so")
     cmd = [qtc, "compile", model, "--emit", "shared", "-o", lib]
@@ -23,6 +23,7 @@ def compile_and_run(qtc, model, inputs, workdir, bench=0, quiet=True, flags=()):
     out_dir = os.path.join(workdir, "outputs")
     run = [qtc, "run", lib, "--output-dir", out_dir]
     run += ["--bench", str(bench)] if bench else []
+    run += list(run_flags)
     for i, (name, array) in enumerate(inputs.items()):
         path = os.path.join(workdir, f"input{i}.npy")
         np.save(path, array)

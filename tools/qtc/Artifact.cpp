@@ -71,7 +71,13 @@ llvm::Expected<CompiledModel> CompiledModel::load(llvm::StringRef soPath) {
       dlsym(lib, "qtc_model_load_weights"));
   model.setNumThreads =
       reinterpret_cast<void (*)(int)>(dlsym(lib, "qtc_set_num_threads"));
+  model.getNumThreads =
+      reinterpret_cast<int (*)(void)>(dlsym(lib, "qtc_get_num_threads"));
   return model;
+}
+
+int CompiledModel::threads() const {
+  return getNumThreads ? getNumThreads() : 0;
 }
 
 void CompiledModel::setThreads(int threads) const {

@@ -46,6 +46,8 @@ public:
   /// Sets the size of the model's thread pool (qtc_set_num_threads in
   /// the runtime linked into the library).
   void setThreads(int threads) const;
+  /// The size the pool will have (qtc_get_num_threads); 0 if unknown.
+  int threads() const;
 
   /// Maps the weights side file of a model compiled with --weights
   /// external from `path` instead of the default (MODEL.weights next to
@@ -63,6 +65,7 @@ private:
   const char *(*error)(void) = nullptr;
   int (*loadWeightsFn)(const char *) = nullptr;
   void (*setNumThreads)(int) = nullptr;
+  int (*getNumThreads)(void) = nullptr;
 };
 
 } // namespace qtc

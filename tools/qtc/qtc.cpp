@@ -38,6 +38,7 @@
 #include "llvm/IR/Operator.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
@@ -51,6 +52,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <thread>
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -140,6 +142,13 @@ static cl::opt<std::string> runWeights(
 static cl::opt<unsigned> benchRuns("bench",
                                    cl::desc("Run N more times and print min/median/max latency"),
                                    cl::init(0), cl::sub(runCmd), cl::cat(qtcCategory));
+static cl::opt<std::string> compareOnnx(
+    "compare-onnxruntime",
+    cl::desc("Also run MODEL.onnx in onnxruntime (through python3; "
+             "$QTC_PYTHON picks another) on the same inputs and thread "
+             "count: the outputs' largest difference and, with --bench, "
+             "onnxruntime's latency next to qtc's"),
+    cl::value_desc("MODEL.onnx"), cl::sub(runCmd), cl::cat(qtcCategory));
 static cl::opt<unsigned> threadsFlag(
     "threads",
     cl::desc("Threads of the model's parallel loops (default: "
@@ -990,7 +999,71 @@ static llvm::Expected<llvm::StringMap<qtc::Array>> givenInputs() {
   return given;
 }
 
+/// --compare-onnxruntime: runs share/qtc/onnxruntime_peer.py (next to the
+/// runtime qtc links) on the inputs just run, the outputs just written and
+/// qtc's median latency (negative without --bench).
+static int compareWithOnnxruntime(const qtc::CompiledModel &model,
+                                  const std::vector<qtc::Array> &inputs,
+                                  double qtcMedian) {
+  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  llvm::SmallString<256> script(llvm::sys::path::parent_path(
+      llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(script, "share", "qtc", "onnxruntime_peer.py");
+  if (!llvm::sys::fs::exists(script))
+    return fail("--compare-onnxruntime: " + script.str().str() +
+                " is missing (reinstall qtc)");
+  const char *pythonEnv = std::getenv("QTC_PYTHON");
+  llvm::ErrorOr<std::string> python = llvm::sys::findProgramByName(
+      pythonEnv && *pythonEnv ? pythonEnv : "python3");
+  if (!python)
+    return fail("--compare-onnxruntime needs python3 with onnxruntime; none "
+                "found on PATH (set QTC_PYTHON)");
+  // The inputs as .npy files in a private directory, removed afterwards.
+  llvm::SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("qtc-compare", dir))
+    return fail("--compare-onnxruntime: cannot create a temporary directory: " +
+                ec.message());
+  // onnxruntime gets the thread count qtc's pool has (or would have: a
+  // model without parallel loops links no pool and runs on the caller).
+  int threads = model.threads();
+  bool pooled = threads > 0;
+  if (!pooled) {
+    const char *env = std::getenv("QTC_NUM_THREADS");
+    threads = threadsFlag ? static_cast<int>(threadsFlag)
+              : env && std::atoi(env) > 0
+                  ? std::atoi(env)
+                  : static_cast<int>(std::thread::hardware_concurrency());
+  }
+  std::vector<std::string> args = {
+      *python, script.str().str(), compareOnnx,
+      std::to_string(benchRuns.getValue()),
+      std::to_string(std::max(threads, 1)) + (pooled ? "" : ":serial"),
+      llvm::formatv("{0:F6}", qtcMedian).str(), outputDir};
+  std::vector<std::string> files;
+  for (auto [p, a] : llvm::zip(model.inputs(), inputs)) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, "input" + std::to_string(files.size()) + ".npy");
+    if (llvm::Error e = qtc::writeNpy(path, a))
+      return fail(llvm::toString(std::move(e)));
+    files.push_back(path.str().str());
+    args.push_back(p.name + "=" + files.back());
+  }
+  llvm::SmallVector<llvm::StringRef> argv(args.begin(), args.end());
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(*python, argv, std::nullopt, {}, 0, 0,
+                                         &message);
+  for (const std::string &f : files)
+    llvm::sys::fs::remove(f);
+  llvm::sys::fs::remove(dir);
+  if (status < 0)
+    return fail("--compare-onnxruntime: cannot run " + *python + ": " + message);
+  return status == 0 ? 0 : 1;
+}
+
 static int runArtifact() {
+  if (!compareOnnx.empty() && !llvm::sys::fs::exists(compareOnnx.getValue()))
+    return fail(compareOnnx + ": no such file (--compare-onnxruntime)");
   llvm::Expected<qtc::CompiledModel> model = qtc::CompiledModel::load(artifact);
   if (!model)
     return fail(llvm::toString(model.takeError()));
@@ -1015,6 +1088,7 @@ static int runArtifact() {
                     .count();
     return std::make_pair(ms, std::move(e));
   };
+  double median = -1;
   auto [first, firstError] = time();
   if (firstError)
     return fail(llvm::toString(std::move(firstError)));
@@ -1037,11 +1111,15 @@ static int runArtifact() {
       t.push_back(ms);
     }
     std::sort(t.begin(), t.end());
+    median = t[t.size() / 2];
     llvm::outs() << llvm::format(
         "latency over %u runs: min %.3f ms, median %.3f ms, max %.3f ms\n",
-        benchRuns.getValue(), t.front(), t[t.size() / 2], t.back());
+        benchRuns.getValue(), t.front(), median, t.back());
   }
-  return 0;
+  if (compareOnnx.empty())
+    return 0;
+  llvm::outs().flush();
+  return compareWithOnnxruntime(*model, *inputs, median);
 }
 
 //===----------------------------------------------------------------------===//
