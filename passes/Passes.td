@@ -252,6 +252,7 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
   let options = [
     Option<"l1Bytes", "l1-bytes", "int64_t", /*default=*/"0",

@@ -907,6 +907,156 @@ struct TileQuantizedMatmulPass
     return rowLoop.getResult(0);
   }
 
+  /// For few rows (a decoding step), out[m, n] += sum_k x[m, k] * w[n, k]
+  /// straight from the packed bytes of one tile: each step loads `w` codes
+  /// of C <= 4 columns (w * bits / 8 bytes each), unpacks them in registers
+  /// (masks, shifts and byte interleaves), turns them into reals as
+  /// code * s - zp * s with the group's scale and zero point, and
+  /// multiply-adds them with the R <= 4 rows of x. Nothing is written to
+  /// memory between the weight bytes and the accumulators: with one row,
+  /// a decoded panel is written and read back once per use. For 2, 4 and
+  /// 8-bit codes whose groups hold whole vectors (canFuse).
+  static bool canFuse(PackedAttr format, Type elem, int64_t rows, int64_t tk,
+                      int64_t w) {
+    int64_t bits = format.getBits(), group = format.getGroupSize();
+    return w >= 4 && rows <= 4 && (bits == 2 || bits == 4 || bits == 8) &&
+           group % w == 0 && tk % group == 0 && (w * bits) % 8 == 0 &&
+           elem.isF32();
+  }
+  static Value fusedContraction(OpBuilder &b, Location l, Value xTile,
+                                Value bytes, Value scales, Value zps,
+                                PackedAttr format, Value out, int64_t rows,
+                                int64_t tn, int64_t tk, int64_t w) {
+    int64_t bits = format.getBits(), group = format.getGroupSize();
+    int64_t perVector = w * bits / 8; // bytes of one vector of codes
+    int64_t c = tn % 4 == 0 ? 4 : tn % 2 == 0 ? 2 : 1;
+    Type f32 = b.getF32Type(), i8 = b.getI8Type();
+    auto vt = VectorType::get({w}, f32);
+    auto idx = [&](OpBuilder &ib, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ib, l, v);
+    };
+    auto splatI8 = [&](OpBuilder &ib, int64_t n, int64_t v) -> Value {
+      auto t = VectorType::get({n}, i8);
+      return arith::ConstantOp::create(
+          ib, l, DenseElementsAttr::get(t, ib.getI8IntegerAttr(v)));
+    };
+    Value c0 = idx(b, 0), cC = idx(b, c), cTn = idx(b, tn), cW = idx(b, w);
+    Value cGroups = idx(b, tk / group), cGroup = idx(b, group);
+    Value cVecBytes = idx(b, perVector), cGroupBytes = idx(b, group * bits / 8);
+    SmallVector<Value> offsets;
+    for (int64_t i = 0; i < std::max(rows, c); ++i)
+      offsets.push_back(idx(b, i));
+    Value padF = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+    Value padI = arith::ConstantIntOp::create(b, l, 0, 8);
+    Value zero = arith::ConstantOp::create(
+        b, l, DenseElementsAttr::get(vt, b.getF32FloatAttr(0.0f)));
+    SmallVector<bool, 1> inBounds = {true};
+    // lsb_first codes of one vector from its bytes, as i8 lanes in order.
+    auto unpack = [&](OpBuilder &ub, Value v) -> Value {
+      if (bits == 8)
+        return v;
+      int64_t mask = (1 << bits) - 1;
+      SmallVector<Value> fields;
+      for (int64_t f = 0; f < 8 / bits; ++f) {
+        Value shifted = f ? arith::ShRUIOp::create(ub, l, v, splatI8(ub, perVector, f * bits)).getResult() : v;
+        fields.push_back(f * bits + bits == 8
+                             ? shifted
+                             : arith::AndIOp::create(ub, l, shifted, splatI8(ub, perVector, mask)).getResult());
+      }
+      // interleave(a, b) = a0 b0 a1 b1 ...: field f of byte i lands at
+      // lane i * (8 / bits) + f.
+      if (fields.size() == 2)
+        return vector::InterleaveOp::create(ub, l, fields[0], fields[1]);
+      Value even = vector::InterleaveOp::create(ub, l, fields[0], fields[2]);
+      Value odd = vector::InterleaveOp::create(ub, l, fields[1], fields[3]);
+      return vector::InterleaveOp::create(ub, l, even, odd);
+    };
+    auto colLoop = scf::ForOp::create(
+        b, l, c0, cTn, cC, ValueRange{out},
+        [&](OpBuilder &cb, Location, Value n0, ValueRange colArgs) {
+          SmallVector<Value> ns;
+          for (int64_t j = 0; j < c; ++j)
+            ns.push_back(j ? arith::AddIOp::create(cb, l, n0, offsets[j]).getResult() : n0);
+          SmallVector<Value> init(rows * c, zero);
+          auto gLoop = scf::ForOp::create(
+              cb, l, c0, cGroups, idx(cb, 1), init,
+              [&](OpBuilder &gb, Location, Value g, ValueRange gAcc) {
+                // The group's scale s and -zp * s per column, as vectors.
+                SmallVector<Value> sv, zsv;
+                for (int64_t j = 0; j < c; ++j) {
+                  Value sc = tensor::ExtractOp::create(gb, l, scales, ValueRange{ns[j], g});
+                  if (sc.getType() != f32)
+                    sc = arith::ExtFOp::create(gb, l, f32, sc);
+                  Value zp;
+                  if (zps) {
+                    zp = tensor::ExtractOp::create(gb, l, zps, ValueRange{ns[j], g});
+                    if (isa<FloatType>(zp.getType()))
+                      zp = zp.getType() == f32 ? zp : (Value)arith::ExtFOp::create(gb, l, f32, zp);
+                    else
+                      zp = format.isSignedCodes()
+                               ? (Value)arith::SIToFPOp::create(gb, l, f32, zp)
+                               : (Value)arith::UIToFPOp::create(gb, l, f32, zp);
+                  } else {
+                    zp = arith::ConstantOp::create(
+                        gb, l, gb.getF32FloatAttr(static_cast<float>(format.getImplicitZeroPoint())));
+                  }
+                  Value zs = arith::NegFOp::create(gb, l, arith::MulFOp::create(gb, l, zp, sc));
+                  sv.push_back(vector::BroadcastOp::create(gb, l, vt, sc));
+                  zsv.push_back(vector::BroadcastOp::create(gb, l, vt, zs));
+                }
+                Value k0 = arith::MulIOp::create(gb, l, g, cGroup);
+                Value b0 = arith::MulIOp::create(gb, l, g, cGroupBytes);
+                auto kLoop = scf::ForOp::create(
+                    gb, l, c0, cGroup, cW, gAcc,
+                    [&](OpBuilder &kb, Location, Value kk, ValueRange acc) {
+                      Value k = arith::AddIOp::create(kb, l, k0, kk);
+                      Value byte = arith::AddIOp::create(
+                          kb, l, b0,
+                          arith::DivUIOp::create(kb, l,
+                                                 arith::MulIOp::create(kb, l, kk, cVecBytes), cW));
+                      SmallVector<Value> xs, ws, next;
+                      for (int64_t i = 0; i < rows; ++i)
+                        xs.push_back(vector::TransferReadOp::create(
+                            kb, l, vt, xTile, ValueRange{offsets[i], k}, padF,
+                            ArrayRef<bool>(inBounds)));
+                      for (int64_t j = 0; j < c; ++j) {
+                        Value raw = vector::TransferReadOp::create(
+                            kb, l, VectorType::get({perVector}, i8), bytes,
+                            ValueRange{ns[j], byte}, padI, ArrayRef<bool>(inBounds));
+                        Value codes = unpack(kb, raw);
+                        if (format.isSignedCodes() && bits < 8) {
+                          Value up = splatI8(kb, w, 8 - bits);
+                          codes = arith::ShRSIOp::create(
+                              kb, l, arith::ShLIOp::create(kb, l, codes, up), up);
+                        }
+                        Value real = format.isSignedCodes()
+                                         ? (Value)arith::SIToFPOp::create(kb, l, vt, codes)
+                                         : (Value)arith::UIToFPOp::create(kb, l, vt, codes);
+                        ws.push_back(math::FmaOp::create(kb, l, real, sv[j], zsv[j]));
+                      }
+                      for (int64_t i = 0; i < rows; ++i)
+                        for (int64_t j = 0; j < c; ++j)
+                          next.push_back(arith::AddFOp::create(
+                              kb, l, acc[i * c + j],
+                              arith::MulFOp::create(kb, l, xs[i], ws[j])));
+                      scf::YieldOp::create(kb, l, next);
+                    });
+                scf::YieldOp::create(gb, l, kLoop.getResults());
+              });
+          Value cur = colArgs[0];
+          for (int64_t i = 0; i < rows; ++i)
+            for (int64_t j = 0; j < c; ++j) {
+              Value sum = vector::ReductionOp::create(
+                  cb, l, vector::CombiningKind::ADD, gLoop.getResult(i * c + j));
+              Value old = tensor::ExtractOp::create(cb, l, cur, ValueRange{offsets[i], ns[j]});
+              Value add = arith::AddFOp::create(cb, l, old, sum);
+              cur = tensor::InsertOp::create(cb, l, add, cur, ValueRange{offsets[i], ns[j]});
+            }
+          scf::YieldOp::create(cb, l, cur);
+        });
+    return colLoop.getResult(0);
+  }
+
   static void rewrite(QuantizedMatmulOp op, int64_t rows, int64_t k, int64_t n,
                       int64_t tk, int64_t tn, bool parallel, int64_t lanes) {
     OpBuilder b(op);
@@ -946,6 +1096,14 @@ struct TileQuantizedMatmulPass
             Value w = slice(kb, weights, {n0, byte0}, {tn, tk * bits / 8});
             Value s = slice(kb, scales, {n0, g0}, {tn, tk / group});
             Value z = zps ? slice(kb, zps, {n0, g0}, {tn, tk / group}) : Value();
+            if (lanes && canFuse(format, elem, rows, tk, lanes)) {
+              Value xTile = slice(kb, x, {attr(0), k0}, {rows, tk});
+              scf::YieldOp::create(
+                  kb, kl,
+                  fusedContraction(kb, kl, xTile, w, s, z, format, kArgs[0],
+                                   rows, tn, tk, lanes));
+              return;
+            }
             auto panelType = RankedTensorType::get({tn, tk}, elem);
             Value panel = DequantizeOp::create(kb, kl, panelType, w, s, z, format);
             Value xTile = slice(kb, x, {attr(0), k0}, {rows, tk});

@@ -14,4 +14,4 @@
 // two matmuls sharing A and their init).
 // RUN: python3 %S/run_lowered.py qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 71 passed, 0 failed
+// CHECK: 78 passed, 0 failed

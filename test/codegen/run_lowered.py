@@ -428,6 +428,16 @@ def main():
               lambda: quantized_matmul_case(8, True, False, "f16", True, (8, 1024, 16, 128)),
               # 4M multiply-accumulates: the tiles run on the thread pool.
               lambda: quantized_matmul_case(4, True, False, "f16", True, (16, 1024, 256, 64)),
+              # At most 4 rows (decoding steps), 2/4/8-bit codes are decoded
+              # in registers inside the tile's loop: 4, 2 and 1-column
+              # blocks, every signedness, zero points, and on the pool.
+              lambda: quantized_matmul_case(4, False, True, "f16", True, (1, 512, 40, 32)),
+              lambda: quantized_matmul_case(2, True, False, "f32", False, (3, 768, 24, 64)),
+              lambda: quantized_matmul_case(2, False, True, "f16", False, (2, 512, 32, 32)),
+              lambda: quantized_matmul_case(8, False, True, "f16", False, (2, 1024, 16, 128)),
+              lambda: quantized_matmul_case(8, True, False, "f32", True, (1, 256, 15, 16)),
+              lambda: quantized_matmul_case(4, True, False, "f16", False, (4, 256, 20, 16)),
+              lambda: quantized_matmul_case(4, True, False, "f16", True, (4, 1024, 1024, 64)),
               # Real-valued matmuls: 4, 2 and 1 rows per block, 16/10/5-wide
               # column chunks, too narrow to vectorize, and on the pool.
               lambda: real_matmul_case(8, 40, 48), lambda: real_matmul_case(6, 24, 20),

@@ -84,21 +84,77 @@ func.func @batched_bias(%x: tensor<2x8x1024xf32>, %w: tensor<256x512xi8>, %s: te
 // multiply-accumulates are below parallel-min-macs (4M), so the tiles are
 // an scf.for; with parallel-min-macs=0 they go to the pool. With
 // min-rows=4 (fewer rows than that: a decoding step) the fused form stays.
+// At most 4 rows, the tile's codes are decoded in registers: no panel.
+// Per group of 32 codes, each of 4 columns gets its scale (and -zp * s)
+// as vectors; per step of 16 codes, 8 bytes per column are split into
+// low and high nibbles, interleaved into code order, sign-extended,
+// converted and scaled by one fma, then multiplied with the row of x.
 // CHECK-LABEL: func.func @gemv
 // CHECK-NOT: scf.forall
+// CHECK-NOT: qt.dequantize
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<1x1024xf32>)
-// CHECK: qt.dequantize {{.*}} -> tensor<16x256xf32>
-// One row: blocks of 1 row x 4 panel rows.
+// CHECK: scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-4: tensor.extract %{{.*}}[%{{.*}}, %[[G]]] : tensor<16x8xf16>
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.transfer_read %{{.*}} : tensor<1x256xf32>, vector<16xf32>
+// CHECK: vector.transfer_read %{{.*}} : tensor<16x128xi8>, vector<8xi8>
+// CHECK: arith.andi %{{.*}} : vector<8xi8>
+// CHECK: arith.shrui %{{.*}} : vector<8xi8>
+// CHECK: vector.interleave %{{.*}} : vector<8xi8> -> vector<16xi8>
+// CHECK: arith.shli %{{.*}} : vector<16xi8>
+// CHECK: arith.shrsi %{{.*}} : vector<16xi8>
+// CHECK: arith.sitofp %{{.*}} : vector<16xi8> to vector<16xf32>
+// CHECK: math.fma
+// CHECK-COUNT-3: vector.interleave
+// CHECK-COUNT-4: arith.mulf %{{.*}} : vector<16xf32>
+// CHECK-NOT: qt.dequantize
+// CHECK-LABEL: func.func @gemv_u2
 // POOL-LABEL: func.func @gemv
 // POOL: scf.forall (%{{.*}}) in (64)
 // FUSED-LABEL: func.func @gemv
 // FUSED-NOT: scf.forall
 // FUSED: qt.quantized_matmul
+// Under --strict-fp the sums keep their order: decoded panels again.
+// STRICT-LABEL: func.func @gemv
+// STRICT: qt.dequantize
+// STRICT-NOT: vector.interleave
+// On AVX2 (8 lanes) groups of 32 hold whole vectors too.
+// AVX2-LABEL: func.func @gemv
+// AVX2-NOT: qt.dequantize
+// AVX2: vector.interleave %{{.*}} : vector<4xi8> -> vector<8xi8>
 func.func @gemv(%x: tensor<1x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024x32xf16>)
     -> tensor<1x1024xf32> {
   %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<si4, group_size = 32, scale = f16>}
       : tensor<1x1024xf32>, tensor<1024x512xi8>, tensor<1024x32xf16> -> tensor<1x1024xf32>
+  return %y : tensor<1x1024xf32>
+}
+
+// Unsigned 2-bit codes with zero points, 2 rows: four fields per byte,
+// interleaved twice into code order, converted unsigned, zero point folded
+// into the fma's addend (-zp * s). Groups of 8 do not hold a vector of 16:
+// those stay on decoded panels.
+// CHECK: arith.uitofp %{{.*}} : i8 to f32
+// CHECK: arith.negf
+// CHECK: vector.transfer_read %{{.*}} : tensor<16x64xi8>, vector<4xi8>
+// CHECK-COUNT-3: arith.shrui %{{.*}} : vector<4xi8>
+// CHECK: vector.interleave %{{.*}} : vector<4xi8> -> vector<8xi8>
+// CHECK: vector.interleave %{{.*}} : vector<4xi8> -> vector<8xi8>
+// CHECK: vector.interleave %{{.*}} : vector<8xi8> -> vector<16xi8>
+// CHECK: arith.uitofp %{{.*}} : vector<16xi8> to vector<16xf32>
+// CHECK: math.fma
+// CHECK-LABEL: func.func @gemv_g8
+// CHECK: qt.dequantize
+func.func @gemv_u2(%x: tensor<2x1024xf32>, %w: tensor<1024x256xi8>, %s: tensor<1024x32xf32>,
+                   %z: tensor<1024x32xi8>) -> tensor<2x1024xf32> {
+  %y = qt.quantized_matmul %x, %w, %s zero_points(%z : tensor<1024x32xi8>)
+      {format = #qt.packed<ui2, group_size = 32, scale = f32, zero_point>}
+      : tensor<2x1024xf32>, tensor<1024x256xi8>, tensor<1024x32xf32> -> tensor<2x1024xf32>
+  return %y : tensor<2x1024xf32>
+}
+func.func @gemv_g8(%x: tensor<1x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024x128xf16>)
+    -> tensor<1x1024xf32> {
+  %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<si4, group_size = 8, scale = f16>}
+      : tensor<1x1024xf32>, tensor<1024x512xi8>, tensor<1024x128xf16> -> tensor<1x1024xf32>
   return %y : tensor<1x1024xf32>
 }
 
