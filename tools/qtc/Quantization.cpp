@@ -378,7 +378,7 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
   std::string so = (dir + "/calibration.so").str();
   // The library stays mapped after its file is gone; remove the directory
   // whatever happens.
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     for (const char *f : {"/calibration.so", "/calibration.h", "/calibration.json"})
       llvm::sys::fs::remove(dir + f);
     llvm::sys::fs::remove(dir);

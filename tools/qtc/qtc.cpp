@@ -38,6 +38,7 @@
 #include "llvm/IR/Operator.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -1024,6 +1025,12 @@ static int compareWithOnnxruntime(const qtc::CompiledModel &model,
           llvm::sys::fs::createUniqueDirectory("qtc-compare", dir))
     return fail("--compare-onnxruntime: cannot create a temporary directory: " +
                 ec.message());
+  std::vector<std::string> files;
+  llvm::scope_exit cleanup([&] {
+    for (const std::string &f : files)
+      llvm::sys::fs::remove(f);
+    llvm::sys::fs::remove(dir);
+  });
   // onnxruntime gets the thread count qtc's pool has (or would have: a
   // model without parallel loops links no pool and runs on the caller).
   int threads = model.threads();
@@ -1040,7 +1047,6 @@ static int compareWithOnnxruntime(const qtc::CompiledModel &model,
       std::to_string(benchRuns.getValue()),
       std::to_string(std::max(threads, 1)) + (pooled ? "" : ":serial"),
       llvm::formatv("{0:F6}", qtcMedian).str(), outputDir};
-  std::vector<std::string> files;
   for (auto [p, a] : llvm::zip(model.inputs(), inputs)) {
     llvm::SmallString<256> path(dir);
     llvm::sys::path::append(path, "input" + std::to_string(files.size()) + ".npy");
@@ -1053,9 +1059,6 @@ static int compareWithOnnxruntime(const qtc::CompiledModel &model,
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*python, argv, std::nullopt, {}, 0, 0,
                                          &message);
-  for (const std::string &f : files)
-    llvm::sys::fs::remove(f);
-  llvm::sys::fs::remove(dir);
   if (status < 0)
     return fail("--compare-onnxruntime: cannot run " + *python + ": " + message);
   return status == 0 ? 0 : 1;
