@@ -910,10 +910,9 @@ struct TileQuantizedMatmulPass
   /// For few rows (a decoding step), out[m, n] += sum_k x[m, k] * w[n, k]
   /// straight from the packed bytes of one tile: each step loads `w` codes
   /// of C <= 4 columns (w * bits / 8 bytes each), unpacks them in registers
-  /// (masks, shifts and byte interleaves), converts them and multiply-adds
-  /// them with the R <= 4 rows of x; the group's scale s and zero point
-  /// apply once per group, as s * sum(x * code) - zp * s * sum(x) (the
-  /// second sum only with a zero point). Nothing is written to
+  /// (masks, shifts and byte interleaves), turns them into reals as
+  /// code * s - zp * s with the group's scale and zero point, and
+  /// multiply-adds them with the R <= 4 rows of x. Nothing is written to
   /// memory between the weight bytes and the accumulators: with one row,
   /// a decoded panel is written and read back once per use. For 2, 4 and
   /// 8-bit codes whose groups hold whole vectors (canFuse).
@@ -972,7 +971,6 @@ struct TileQuantizedMatmulPass
       Value odd = vector::InterleaveOp::create(ub, l, fields[1], fields[3]);
       return vector::InterleaveOp::create(ub, l, even, odd);
     };
-    bool withZp = zps || format.getImplicitZeroPoint() != 0;
     auto colLoop = scf::ForOp::create(
         b, l, c0, cTn, cC, ValueRange{out},
         [&](OpBuilder &cb, Location, Value n0, ValueRange colArgs) {
@@ -989,9 +987,6 @@ struct TileQuantizedMatmulPass
                   Value sc = tensor::ExtractOp::create(gb, l, scales, ValueRange{ns[j], g});
                   if (sc.getType() != f32)
                     sc = arith::ExtFOp::create(gb, l, f32, sc);
-                  sv.push_back(vector::BroadcastOp::create(gb, l, vt, sc));
-                  if (!withZp)
-                    continue;
                   Value zp;
                   if (zps) {
                     zp = tensor::ExtractOp::create(gb, l, zps, ValueRange{ns[j], g});
@@ -1006,16 +1001,13 @@ struct TileQuantizedMatmulPass
                         gb, l, gb.getF32FloatAttr(static_cast<float>(format.getImplicitZeroPoint())));
                   }
                   Value zs = arith::NegFOp::create(gb, l, arith::MulFOp::create(gb, l, zp, sc));
+                  sv.push_back(vector::BroadcastOp::create(gb, l, vt, sc));
                   zsv.push_back(vector::BroadcastOp::create(gb, l, vt, zs));
                 }
                 Value k0 = arith::MulIOp::create(gb, l, g, cGroup);
                 Value b0 = arith::MulIOp::create(gb, l, g, cGroupBytes);
-                // Over the group: sum x * code per (row, column) and, when
-                // there is a zero point, sum x per row; the scale and zero
-                // point apply once at the group's end.
-                SmallVector<Value> sums(rows * c + (withZp ? rows : 0), zero);
                 auto kLoop = scf::ForOp::create(
-                    gb, l, c0, cGroup, cW, sums,
+                    gb, l, c0, cGroup, cW, gAcc,
                     [&](OpBuilder &kb, Location, Value kk, ValueRange acc) {
                       Value k = arith::AddIOp::create(kb, l, k0, kk);
                       Value byte = arith::AddIOp::create(
@@ -1037,30 +1029,19 @@ struct TileQuantizedMatmulPass
                           codes = arith::ShRSIOp::create(
                               kb, l, arith::ShLIOp::create(kb, l, codes, up), up);
                         }
-                        ws.push_back(format.isSignedCodes()
+                        Value real = format.isSignedCodes()
                                          ? (Value)arith::SIToFPOp::create(kb, l, vt, codes)
-                                         : (Value)arith::UIToFPOp::create(kb, l, vt, codes));
+                                         : (Value)arith::UIToFPOp::create(kb, l, vt, codes);
+                        ws.push_back(math::FmaOp::create(kb, l, real, sv[j], zsv[j]));
                       }
                       for (int64_t i = 0; i < rows; ++i)
                         for (int64_t j = 0; j < c; ++j)
                           next.push_back(arith::AddFOp::create(
                               kb, l, acc[i * c + j],
                               arith::MulFOp::create(kb, l, xs[i], ws[j])));
-                      for (int64_t i = 0; withZp && i < rows; ++i)
-                        next.push_back(arith::AddFOp::create(kb, l, acc[rows * c + i], xs[i]));
                       scf::YieldOp::create(kb, l, next);
                     });
-                // acc += s * sum(x * code) - zp * s * sum(x).
-                SmallVector<Value> updated;
-                for (int64_t i = 0; i < rows; ++i)
-                  for (int64_t j = 0; j < c; ++j) {
-                    Value a = math::FmaOp::create(gb, l, kLoop.getResult(i * c + j), sv[j],
-                                                  gAcc[i * c + j]);
-                    if (withZp)
-                      a = math::FmaOp::create(gb, l, kLoop.getResult(rows * c + i), zsv[j], a);
-                    updated.push_back(a);
-                  }
-                scf::YieldOp::create(gb, l, updated);
+                scf::YieldOp::create(gb, l, kLoop.getResults());
               });
           Value cur = colArgs[0];
           for (int64_t i = 0; i < rows; ++i)

@@ -85,10 +85,10 @@ func.func @batched_bias(%x: tensor<2x8x1024xf32>, %w: tensor<256x512xi8>, %s: te
 // an scf.for; with parallel-min-macs=0 they go to the pool. With
 // min-rows=4 (fewer rows than that: a decoding step) the fused form stays.
 // At most 4 rows, the tile's codes are decoded in registers: no panel.
-// Per step of 16 codes, 8 bytes per column are split into low and high
-// nibbles, interleaved into code order, sign-extended, converted and
-// multiplied with the row of x; each column's scale multiplies the
-// group's sums once (one fma per accumulator per group of 32).
+// Per group of 32 codes, each of 4 columns gets its scale (and -zp * s)
+// as vectors; per step of 16 codes, 8 bytes per column are split into
+// low and high nibbles, interleaved into code order, sign-extended,
+// converted and scaled by one fma, then multiplied with the row of x.
 // CHECK-LABEL: func.func @gemv
 // CHECK-NOT: scf.forall
 // CHECK-NOT: qt.dequantize
@@ -104,12 +104,9 @@ func.func @batched_bias(%x: tensor<2x8x1024xf32>, %w: tensor<256x512xi8>, %s: te
 // CHECK: arith.shli %{{.*}} : vector<16xi8>
 // CHECK: arith.shrsi %{{.*}} : vector<16xi8>
 // CHECK: arith.sitofp %{{.*}} : vector<16xi8> to vector<16xf32>
+// CHECK: math.fma
 // CHECK-COUNT-3: vector.interleave
 // CHECK-COUNT-4: arith.mulf %{{.*}} : vector<16xf32>
-// CHECK: scf.yield
-// CHECK-COUNT-4: math.fma
-// CHECK-NOT: math.fma
-// CHECK: scf.yield
 // CHECK-NOT: qt.dequantize
 // CHECK-LABEL: func.func @gemv_u2
 // POOL-LABEL: func.func @gemv
@@ -133,9 +130,8 @@ func.func @gemv(%x: tensor<1x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024
 }
 
 // Unsigned 2-bit codes with zero points, 2 rows: four fields per byte,
-// interleaved twice into code order, converted unsigned; the loop also
-// sums each row of x, and per group s * sum(x * code) - zp * s * sum(x)
-// is two fmas per accumulator. Groups of 8 do not hold a vector of 16:
+// interleaved twice into code order, converted unsigned, zero point folded
+// into the fma's addend (-zp * s). Groups of 8 do not hold a vector of 16:
 // those stay on decoded panels.
 // CHECK: arith.uitofp %{{.*}} : i8 to f32
 // CHECK: arith.negf
@@ -145,10 +141,7 @@ func.func @gemv(%x: tensor<1x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024
 // CHECK: vector.interleave %{{.*}} : vector<4xi8> -> vector<8xi8>
 // CHECK: vector.interleave %{{.*}} : vector<8xi8> -> vector<16xi8>
 // CHECK: arith.uitofp %{{.*}} : vector<16xi8> to vector<16xf32>
-// CHECK: scf.yield
-// CHECK-COUNT-16: math.fma
-// CHECK-NOT: math.fma
-// CHECK: scf.yield
+// CHECK: math.fma
 // CHECK-LABEL: func.func @gemv_g8
 // CHECK: qt.dequantize
 func.func @gemv_u2(%x: tensor<2x1024xf32>, %w: tensor<1024x256xi8>, %s: tensor<1024x32xf32>,
