@@ -18,13 +18,15 @@ Checks:
 - at an average of 2.5 bits, mixing 2 and 3 bits per layer by measured
   sensitivity beats alternating 2- and 3-bit layers;
 - each mixed allocation keeps its average within the budget;
+- w4 with GPTQ (--gptq) has a lower held-out error and a higher cosine than
+  w4 with activation-aware scaling alone, on the same calibration;
 - w4 with groups of 128 keeps the sentence embeddings' mean cosine >= 0.95
   (the quantization issue asks for 0.99, which no configuration here
   reaches: see docs/quantization.md).
 
---all adds the rest of docs/quantization.md's table (w8, w2, calibrated w4
-and w2, asymmetric w4, salient columns, mixed 3.5 and 4, calibration on 32
-sentences); --only NAME,... builds just those (no checks); --markdown writes
+--all adds the rest of docs/quantization.md's table (w8, w2, calibrated w2,
+asymmetric w4, salient columns, mixed 3.5 and 4, calibration on 32
+sentences, GPTQ on 32 sentences); --only NAME,... builds just those (no checks); --markdown writes
 the table. Prints one line per
 configuration and check, then "N passed, M failed".
 """
@@ -47,6 +49,9 @@ ALTERNATE_3 = ["--tensor-type=*.query.*=3", "--tensor-type=*.value.*=3",
 # name -> (flags, description)
 CONFIGS = {
     "w4": (["--quantize=w4"], "uniform 4-bit, data-free"),
+    "w4-cal": (["--quantize=w4", f"--calibration={CALIB}"], "uniform 4-bit, calibrated (AWQ)"),
+    "w4-gptq": (["--quantize=w4", f"--calibration={CALIB}", "--gptq"],
+                "uniform 4-bit, calibrated (AWQ + GPTQ)"),
     "w3": (["--quantize=w3"], "uniform 3-bit, data-free"),
     "w3-cal": (["--quantize=w3", f"--calibration={CALIB}"], "uniform 3-bit, calibrated (AWQ)"),
     "avg3": (["--weight-bits=avg:3", f"--calibration={CALIB}"], "mixed, average 3 bits (2/3/4/8)"),
@@ -59,7 +64,6 @@ MORE = {
     "w8": (["--quantize=w8"], "uniform 8-bit, data-free"),
     "w2": (["--quantize=w2"], "uniform 2-bit, data-free"),
     "w4-asym": (["--quantize=w4", "--asym"], "uniform 4-bit asymmetric, data-free"),
-    "w4-cal": (["--quantize=w4", f"--calibration={CALIB}"], "uniform 4-bit, calibrated (AWQ)"),
     "w2-cal": (["--quantize=w2", f"--calibration={CALIB}"], "uniform 2-bit, calibrated (AWQ)"),
     "w4-salient": (["--quantize=w4", "--salient-columns=0.02", f"--calibration={CALIB}"],
                    "uniform 4-bit, calibrated (AWQ), 2% salient columns at f16"),
@@ -71,9 +75,18 @@ MORE = {
                  "uniform 3-bit, calibrated on 32 sentences (AWQ)"),
     "avg3-cal32": (["--weight-bits=avg:3", f"--calibration={CALIB32}"],
                    "mixed, average 3 bits (2/3/4/8), calibrated on 32 sentences"),
+    "w4-gptq-cal32": (["--quantize=w4", f"--calibration={CALIB32}", "--gptq"],
+                      "uniform 4-bit, calibrated on 32 sentences (AWQ + GPTQ)"),
+    "w4-gptq-salient": (["--quantize=w4", "--salient-columns=0.02", f"--calibration={CALIB32}", "--gptq"],
+                        "uniform 4-bit, calibrated on 32 sentences (AWQ + GPTQ), 2% salient columns at f16"),
+    "w3-gptq-cal32": (["--quantize=w3", f"--calibration={CALIB32}", "--gptq"],
+                      "uniform 3-bit, calibrated on 32 sentences (AWQ + GPTQ)"),
+    "avg3-gptq-cal32": (["--weight-bits=avg:3", f"--calibration={CALIB32}", "--gptq"],
+                        "mixed, average 3 bits (2/3/4/8), calibrated on 32 sentences (AWQ + GPTQ)"),
 }
-ORDER = ["w8", "avg4", "w4", "w4-asym", "w4-cal", "w4-cal32", "w4-salient", "avg3.5", "w3",
-         "w3-cal", "w3-cal32", "avg3", "avg3-cal32", "w2", "w2-cal", "alt2/3-cal", "avg2.5"]
+ORDER = ["w8", "avg4", "w4", "w4-asym", "w4-cal", "w4-cal32", "w4-gptq", "w4-gptq-cal32",
+         "w4-salient", "w4-gptq-salient", "avg3.5", "w3", "w3-cal", "w3-cal32", "w3-gptq-cal32",
+         "avg3", "avg3-cal32", "avg3-gptq-cal32", "w2", "w2-cal", "alt2/3-cal", "avg2.5"]
 
 
 def main():
@@ -164,6 +177,11 @@ def main():
     for name, budget in (("avg3", 3.0), ("avg2.5", 2.5), ("alt2/3-cal", 2.5)):
         check(f"{name} within {budget} bits", results[name]["bits"] <= budget + 1e-9,
               f"{results[name]['bits']:.3f}")
+    gptq, awq = results["w4-gptq"], results["w4-cal"]
+    check("w4 with GPTQ beats w4 with AWQ alone (same 8 calibration sentences)",
+          gptq["error"] < awq["error"] and gptq["cos_mean"] > awq["cos_mean"],
+          f"error {gptq['error']:.4f} < {awq['error']:.4f}, "
+          f"cosine {gptq['cos_mean']:.4f} > {awq['cos_mean']:.4f}")
     check("w4 g128 mean embedding cosine >= 0.95", results["w4"]["cos_mean"] >= 0.95,
           f"mean {results['w4']['cos_mean']:.4f} (min {results['w4']['cos_min']:.4f})")
     if markdown:

@@ -94,6 +94,10 @@ struct Layer {
   /// (N x salient.size()).
   std::vector<int64_t> salient;
   std::vector<float> salientWeight;
+  /// With --gptq: X^T X over every calibration row (K x K, upper triangle)
+  /// and, once the input scales are known, GPTQ's factor of it.
+  std::vector<double> hessian;
+  qtc::GPTQFactor gptq;
   int64_t params() const { return matmul.n * matmul.k; }
 };
 
@@ -162,7 +166,8 @@ std::vector<float> effectiveWeight(const Layer &l, const QuantSpec &spec,
   if (!l.inputScale.empty())
     for (int64_t i = 0; i < n * k; ++i)
       w[i] *= l.inputScale[i % k];
-  QuantizedMatrix q = quantizeMatrix(w, n, k, spec);
+  QuantizedMatrix q = l.gptq.cols ? quantizeMatrixGPTQ(w, n, k, spec, l.gptq)
+                                  : quantizeMatrix(w, n, k, spec);
   std::vector<float> e = dequantizeMatrix(q, spec);
   if (!l.inputScale.empty())
     for (int64_t i = 0; i < n * k; ++i)
@@ -492,6 +497,20 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
         }
       }
       l.rowsSeen += rows;
+      if (o.gptq) {
+        l.hessian.resize(K * K, 0.0);
+        for (int64_t r = 0; r < rows; ++r) {
+          const float *xr = x + r * K;
+          for (int64_t i = 0; i < K; ++i) {
+            double xi = xr[i];
+            if (xi == 0.0)
+              continue;
+            double *hi = &l.hessian[i * K];
+            for (int64_t j = i; j < K; ++j)
+              hi[j] += xi * xr[j];
+          }
+        }
+      }
     }
     h->reference.emplace_back(h->outputs.begin(), h->outputs.begin() + firstActivation);
   }
@@ -668,6 +687,36 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
                                 .count(),
                             scaled, hoisted.size());
     }
+  }
+  if (harness && o.gptq) {
+    // GPTQ's factor of each layer's X^T X, for the inputs the quantized
+    // weights see: divided by the activation-aware scales (x / s feeds
+    // W * diag(s)).
+    if (!o.quiet)
+      log << "qtc: GPTQ factors of the layers' input statistics ... ";
+    auto ts = std::chrono::steady_clock::now();
+    unsigned factored = 0;
+    std::vector<size_t> hoisted(free);
+    hoisted.insert(hoisted.end(), fixed.begin(), fixed.end());
+    for (size_t i : hoisted) {
+      Layer &l = layers[i];
+      int64_t k = l.matmul.k;
+      if (l.hessian.size() != size_t(k * k))
+        continue;
+      if (!l.inputScale.empty())
+        for (int64_t a = 0; a < k; ++a)
+          for (int64_t b = a; b < k; ++b)
+            l.hessian[a * k + b] /= double(l.inputScale[a]) * l.inputScale[b];
+      l.gptq = gptqFactor(l.hessian, k, o.gptqDamp);
+      factored += l.gptq.cols != 0;
+      l.hessian = {};
+    }
+    if (!o.quiet)
+      log << llvm::format("%.2f s, %u of %zu layers\n",
+                          std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - ts)
+                              .count(),
+                          factored, hoisted.size());
   }
   for (size_t i : fixed)
     if (harness)
@@ -976,6 +1025,9 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     if (!std::isnan(measured))
       report["measured_error"] = measured;
     report["activation_aware"] = harness && o.awq;
+    report["gptq"] = harness && o.gptq;
+    if (harness && o.gptq)
+      report["gptq_damp"] = o.gptqDamp;
     report["average_code_bits"] = avgBits;
     report["average_stored_bits"] = storedBits;
     report["weight_bytes_before"] = fpBytes;

@@ -39,6 +39,10 @@ struct QuantOptions {
   bool awq = true;
   /// Fraction of each layer's input columns kept at f16 (most salient).
   double salientFraction = 0;
+  /// GPTQ error compensation when calibrated (damping: a fraction of the
+  /// mean diagonal of each layer's X^T X).
+  bool gptq = false;
+  double gptqDamp = 1.0;
   unsigned generations = 20, offspring = 4, seed = 1;
   /// Where to write the JSON report (empty: none).
   std::string reportPath;

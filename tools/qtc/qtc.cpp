@@ -51,6 +51,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -210,6 +211,20 @@ static cl::opt<bool> awqFlag(
     cl::desc("With --calibration, scale each layer's input channels by "
              "searched activation-aware factors before quantizing (AWQ)"),
     cl::init(true), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<bool> gptqFlag(
+    "gptq",
+    cl::desc("With --calibration, round each layer's columns in order and "
+             "compensate each column's error on the columns not yet rounded, "
+             "through the inverse of the layer's input statistics X^T X "
+             "(GPTQ): the least output error instead of the least weight "
+             "error"),
+    cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<double> gptqDampFlag(
+    "gptq-damp",
+    cl::desc("GPTQ damping: this fraction of the mean diagonal of X^T X is "
+             "added to its diagonal (larger trusts a small calibration set "
+             "less)"),
+    cl::init(1.0), cl::sub(compileCmd), cl::cat(quantCategory));
 static cl::opt<double> salientFlag(
     "salient-columns",
     cl::desc("Keep this fraction of each layer's input columns at f16: the "
@@ -514,6 +529,13 @@ static llvm::Error quantizeModule(mlir::ModuleOp module) {
   o.calibration = calibrationFlag;
   o.generations = o.calibration.empty() ? 0 : generationsFlag.getValue();
   o.awq = awqFlag;
+  if (gptqFlag && o.calibration.empty())
+    return llvm::createStringError(
+        "--gptq needs --calibration (the layers' input statistics)");
+  if (!(gptqDampFlag >= 0) || !std::isfinite(gptqDampFlag))
+    return llvm::createStringError("--gptq-damp expects a fraction >= 0");
+  o.gptq = gptqFlag;
+  o.gptqDamp = gptqDampFlag;
   if (salientFlag < 0 || salientFlag >= 1)
     return llvm::createStringError("--salient-columns expects a fraction in [0, 1)");
   o.salientFraction = salientFlag;

@@ -180,3 +180,149 @@ std::vector<float> qtc::dequantizeMatrix(const QuantizedMatrix &q,
     }
   return w;
 }
+
+namespace {
+
+/// In-place Cholesky factor of a row-major n x n symmetric matrix: its lower
+/// triangle becomes L with A = L L^T (the upper triangle is left as is).
+/// False when A is not positive definite.
+bool cholesky(std::vector<double> &a, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    double d = a[j * n + j];
+    for (int64_t k = 0; k < j; ++k)
+      d -= a[j * n + k] * a[j * n + k];
+    if (!(d > 0))
+      return false;
+    d = std::sqrt(d);
+    a[j * n + j] = d;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double v = a[i * n + j];
+      const double *ri = &a[i * n], *rj = &a[j * n];
+      for (int64_t k = 0; k < j; ++k)
+        v -= ri[k] * rj[k];
+      a[i * n + j] = v / d;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+GPTQFactor qtc::gptqFactor(llvm::ArrayRef<double> hessian, int64_t n,
+                           double damp) {
+  GPTQFactor f;
+  if (n <= 0 || static_cast<int64_t>(hessian.size()) != n * n)
+    return f;
+  double mean = 0;
+  for (int64_t i = 0; i < n; ++i)
+    mean += hessian[i * n + i];
+  mean /= double(n);
+  if (!(mean > 0) || !std::isfinite(mean))
+    return f;
+  // H + damp * mean * I, symmetric from the upper triangle.
+  std::vector<double> a(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j)
+      a[i * n + j] = a[j * n + i] = hessian[i * n + j];
+  for (int64_t i = 0; i < n; ++i)
+    a[i * n + i] += damp * mean + (a[i * n + i] > 0 ? 0.0 : mean);
+  if (!cholesky(a, n))
+    return f;
+  // L^-1 (lower), column by column: L x = e_j.
+  std::vector<double> inv(n * n, 0.0);
+  for (int64_t j = 0; j < n; ++j) {
+    inv[j * n + j] = 1.0 / a[j * n + j];
+    for (int64_t i = j + 1; i < n; ++i) {
+      double v = 0;
+      for (int64_t k = j; k < i; ++k)
+        v -= a[i * n + k] * inv[k * n + j];
+      inv[i * n + j] = v / a[i * n + i];
+    }
+  }
+  // H^-1 = L^-T L^-1, then its Cholesky factor; U is that factor's
+  // transpose.
+  std::vector<double> hinv(n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double v = 0;
+      for (int64_t k = i; k < n; ++k) // (L^-1)[k][i] is 0 for k < i
+        v += inv[k * n + i] * inv[k * n + j];
+      hinv[i * n + j] = hinv[j * n + i] = v;
+    }
+  if (!cholesky(hinv, n))
+    return f;
+  f.cols = n;
+  f.u.assign(n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j)
+      f.u[i * n + j] = hinv[j * n + i];
+  return f;
+}
+
+QuantizedMatrix qtc::quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
+                                        int64_t cols, const QuantSpec &spec,
+                                        const GPTQFactor &factor) {
+  if (factor.cols != cols)
+    return quantizeMatrix(w, rows, cols, spec);
+  QuantizedMatrix q;
+  q.rows = rows;
+  q.cols = cols;
+  const int64_t g = spec.groupSize, groups = cols / g;
+  q.codes.resize(rows * cols);
+  q.scales.resize(rows * groups);
+  if (spec.asymmetric)
+    q.zeroPoints.resize(rows * groups);
+  std::vector<float> ratios = clipRatios(spec.searchClip);
+  const int lo = spec.asymmetric ? 0 : -(1 << (spec.bits - 1));
+  const int hi = spec.asymmetric ? (1 << spec.bits) - 1 : (1 << (spec.bits - 1)) - 1;
+  const std::vector<double> &u = factor.u;
+  // The weights as GPTQ updates them, and per block of columns each
+  // row's scaled errors, applied to the later columns once per block.
+  std::vector<double> cur(w.begin(), w.end());
+  constexpr int64_t kBlock = 128;
+  std::vector<double> err(rows * kBlock);
+  std::vector<float> group(g);
+  std::vector<GroupResult> params(rows);
+  for (int64_t b0 = 0; b0 < cols; b0 += kBlock) {
+    int64_t b1 = std::min(cols, b0 + kBlock);
+    for (int64_t i = b0; i < b1; ++i) {
+      if (i % g == 0)
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t t = 0; t < g; ++t)
+            group[t] = static_cast<float>(cur[r * cols + i + t]);
+          params[r] = quantizeGroup(group, spec, ratios);
+          q.scales[r * groups + i / g] = params[r].scale;
+          if (spec.asymmetric)
+            q.zeroPoints[r * groups + i / g] = static_cast<uint8_t>(params[r].zeroPoint);
+        }
+      double d = u[i * cols + i];
+      for (int64_t r = 0; r < rows; ++r) {
+        double *row = &cur[r * cols];
+        float v = static_cast<float>(row[i]);
+        int code;
+        codeGroup(llvm::ArrayRef<float>(&v, 1), params[r].scale,
+                  params[r].zeroPoint, lo, hi, &code);
+        q.codes[r * cols + i] = static_cast<uint8_t>(code & ((1 << spec.bits) - 1));
+        double e = (row[i] - double(code - params[r].zeroPoint) *
+                                 double(params[r].scale)) / d;
+        err[r * kBlock + (i - b0)] = e;
+        // Within the block right away; beyond it once per block.
+        const double *ui = &u[i * cols];
+        for (int64_t j = i + 1; j < b1; ++j)
+          row[j] -= e * ui[j];
+      }
+    }
+    if (b1 == cols)
+      break;
+    for (int64_t r = 0; r < rows; ++r) {
+      double *row = &cur[r * cols];
+      for (int64_t t = 0; t < b1 - b0; ++t) {
+        double e = err[r * kBlock + t];
+        const double *ut = &u[(b0 + t) * cols];
+        for (int64_t j = b1; j < cols; ++j)
+          row[j] -= e * ut[j];
+      }
+    }
+  }
+  return q;
+}

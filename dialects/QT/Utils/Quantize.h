@@ -65,6 +65,33 @@ QuantizedMatrix quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
 std::vector<float> dequantizeMatrix(const QuantizedMatrix &q,
                                     const QuantSpec &spec);
 
+/// What GPTQ needs of a layer's input statistics H = X^T X (cols x cols,
+/// X the calibration inputs): the upper triangular U with
+/// U^T U = (H + damp * mean(diag H) * I)^-1, row-major. Independent of the
+/// code width, so one factor serves every candidate width.
+struct GPTQFactor {
+  int64_t cols = 0;
+  std::vector<double> u;
+};
+
+/// The factor of `hessian` (cols x cols, row-major, symmetric; only the
+/// upper triangle is read), or an empty factor (cols == 0) when H has no
+/// positive diagonal or is not positive definite after damping.
+GPTQFactor gptqFactor(llvm::ArrayRef<double> hessian, int64_t cols,
+                      double damp);
+
+/// GPTQ (Frantar et al., 2022): the columns of `w` are quantized in order,
+/// and each column's rounding error is compensated on the columns not yet
+/// quantized through the inverse of H, so that the rounding minimizes the
+/// layer's output error ||X (W - Q)^T||^2 instead of ||W - Q||^2. A
+/// group's scale (and zero point), clipping search included, is chosen
+/// from the group's weights as updated when its first column is reached.
+/// With a diagonal H nothing is compensated and the result equals
+/// quantizeMatrix's.
+QuantizedMatrix quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
+                                   int64_t cols, const QuantSpec &spec,
+                                   const GPTQFactor &factor);
+
 /// Empty if `spec` can quantize a rows x cols matrix, else the reason.
 std::string quantSpecError(const QuantSpec &spec, int64_t cols);
 

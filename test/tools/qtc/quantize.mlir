@@ -1,10 +1,10 @@
 // qtc compile --quantize / --weight-bits on the fp32 ONNX fixtures, against
 // onnxruntime on the same files, with calibration (activation-aware
-// scaling) and mixed precision: quantize.py.
+// scaling, GPTQ) and mixed precision: quantize.py.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: python3 %S/quantize.py %qtc_bin %t %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx %S/../../frontends/onnx/fixtures/gpt2_tiny.io.npz %S/../../frontends/onnx/fixtures/bert_tiny.onnx %S/../../frontends/onnx/fixtures/bert_tiny.io.npz %S/../../frontends/onnx/fixtures/llama_tiny.onnx %S/../../frontends/onnx/fixtures/llama_tiny.io.npz | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 36 passed, 0 failed
+// CHECK: 42 passed, 0 failed
 
 // --emit mlir shows the quantized matmuls, with the report table on stderr.
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w3 --group-size 32 --asym --tensor-type '*.mlp.*=8' --tensor-type 'onnx__MatMul_*=16' --emit mlir -o %t/q.mlir 2> %t/table.txt
@@ -29,6 +29,11 @@
 // RUN: python3 -c "import numpy; numpy.savez(r'%t/partial.npz', input_ids=numpy.zeros((1, 8), numpy.int64))"
 // RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --weight-bits avg:3 --group-size 32 --calibration %t/partial.npz --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=CALIB
 // CALIB: qtc: error: calibration {{.*}}partial.npz: input 'attention_mask' (int64 [1, 8]) is missing: add an array of that name to the .npz
+// RUN: not ls %t/bad.so
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --gptq --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=GPTQ
+// GPTQ: qtc: error: --gptq needs --calibration (the layers' input statistics)
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --gptq --gptq-damp=-1 --calibration %t/partial.npz --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=DAMP
+// DAMP: qtc: error: --gptq-damp expects a fraction >= 0
 // RUN: not ls %t/bad.so
 // RUN: python3 -c "import numpy; numpy.savez(r'%t/batches.npz', input_ids=numpy.zeros((2, 1, 8), numpy.int64), attention_mask=numpy.ones((3, 1, 8), numpy.int64))"
 // RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --weight-bits avg:3 --group-size 32 --calibration %t/batches.npz --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BATCHES

@@ -157,4 +157,122 @@ TEST(Quantize, SpecErrors) {
   EXPECT_NE(quantSpecError(QuantSpec{9, 32}, 64), "");
 }
 
+/// X^T X (cols x cols) of rows of inputs whose channels are correlated
+/// (mixed through a random matrix) and of uneven scale, as layer inputs
+/// are; x is written too (rows x cols).
+std::vector<double> correlatedInputs(int64_t rows, int64_t cols, uint32_t seed,
+                                     std::vector<float> &x) {
+  std::vector<float> z = gaussian(rows * cols, seed, 1.0f);
+  std::vector<float> mix = gaussian(cols * cols, seed + 1, 1.0f);
+  x.assign(rows * cols, 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      double v = 0;
+      for (int64_t t = 0; t < cols; ++t)
+        v += z[r * cols + t] * mix[t * cols + c] * (t < 4 ? 5.0 : 0.3);
+      x[r * cols + c] = static_cast<float>(v * (1.0 + (c % 7)));
+    }
+  std::vector<double> h(cols * cols, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        h[i * cols + j] += double(x[r * cols + i]) * x[r * cols + j];
+  return h;
+}
+
+/// ||X (W - E)^T||^2.
+double outputError(const std::vector<float> &x, const std::vector<float> &w,
+                   const std::vector<float> &e, int64_t rows, int64_t n,
+                   int64_t k) {
+  double err = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      double y = 0;
+      for (int64_t c = 0; c < k; ++c)
+        y += double(x[r * k + c]) * (double(w[j * k + c]) - e[j * k + c]);
+      err += y * y;
+    }
+  return err;
+}
+
+TEST(GPTQ, DiagonalStatisticsGiveRoundToNearest) {
+  // Uncorrelated inputs: nothing to compensate, the codes are RTN's.
+  const int64_t n = 8, k = 64;
+  std::vector<float> w = gaussian(n * k, 11);
+  std::vector<double> h(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    h[i * k + i] = 1.0 + i;
+  GPTQFactor f = gptqFactor(h, k, 0.01);
+  ASSERT_EQ(f.cols, k);
+  for (bool asym : {false, true}) {
+    QuantSpec spec{3, 32, asym};
+    QuantizedMatrix a = quantizeMatrixGPTQ(w, n, k, spec, f);
+    QuantizedMatrix b = quantizeMatrix(w, n, k, spec);
+    EXPECT_EQ(a.codes, b.codes);
+    EXPECT_EQ(a.scales, b.scales);
+    EXPECT_EQ(a.zeroPoints, b.zeroPoints);
+  }
+}
+
+TEST(GPTQ, LowersTheOutputErrorOnCorrelatedInputs) {
+  const int64_t rows = 256, n = 16, k = 64;
+  std::vector<float> x;
+  std::vector<double> h = correlatedInputs(rows, k, 21, x);
+  std::vector<float> w = gaussian(n * k, 23);
+  GPTQFactor f = gptqFactor(h, k, 0.01);
+  ASSERT_EQ(f.cols, k);
+  for (bool asym : {false, true})
+    for (unsigned bits : {2u, 3u, 4u}) {
+      QuantSpec spec{bits, 32, asym};
+      double rtn = outputError(
+          x, w, dequantizeMatrix(quantizeMatrix(w, n, k, spec), spec), rows, n, k);
+      double gptq = outputError(
+          x, w, dequantizeMatrix(quantizeMatrixGPTQ(w, n, k, spec, f), spec), rows, n, k);
+      EXPECT_LT(gptq, 0.8 * rtn) << bits << " bits, asym " << asym;
+      // The codes are valid ones.
+      QuantizedMatrix q = quantizeMatrixGPTQ(w, n, k, spec, f);
+      for (uint8_t c : q.codes)
+        EXPECT_LT(c, 1u << bits);
+    }
+}
+
+TEST(GPTQ, UnusableStatisticsGiveNoFactor) {
+  const int64_t k = 8;
+  // All zero: no scale to damp by.
+  EXPECT_EQ(gptqFactor(std::vector<double>(k * k, 0.0), k, 0.01).cols, 0);
+  // Wrong size.
+  EXPECT_EQ(gptqFactor(std::vector<double>(k * k - 1, 1.0), k, 0.01).cols, 0);
+  // Not positive definite and not damped: [[1, 2], [2, 1]].
+  EXPECT_EQ(gptqFactor({1.0, 2.0, 2.0, 1.0}, 2, 0.0).cols, 0);
+  // Without a factor the quantizer falls back to round-to-nearest.
+  std::vector<float> w = gaussian(4 * 32, 5);
+  QuantSpec spec{4, 32};
+  EXPECT_EQ(quantizeMatrixGPTQ(w, 4, 32, spec, GPTQFactor{}).codes,
+            quantizeMatrix(w, 4, 32, spec).codes);
+}
+
+TEST(GPTQ, FactorInvertsTheStatistics) {
+  // U^T U (H + damp) = I.
+  const int64_t k = 24;
+  std::vector<float> x;
+  std::vector<double> h = correlatedInputs(64, k, 31, x);
+  const double damp = 0.05;
+  GPTQFactor f = gptqFactor(h, k, damp);
+  ASSERT_EQ(f.cols, k);
+  double mean = 0;
+  for (int64_t i = 0; i < k; ++i)
+    mean += h[i * k + i] / k;
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      double v = 0;
+      for (int64_t a = 0; a < k; ++a) {
+        double hinv = 0; // (U^T U)[i][a]
+        for (int64_t t = 0; t < k; ++t)
+          hinv += f.u[t * k + i] * f.u[t * k + a];
+        v += hinv * (h[a * k + j] + (a == j ? damp * mean : 0.0));
+      }
+      EXPECT_NEAR(v, i == j ? 1.0 : 0.0, 1e-6) << i << ", " << j;
+    }
+}
+
 } // namespace
