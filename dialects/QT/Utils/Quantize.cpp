@@ -133,10 +133,16 @@ GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
   return best;
 }
 
-} // namespace
+/// The code range of `spec`'s codes.
+int codeMin(const QuantSpec &spec) {
+  return spec.asymmetric ? 0 : -(1 << (spec.bits - 1));
+}
+int codeMax(const QuantSpec &spec) {
+  return spec.asymmetric ? (1 << spec.bits) - 1 : (1 << (spec.bits - 1)) - 1;
+}
 
-QuantizedMatrix qtc::quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
-                                    int64_t cols, const QuantSpec &spec) {
+/// A result of the right sizes for a rows x cols matrix under `spec`.
+QuantizedMatrix emptyResult(int64_t rows, int64_t cols, const QuantSpec &spec) {
   QuantizedMatrix q;
   q.rows = rows;
   q.cols = cols;
@@ -145,9 +151,17 @@ QuantizedMatrix qtc::quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
   q.scales.resize(rows * groups);
   if (spec.asymmetric)
     q.zeroPoints.resize(rows * groups);
+  return q;
+}
+
+} // namespace
+
+QuantizedMatrix qtc::quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
+                                    int64_t cols, const QuantSpec &spec) {
+  QuantizedMatrix q = emptyResult(rows, cols, spec);
+  int64_t groups = cols / spec.groupSize;
   std::vector<float> ratios = clipRatios(spec.searchClip);
-  const int lo = spec.asymmetric ? 0 : -(1 << (spec.bits - 1));
-  const int hi = spec.asymmetric ? (1 << spec.bits) - 1 : (1 << (spec.bits - 1)) - 1;
+  const int lo = codeMin(spec), hi = codeMax(spec);
   std::vector<int> codes(spec.groupSize);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t g = 0; g < groups; ++g) {
@@ -264,17 +278,10 @@ QuantizedMatrix qtc::quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
                                         const GPTQFactor &factor) {
   if (factor.cols != cols)
     return quantizeMatrix(w, rows, cols, spec);
-  QuantizedMatrix q;
-  q.rows = rows;
-  q.cols = cols;
+  QuantizedMatrix q = emptyResult(rows, cols, spec);
   const int64_t g = spec.groupSize, groups = cols / g;
-  q.codes.resize(rows * cols);
-  q.scales.resize(rows * groups);
-  if (spec.asymmetric)
-    q.zeroPoints.resize(rows * groups);
   std::vector<float> ratios = clipRatios(spec.searchClip);
-  const int lo = spec.asymmetric ? 0 : -(1 << (spec.bits - 1));
-  const int hi = spec.asymmetric ? (1 << spec.bits) - 1 : (1 << (spec.bits - 1)) - 1;
+  const int lo = codeMin(spec), hi = codeMax(spec);
   const std::vector<double> &u = factor.u;
   // The weights as GPTQ updates them, and per block of columns each
   // row's scaled errors, applied to the later columns once per block.
