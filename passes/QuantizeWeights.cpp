@@ -146,7 +146,8 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                                           const qtc::QuantSpec &spec,
                                           ArrayRef<float> inputScale,
                                           ArrayRef<int64_t> salientColumns,
-                                          ArrayRef<float> salientWeight) {
+                                          ArrayRef<float> salientWeight,
+                                          ArrayRef<float> rotation) {
   MLIRContext *ctx = m.op.getContext();
   OpBuilder b(m.op);
   Location loc = m.op.getLoc();
@@ -221,6 +222,56 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                      sc = arith::TruncFOp::create(nb, nl, et, sc);
                    linalg::YieldOp::create(nb, nl, ValueRange{arith::MulFOp::create(nb, nl, args[0], sc)});
                  })
+                .getResult(0);
+  }
+  if (!rotation.empty()) {
+    // x'[.., k] = sum_j x[.., (k floordiv G) * G + j] * R[j, k mod G]: the
+    // rotation the codes were quantized under (W' = W R per group of G), so
+    // x' W'^T = x W^T. (Indexing rather than reshaping into groups: the
+    // reshape would meet the producers' reshapes in canonicalization.)
+    auto inType = cast<RankedTensorType>(input.getType());
+    Type et = inType.getElementType();
+    int64_t rank = inType.getRank();
+    int64_t block = static_cast<int64_t>(std::lround(std::sqrt(double(rotation.size()))));
+    SmallVector<APFloat> rv;
+    for (float v : rotation) {
+      APFloat f(v);
+      bool lost;
+      f.convert(cast<FloatType>(et).getFloatSemantics(),
+                APFloat::rmNearestTiesToEven, &lost);
+      rv.push_back(f);
+    }
+    Value r = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(
+                  RankedTensorType::get({block, block}, et), ArrayRef<APFloat>(rv)));
+    SmallVector<Value> dynSizes;
+    for (int64_t d = 0; d < rank; ++d)
+      if (inType.isDynamicDim(d))
+        dynSizes.push_back(tensor::DimOp::create(b, loc, input, d));
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(et));
+    Value init = linalg::FillOp::create(b, loc, zero,
+                                        tensor::EmptyOp::create(b, loc, inType, dynSizes).getResult())
+                     .getResult(0);
+    // Loops (.., k, j).
+    int64_t loops = rank + 1;
+    AffineExpr k = b.getAffineDimExpr(rank - 1), jx = b.getAffineDimExpr(rank);
+    SmallVector<AffineExpr> xe, oe;
+    for (int64_t d = 0; d + 1 < rank; ++d) {
+      xe.push_back(b.getAffineDimExpr(d));
+      oe.push_back(b.getAffineDimExpr(d));
+    }
+    xe.push_back(k.floorDiv(block) * block + jx);
+    oe.push_back(k);
+    AffineMap xMap = AffineMap::get(loops, 0, xe, b.getContext());
+    AffineMap rMap = AffineMap::get(loops, 0, {jx, k % block}, b.getContext());
+    AffineMap oMap = AffineMap::get(loops, 0, oe, b.getContext());
+    SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
+    iters.back() = utils::IteratorType::reduction;
+    input = linalg::GenericOp::create(b, loc, inType, ValueRange{input, r}, ValueRange{init},
+                                      ArrayRef<AffineMap>{xMap, rMap, oMap}, iters,
+                                      [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                        Value p = arith::MulFOp::create(nb, nl, args[0], args[1]);
+                                        linalg::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], p)});
+                                      })
                 .getResult(0);
   }
   Value result = QuantizedMatmulOp::create(b, loc, m.op->getResult(0).getType(), input, weights,

@@ -49,13 +49,16 @@ bool readWeight(const WeightMatmul &m, std::vector<float> &nk);
 /// product is unchanged up to quantization. With `salientColumns` (S column
 /// indices, ascending), those columns of W are zero in `q` and come from
 /// `salientWeight` (N x S, real-valued) in a second, small matmul over the
-/// gathered activation columns, added to the result.
+/// gathered activation columns, added to the result. With `rotation` (G x G,
+/// G dividing K), `q` holds W * diag(s) * R per block of G columns and the
+/// (scaled) activations are multiplied by R per block before the matmul.
 void replaceWithQuantizedMatmul(const WeightMatmul &m,
                                 const qtc::QuantizedMatrix &q,
                                 const qtc::QuantSpec &spec,
                                 llvm::ArrayRef<float> inputScale = {},
                                 llvm::ArrayRef<int64_t> salientColumns = {},
-                                llvm::ArrayRef<float> salientWeight = {});
+                                llvm::ArrayRef<float> salientWeight = {},
+                                llvm::ArrayRef<float> rotation = {});
 
 /// Bytes of the packed codes, scales and zero points of an N x K weight.
 int64_t quantizedBytes(int64_t n, int64_t k, const qtc::QuantSpec &spec);

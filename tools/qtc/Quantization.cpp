@@ -98,6 +98,10 @@ struct Layer {
   /// and, once the input scales are known, GPTQ's factor of it.
   std::vector<double> hessian;
   qtc::GPTQFactor gptq;
+  /// With --rotate: the randomized Hadamard matrix (rotationBlock^2) the
+  /// weights are quantized under, per block of rotationBlock columns.
+  std::vector<float> rotation;
+  int64_t rotationBlock = 0;
   int64_t params() const { return matmul.n * matmul.k; }
 };
 
@@ -166,9 +170,13 @@ std::vector<float> effectiveWeight(const Layer &l, const QuantSpec &spec,
   if (!l.inputScale.empty())
     for (int64_t i = 0; i < n * k; ++i)
       w[i] *= l.inputScale[i % k];
+  if (!l.rotation.empty())
+    rotateColumnBlocks(w, n, k, l.rotation, l.rotationBlock, /*transpose=*/false);
   QuantizedMatrix q = l.gptq.cols ? quantizeMatrixGPTQ(w, n, k, spec, l.gptq)
                                   : quantizeMatrix(w, n, k, spec);
   std::vector<float> e = dequantizeMatrix(q, spec);
+  if (!l.rotation.empty())
+    rotateColumnBlocks(e, n, k, l.rotation, l.rotationBlock, /*transpose=*/true);
   if (!l.inputScale.empty())
     for (int64_t i = 0; i < n * k; ++i)
       e[i] /= l.inputScale[i % k];
@@ -466,6 +474,23 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
     return llvm::createStringError(
         "the model has no float32 output to measure errors on");
   h->batches = batches;
+  // The token mask: rows of layer inputs at tokens it marks 0 (padding) are
+  // left out of the statistics.
+  std::optional<size_t> maskSlot;
+  if (!o.calibrationMask.empty()) {
+    for (auto [j, p] : llvm::enumerate(h->model->inputs()))
+      if (p.name == o.calibrationMask && (p.dtype == "int64" || p.dtype == "int32"))
+        maskSlot = j;
+    if (!maskSlot && o.calibrationMaskGiven)
+      return bad("the model has no int64/int32 input '" + o.calibrationMask +
+                 "' to mask the statistics with (--calibration-mask)");
+  }
+  auto maskAt = [&](int64_t r) {
+    const Array &m = h->inputs[*maskSlot];
+    return m.dtype == "int64" ? reinterpret_cast<const int64_t *>(m.data.data())[r] != 0
+                              : reinterpret_cast<const int32_t *>(m.data.data())[r] != 0;
+  };
+  int64_t maskedRows = 0, maskedOf = 0;
   h->outputs = h->model->allocateOutputs();
   h->current.assign(h->slot.size(), nullptr);
   for (int64_t b = 0; b < batches; ++b) {
@@ -486,7 +511,20 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
       l.absSum.resize(K, 0);
       l.sqSum.resize(K, 0);
       const float *x = a.f32();
+      // One row per token: the mask applies.
+      bool masked = maskSlot && rows == h->inputs[*maskSlot].numElements();
+      std::vector<char> use(rows, 1);
+      if (masked)
+        for (int64_t r = 0; r < rows; ++r)
+          use[r] = maskAt(r);
+      int64_t used = llvm::count(use, 1);
+      if (used == 0)
+        continue;
+      if (masked)
+        maskedRows += used, maskedOf += rows;
       for (int64_t r = 0; r < rows; ++r) {
+        if (!use[r])
+          continue;
         for (int64_t c = 0; c < K; ++c) {
           l.absSum[c] += std::fabs(x[r * K + c]);
           l.sqSum[c] += double(x[r * K + c]) * x[r * K + c];
@@ -496,10 +534,12 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
           ++l.activationRows;
         }
       }
-      l.rowsSeen += rows;
+      l.rowsSeen += used;
       if (o.gptq) {
         l.hessian.resize(K * K, 0.0);
         for (int64_t r = 0; r < rows; ++r) {
+          if (!use[r])
+            continue;
           const float *xr = x + r * K;
           for (int64_t i = 0; i < K; ++i) {
             double xi = xr[i];
@@ -514,6 +554,11 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
     }
     h->reference.emplace_back(h->outputs.begin(), h->outputs.begin() + firstActivation);
   }
+  if (maskedOf && !o.quiet)
+    llvm::errs() << llvm::format(
+        "qtc: calibration statistics over the tokens '%s' marks: %.1f%% of "
+        "the rows\n",
+        o.calibrationMask.c_str(), 100.0 * maskedRows / maskedOf);
   return h;
 }
 
@@ -625,6 +670,22 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       free.push_back(i);
   }
 
+  if (o.rotate) {
+    if (o.salientFraction > 0)
+      return llvm::createStringError(
+          "--rotate and --salient-columns cannot be combined (a rotation "
+          "mixes the kept columns into the quantized ones)");
+    // Blocks of the largest power of two (up to 128) that divides the group
+    // size, so that each block lies within one group; one rotation per
+    // block size, the same for every layer.
+    for (Layer &l : layers) {
+      if (!l.keptWhy.empty() || l.fixedBits >= 16)
+        continue;
+      l.rotationBlock = std::min<int64_t>(l.groupSize & -l.groupSize, 128);
+      l.rotation = randomizedHadamard(l.rotationBlock, /*seed=*/0x9e3779b97f4a7c15ull);
+    }
+  }
+
   llvm::json::Object report;
   llvm::json::Array alternatives;
   std::string method;
@@ -707,6 +768,8 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
         for (int64_t a = 0; a < k; ++a)
           for (int64_t b = a; b < k; ++b)
             l.hessian[a * k + b] /= double(l.inputScale[a]) * l.inputScale[b];
+      if (!l.rotation.empty())
+        rotateStatistics(l.hessian, k, l.rotation, l.rotationBlock);
       l.gptq = gptqFactor(l.hessian, k, o.gptqDamp);
       factored += l.gptq.cols != 0;
       l.hessian = {};
@@ -942,7 +1005,11 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       qParams += l.params();
       codeBits += l.params() * l.bits;
       mlir::qt::replaceWithQuantizedMatmul(m, q, spec, l.inputScale, l.salient,
-                                           l.salientWeight);
+                                           l.salientWeight, l.rotation);
+      if (!l.rotation.empty()) {
+        entry["rotated"] = true;
+        entry["rotation_block"] = l.rotationBlock;
+      }
       bar = std::string(l.bits, '#');
     } else {
       qBytes += l.params() * elemBytes;
@@ -1026,6 +1093,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       report["measured_error"] = measured;
     report["activation_aware"] = harness && o.awq;
     report["gptq"] = harness && o.gptq;
+    report["rotated"] = o.rotate;
     if (harness && o.gptq)
       report["gptq_damp"] = o.gptqDamp;
     report["average_code_bits"] = avgBits;

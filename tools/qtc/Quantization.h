@@ -43,6 +43,15 @@ struct QuantOptions {
   /// mean diagonal of each layer's X^T X).
   bool gptq = false;
   double gptqDamp = 1.0;
+  /// Rotate each group of weights (and of activations, at run time) by a
+  /// randomized Hadamard matrix before quantizing.
+  bool rotate = false;
+  /// Int input whose zeros mark padding tokens: rows of layer inputs at
+  /// those tokens are left out of the calibration statistics (when the
+  /// layer input has one row per mask element). Empty: none. Given: an
+  /// error when the model has no such input.
+  std::string calibrationMask = "attention_mask";
+  bool calibrationMaskGiven = false;
   unsigned generations = 20, offspring = 4, seed = 1;
   /// Where to write the JSON report (empty: none).
   std::string reportPath;

@@ -225,6 +225,21 @@ static cl::opt<double> gptqDampFlag(
              "added to its diagonal (larger trusts a small calibration set "
              "less)"),
     cl::init(1.0), cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<std::string> calibrationMaskFlag(
+    "calibration-mask",
+    cl::desc("Integer model input whose zeros mark padding tokens in the "
+             "calibration data; layer-input rows at those tokens are left "
+             "out of the statistics (AWQ, GPTQ). 'none' counts every row"),
+    cl::value_desc("NAME"), cl::init("attention_mask"), cl::sub(compileCmd),
+    cl::cat(quantCategory));
+static cl::opt<bool> rotateFlag(
+    "rotate",
+    cl::desc("Quantize each group of weights after a randomized Hadamard "
+             "rotation (QuaRot / QuIP# style), which spreads outlier channels "
+             "over the group; the activations get the same rotation at run "
+             "time (a small matmul per block of up to 128 channels before "
+             "each quantized matmul)"),
+    cl::sub(compileCmd), cl::cat(quantCategory));
 static cl::opt<double> salientFlag(
     "salient-columns",
     cl::desc("Keep this fraction of each layer's input columns at f16: the "
@@ -539,6 +554,9 @@ static llvm::Error quantizeModule(mlir::ModuleOp module) {
   if (salientFlag < 0 || salientFlag >= 1)
     return llvm::createStringError("--salient-columns expects a fraction in [0, 1)");
   o.salientFraction = salientFlag;
+  o.rotate = rotateFlag;
+  o.calibrationMask = calibrationMaskFlag == "none" ? std::string() : calibrationMaskFlag.getValue();
+  o.calibrationMaskGiven = calibrationMaskFlag.getNumOccurrences() > 0;
   o.seed = seedFlag;
   o.reportPath = quantReportFlag;
   o.quiet = quiet;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 
 using namespace qtc;
@@ -332,4 +333,68 @@ QuantizedMatrix qtc::quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
     }
   }
   return q;
+}
+
+std::vector<float> qtc::randomizedHadamard(int64_t size, uint64_t seed) {
+  if (size <= 0 || (size & (size - 1)))
+    return {};
+  // A fixed generator, so a seed gives the same rotation everywhere.
+  std::mt19937_64 rng(seed);
+  std::vector<float> r(size * size);
+  float norm = 1.0f / std::sqrt(static_cast<float>(size));
+  for (int64_t i = 0; i < size; ++i) {
+    float sign = (rng() >> 63) ? -norm : norm;
+    for (int64_t j = 0; j < size; ++j)
+      // Sylvester: H[i, j] = (-1)^popcount(i & j).
+      r[i * size + j] = (__builtin_popcountll(uint64_t(i & j)) & 1) ? -sign : sign;
+  }
+  return r;
+}
+
+void qtc::rotateColumnBlocks(std::vector<float> &m, int64_t rows, int64_t cols,
+                             llvm::ArrayRef<float> r, int64_t block,
+                             bool transpose) {
+  std::vector<double> out(block);
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t b = 0; b < cols; b += block) {
+      float *v = &m[row * cols + b];
+      std::fill(out.begin(), out.end(), 0.0);
+      for (int64_t j = 0; j < block; ++j) {
+        double x = v[j];
+        for (int64_t c = 0; c < block; ++c)
+          out[c] += x * (transpose ? r[c * block + j] : r[j * block + c]);
+      }
+      for (int64_t c = 0; c < block; ++c)
+        v[c] = static_cast<float>(out[c]);
+    }
+}
+
+void qtc::rotateStatistics(std::vector<double> &h, int64_t cols,
+                           llvm::ArrayRef<float> r, int64_t block) {
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j < i; ++j)
+      h[i * cols + j] = h[j * cols + i];
+  // H <- H R (each row's column blocks), then R^T H (each column's row
+  // blocks), in double.
+  std::vector<double> tmp(block);
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t b = 0; b < cols; b += block) {
+      double *v = &h[i * cols + b];
+      std::fill(tmp.begin(), tmp.end(), 0.0);
+      for (int64_t j = 0; j < block; ++j)
+        for (int64_t c = 0; c < block; ++c)
+          tmp[c] += v[j] * r[j * block + c];
+      std::copy(tmp.begin(), tmp.end(), v);
+    }
+  for (int64_t col = 0; col < cols; ++col)
+    for (int64_t b = 0; b < cols; b += block) {
+      std::fill(tmp.begin(), tmp.end(), 0.0);
+      for (int64_t j = 0; j < block; ++j) {
+        double x = h[(b + j) * cols + col];
+        for (int64_t c = 0; c < block; ++c)
+          tmp[c] += x * r[j * block + c];
+      }
+      for (int64_t c = 0; c < block; ++c)
+        h[(b + c) * cols + col] = tmp[c];
+    }
 }

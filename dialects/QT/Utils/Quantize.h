@@ -92,6 +92,27 @@ QuantizedMatrix quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
                                    int64_t cols, const QuantSpec &spec,
                                    const GPTQFactor &factor);
 
+/// The randomized Hadamard rotation of `size` (a power of two) channels:
+/// R = diag(signs) * H / sqrt(size), H the Sylvester Hadamard matrix and
+/// the signs drawn from `seed`; R is orthogonal (R R^T = I). Row-major,
+/// size x size. Spreading an outlier channel over the whole block makes
+/// groups of weights (and activations) much easier to round (QuaRot,
+/// QuIP#). Empty when `size` is not a power of two.
+std::vector<float> randomizedHadamard(int64_t size, uint64_t seed);
+
+/// Multiplies every block of `block` consecutive columns of the rows x cols
+/// matrix `m` (in place) by R (block x block), or by R^T when `transpose`:
+/// row[b*block + c] <- sum_j row[b*block + j] * R[j, c]. With W' = W R and
+/// x' = x R per block, x' W'^T = x W^T.
+void rotateColumnBlocks(std::vector<float> &m, int64_t rows, int64_t cols,
+                        llvm::ArrayRef<float> r, int64_t block, bool transpose);
+
+/// R^T H R on every block x block tile of the symmetric cols x cols matrix
+/// `h` (row-major; only the upper triangle is read, the full matrix is
+/// written): the statistics X^T X of the rotated inputs x R.
+void rotateStatistics(std::vector<double> &h, int64_t cols,
+                      llvm::ArrayRef<float> r, int64_t block);
+
 /// Empty if `spec` can quantize a rows x cols matrix, else the reason.
 std::string quantSpecError(const QuantSpec &spec, int64_t cols);
 

@@ -4,7 +4,7 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: python3 %S/quantize.py %qtc_bin %t %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx %S/../../frontends/onnx/fixtures/gpt2_tiny.io.npz %S/../../frontends/onnx/fixtures/bert_tiny.onnx %S/../../frontends/onnx/fixtures/bert_tiny.io.npz %S/../../frontends/onnx/fixtures/llama_tiny.onnx %S/../../frontends/onnx/fixtures/llama_tiny.io.npz | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 42 passed, 0 failed
+// CHECK: 48 passed, 0 failed
 
 // --emit mlir shows the quantized matmuls, with the report table on stderr.
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w3 --group-size 32 --asym --tensor-type '*.mlp.*=8' --tensor-type 'onnx__MatMul_*=16' --emit mlir -o %t/q.mlir 2> %t/table.txt
@@ -16,6 +16,18 @@
 // TABLE: model.transformer.h.0.mlp.c_fc.weight 128x32 8 ########
 // TABLE: onnx__MatMul_591 100x32 - (kept)
 // TABLE: qtc: 8 of 9 matmul weights quantized (uniform, group 32, asymmetric)
+
+// --rotate: each quantized matmul reads its activations rotated per block
+// of 32 channels (the group size), x'[m, k] = sum_j x[m, 32 * (k / 32) + j]
+// * R[j, k mod 32], with R a 32x32 constant.
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --group-size 32 --rotate --emit mlir -o %t/rot.mlir 2>&1
+// RUN: FileCheck %s --check-prefix=ROT < %t/rot.mlir
+// ROT-DAG: #[[X:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0, (d1 floordiv 32) * 32 + d2)>
+// ROT-DAG: #[[R:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d2, d1 mod 32)>
+// ROT-COUNT-9: linalg.generic {indexing_maps = [#[[X]], #[[R]], #{{map[0-9]*}}], iterator_types = ["parallel", "parallel", "reduction"]} ins({{.*}} : tensor<?x{{32|128}}xf32>, tensor<32x32xf32>)
+// ROT-NOT: linalg.matmul
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --rotate --salient-columns 0.1 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=ROTSAL
+// ROTSAL: qtc: error: --rotate and --salient-columns cannot be combined
 
 // Bad flags and inputs: one line, non-zero exit, no output file.
 // RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w9 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BITS
@@ -34,6 +46,17 @@
 // GPTQ: qtc: error: --gptq needs --calibration (the layers' input statistics)
 // RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --gptq --gptq-damp=-1 --calibration %t/partial.npz --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=DAMP
 // DAMP: qtc: error: --gptq-damp expects a fraction >= 0
+// RUN: not ls %t/bad.so
+
+// Calibration statistics leave out padding tokens (attention_mask 0): here
+// 3 of 8 tokens.
+// RUN: python3 -c "import numpy; numpy.savez(r'%t/padded.npz', input_ids=numpy.arange(8).reshape(1, 8), attention_mask=numpy.array([[1, 1, 1, 1, 1, 0, 0, 0]]))"
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --quantize w4 --group-size 32 --calibration %t/padded.npz --emit mlir -o %t/masked.mlir 2>&1 | FileCheck %s --check-prefix=MASK
+// MASK: qtc: calibration statistics over the tokens 'attention_mask' marks: 62.5% of the rows
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --quantize w4 --group-size 32 --calibration %t/padded.npz --calibration-mask none --emit mlir -o %t/unmasked.mlir 2>&1 | FileCheck %s --check-prefix=NOMASK
+// NOMASK-NOT: calibration statistics over the tokens
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --quantize w4 --group-size 32 --calibration %t/padded.npz --calibration-mask input_mask --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BADMASK
+// BADMASK: qtc: error: calibration {{.*}}padded.npz: the model has no int64/int32 input 'input_mask' to mask the statistics with (--calibration-mask)
 // RUN: not ls %t/bad.so
 // RUN: python3 -c "import numpy; numpy.savez(r'%t/batches.npz', input_ids=numpy.zeros((2, 1, 8), numpy.int64), attention_mask=numpy.ones((3, 1, 8), numpy.int64))"
 // RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --weight-bits avg:3 --group-size 32 --calibration %t/batches.npz --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BATCHES

@@ -103,6 +103,7 @@ for model, io in PAIRS:
     for label, flags in (("w4 + calibration (activation-aware)", ["--quantize=w4"]),
                          ("w3 + salient columns", ["--quantize=w3", "--salient-columns=0.1"]),
                          ("w3 + GPTQ", ["--quantize=w3", "--gptq", "--gptq-damp=0.1"]),
+                         ("w4 + rotation + GPTQ", ["--quantize=w4", "--rotate", "--gptq", "--gptq-damp=0.1"]),
                          ("avg:3 mixed", ["--weight-bits=avg:3"])):
         lib = os.path.join(work, "q.so")
         report = os.path.join(work, "report.json")
@@ -134,6 +135,11 @@ for model, io in PAIRS:
                                                     for c in rivals))
             check(f"{name} {label}: refinement never loses", predicted <= knapsack,
                   f"{predicted:.3e} <= {knapsack:.3e}")
+        elif "rotation" in label:
+            rotated = [l.get("rotated", False) for l in r["layers"]]
+            check(f"{name} {label}: every layer rotated, GPTQ used",
+                  r.get("rotated") is True and all(rotated) and r.get("gptq") is True,
+                  f"rotated {rotated}, gptq {r.get('gptq')}")
         elif "GPTQ" in label:
             check(f"{name} {label}: GPTQ used", r.get("gptq") is True and r.get("gptq_damp") == 0.1,
                   f"gptq {r.get('gptq')}, damp {r.get('gptq_damp')}")

@@ -276,3 +276,89 @@ TEST(GPTQ, FactorInvertsTheStatistics) {
 }
 
 } // namespace
+
+TEST(Rotation, HadamardIsOrthogonalAndSeeded) {
+  for (int64_t g : {1, 2, 32, 128}) {
+    std::vector<float> r = randomizedHadamard(g, 7);
+    ASSERT_EQ(r.size(), size_t(g * g));
+    for (int64_t i = 0; i < g; ++i)
+      for (int64_t j = 0; j < g; ++j) {
+        double dot = 0;
+        for (int64_t c = 0; c < g; ++c)
+          dot += double(r[i * g + c]) * r[j * g + c];
+        EXPECT_NEAR(dot, i == j ? 1.0 : 0.0, 1e-6) << g << ": " << i << ", " << j;
+      }
+  }
+  EXPECT_EQ(randomizedHadamard(128, 7), randomizedHadamard(128, 7));
+  EXPECT_NE(randomizedHadamard(128, 7), randomizedHadamard(128, 8));
+  EXPECT_TRUE(randomizedHadamard(96, 7).empty());
+  EXPECT_TRUE(randomizedHadamard(0, 7).empty());
+}
+
+TEST(Rotation, RotatedProductsAreUnchanged) {
+  // x' W'^T = x W^T with x' = x R and W' = W R per block, and R^T undoes R.
+  const int64_t rows = 5, n = 6, k = 96, block = 32;
+  std::vector<float> r = randomizedHadamard(block, 3);
+  std::vector<float> x = gaussian(rows * k, 1, 1.0f), w = gaussian(n * k, 2);
+  std::vector<float> xr = x, wr = w;
+  rotateColumnBlocks(xr, rows, k, r, block, false);
+  rotateColumnBlocks(wr, n, k, r, block, false);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double a = 0, b = 0;
+      for (int64_t c = 0; c < k; ++c) {
+        a += double(x[i * k + c]) * w[j * k + c];
+        b += double(xr[i * k + c]) * wr[j * k + c];
+      }
+      EXPECT_NEAR(a, b, 1e-5);
+    }
+  std::vector<float> back = wr;
+  rotateColumnBlocks(back, n, k, r, block, true);
+  EXPECT_LT(sqError(back, w), 1e-10);
+  EXPECT_GT(sqError(wr, w), 1e-3); // it did rotate
+}
+
+TEST(Rotation, StatisticsOfRotatedInputs) {
+  // rotateStatistics(X^T X) = (X R)^T (X R), from the upper triangle only.
+  const int64_t rows = 40, k = 64, block = 16;
+  std::vector<float> x;
+  std::vector<double> h = correlatedInputs(rows, k, 9, x);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < i; ++j)
+      h[i * k + j] = -123.0; // never read
+  std::vector<float> r = randomizedHadamard(block, 4);
+  rotateStatistics(h, k, r, block);
+  std::vector<float> xr = x;
+  rotateColumnBlocks(xr, rows, k, r, block, false);
+  // x R is rounded to float, so compare at float precision of the scale.
+  double scale = 0;
+  for (int64_t i = 0; i < k; ++i)
+    scale = std::max(scale, std::fabs(h[i * k + i]));
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      double want = 0;
+      for (int64_t t = 0; t < rows; ++t)
+        want += double(xr[t * k + i]) * xr[t * k + j];
+      EXPECT_NEAR(h[i * k + j], want, 1e-6 * scale) << i << ", " << j;
+    }
+}
+
+TEST(Rotation, SpreadsAnOutlierColumn) {
+  // One input channel 30x larger than the rest ruins its groups' scales;
+  // after a rotation the outlier's energy is shared by the whole group, and
+  // the round-trip error (measured back in the original basis) drops.
+  const int64_t n = 32, k = 128, block = 128;
+  std::vector<float> w = gaussian(n * k, 12);
+  for (int64_t row = 0; row < n; ++row)
+    w[row * k + 5] *= 30.0f;
+  std::vector<float> r = randomizedHadamard(block, 1);
+  for (unsigned bits : {3u, 4u}) {
+    QuantSpec spec{bits, 128};
+    double plain = sqError(dequantizeMatrix(quantizeMatrix(w, n, k, spec), spec), w);
+    std::vector<float> wr = w;
+    rotateColumnBlocks(wr, n, k, r, block, false);
+    std::vector<float> e = dequantizeMatrix(quantizeMatrix(wr, n, k, spec), spec);
+    rotateColumnBlocks(e, n, k, r, block, true);
+    EXPECT_LT(sqError(e, w), 0.5 * plain) << bits << " bits";
+  }
+}
