@@ -47,6 +47,44 @@ def compile_model(model, shape_flags, lib, *flags):
     subprocess.run(cmd, check=True)
 
 
+def cross_entropy(logits, ids, mask):
+    """Mean next-token cross-entropy of [B, S, V] logits on the ids (numpy)."""
+    l = logits.astype(np.float64)[:, :-1]
+    z = np.log(np.exp(l - l.max(-1, keepdims=True)).sum(-1)) + l.max(-1)
+    nll = z - np.take_along_axis(l, ids[:, 1:, None], -1)[..., 0]
+    keep = mask[:, 1:] != 0 if mask is not None else np.ones_like(nll, bool)
+    return float(nll[keep].mean()), int(keep.sum())
+
+
+def check_eval(label, fp32_lib, lib, npz, ref, got):
+    """qtc eval's figures against numpy's on the same outputs."""
+    report = os.path.join(WORK, "eval.json")
+    subprocess.run([QTC, "eval", fp32_lib, lib, "--inputs", npz, "--json", report], check=True,
+                   capture_output=True)
+    outs = json.load(open(report))["outputs"]
+    inputs = np.load(npz)
+    worst = 0.0
+    ok = len(outs) == len(ref)
+    for o, r, g in zip(outs, ref, got):
+        r, g = r.astype(np.float64), g.astype(np.float64)
+        rows_r, rows_g = r.reshape(-1, r.shape[-1]), g.reshape(-1, g.shape[-1])
+        row_cos = (rows_r * rows_g).sum(1) / np.sqrt((rows_r ** 2).sum(1) * (rows_g ** 2).sum(1))
+        want = {"cosine": (r * g).sum() / np.sqrt((r ** 2).sum() * (g ** 2).sum()),
+                "row_cosine_mean": row_cos.mean(), "row_cosine_min": row_cos.min(),
+                "relative_error": np.sqrt(((r - g) ** 2).sum() / (r ** 2).sum()),
+                "max_abs_diff": np.abs(r - g).max()}
+        if "tokens" in o:
+            mask = inputs["attention_mask"] if "attention_mask" in inputs.files else None
+            want["cross_entropy_reference"], tokens = cross_entropy(r, inputs["input_ids"], mask)
+            want["cross_entropy_candidate"], _ = cross_entropy(g, inputs["input_ids"], mask)
+            ok &= o["tokens"] == tokens
+        for key, value in want.items():
+            worst = max(worst, abs(o[key] - value) / max(abs(value), 1e-6))
+    check(f"{label}: qtc eval's figures are numpy's", ok and worst < 1e-5,
+          f"{len(outs)} outputs, largest relative difference {worst:.1e}"
+          + (", with cross-entropy" if any("tokens" in o for o in outs) else ""))
+
+
 def run(lib, npz, outdir):
     subprocess.run([QTC, "run", lib, "--inputs", npz, "--output-dir", outdir], check=True,
                    capture_output=True)
@@ -115,6 +153,9 @@ for model, io in PAIRS:
             got += run(lib, f, os.path.join(work, f"out_q{b}"))
             ref += run(fp32, f, os.path.join(work, f"out_ref{b}"))
         actual = rel_sq(got, ref)
+        if "avg:3" in label:
+            n = len(got) // len(batch_files)
+            check_eval(f"{name} {label}", fp32, lib, batch_files[0], ref[:n], got[:n])
         predicted = r["measured_error"]
         check(f"{name} {label}: reported error is the compiled model's",
               abs(actual - predicted) <= 1e-3 * predicted + 1e-9,
