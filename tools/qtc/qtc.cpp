@@ -203,8 +203,9 @@ static cl::opt<std::string> candidateBitsFlag(
 static cl::opt<std::string> calibrationFlag(
     "calibration",
     cl::desc("Model inputs (.npz, one array per input, optionally with a "
-             "leading batch-count axis) for activation-aware scaling and "
-             "--weight-bits' end-to-end sensitivities"),
+             "leading batch-count axis) for activation-aware scaling, GPTQ's "
+             "statistics and --weight-bits' end-to-end sensitivities and "
+             "evolutionary search"),
     cl::value_desc("FILE.npz"), cl::sub(compileCmd), cl::cat(quantCategory));
 static cl::opt<bool> awqFlag(
     "awq",
@@ -223,7 +224,7 @@ static cl::opt<double> gptqDampFlag(
     "gptq-damp",
     cl::desc("GPTQ damping: this fraction of the mean diagonal of X^T X is "
              "added to its diagonal (larger trusts a small calibration set "
-             "less)"),
+             "less; default 1)"),
     cl::init(1.0), cl::sub(compileCmd), cl::cat(quantCategory));
 static cl::opt<std::string> calibrationMaskFlag(
     "calibration-mask",
@@ -1052,7 +1053,7 @@ static int compareWithOnnxruntime(const qtc::CompiledModel &model,
   llvm::sys::path::append(script, "share", "qtc", "onnxruntime_peer.py");
   if (!llvm::sys::fs::exists(script))
     return fail("--compare-onnxruntime: " + script.str().str() +
-                " is missing (reinstall qtc)");
+                " is missing (rebuild qtc: it is copied to build/share/qtc)");
   const char *pythonEnv = std::getenv("QTC_PYTHON");
   llvm::ErrorOr<std::string> python = llvm::sys::findProgramByName(
       pythonEnv && *pythonEnv ? pythonEnv : "python3");
