@@ -227,8 +227,7 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
   if (!rotation.empty()) {
     // x'[.., k] = sum_j x[.., (k floordiv G) * G + j] * R[j, k mod G]: the
     // rotation the codes were quantized under (W' = W R per group of G), so
-    // x' W'^T = x W^T. (Indexing rather than reshaping into groups: the
-    // reshape would meet the producers' reshapes in canonicalization.)
+    // x' W'^T = x W^T.
     auto inType = cast<RankedTensorType>(input.getType());
     Type et = inType.getElementType();
     int64_t rank = inType.getRank();
@@ -243,11 +242,32 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
     }
     Value r = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(
                   RankedTensorType::get({block, block}, et), ArrayRef<APFloat>(rv)));
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(et));
+    if (inType.hasStaticShape()) {
+      // Static shapes (every compiled artifact): one plain matmul of the
+      // activations viewed as [rows * K / G, G] with R, which the backend's
+      // f32 matmul kernels run at vector speed.
+      int64_t total = inType.getNumElements();
+      auto flat = RankedTensorType::get({total}, et);
+      auto blocks = RankedTensorType::get({total / block, block}, et);
+      SmallVector<ReassociationIndices> all(1);
+      for (int64_t d = 0; d < rank; ++d)
+        all[0].push_back(d);
+      Value v = tensor::CollapseShapeOp::create(b, loc, flat, input, all);
+      v = tensor::ExpandShapeOp::create(b, loc, blocks, v,
+                                        SmallVector<ReassociationIndices>{{0, 1}});
+      Value init = linalg::FillOp::create(b, loc, zero,
+                                          tensor::EmptyOp::create(b, loc, blocks.getShape(), et).getResult())
+                       .getResult(0);
+      v = linalg::MatmulOp::create(b, loc, blocks, ValueRange{v, r}, ValueRange{init}).getResult(0);
+      v = tensor::CollapseShapeOp::create(b, loc, flat, v,
+                                          SmallVector<ReassociationIndices>{{0, 1}});
+      input = tensor::ExpandShapeOp::create(b, loc, inType, v, all);
+    } else {
     SmallVector<Value> dynSizes;
     for (int64_t d = 0; d < rank; ++d)
       if (inType.isDynamicDim(d))
         dynSizes.push_back(tensor::DimOp::create(b, loc, input, d));
-    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(et));
     Value init = linalg::FillOp::create(b, loc, zero,
                                         tensor::EmptyOp::create(b, loc, inType, dynSizes).getResult())
                      .getResult(0);
@@ -273,6 +293,7 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                                         linalg::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], p)});
                                       })
                 .getResult(0);
+    }
   }
   Value result = QuantizedMatmulOp::create(b, loc, m.op->getResult(0).getType(), input, weights,
       scales, zeroPoints, Value(), format);

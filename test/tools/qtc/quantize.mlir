@@ -26,6 +26,13 @@
 // ROT-DAG: #[[R:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d2, d1 mod 32)>
 // ROT-COUNT-9: linalg.generic {indexing_maps = [#[[X]], #[[R]], #{{map[0-9]*}}], iterator_types = ["parallel", "parallel", "reduction"]} ins({{.*}} : tensor<?x{{32|128}}xf32>, tensor<32x32xf32>)
 // ROT-NOT: linalg.matmul
+// With static shapes (what libraries are built from) the same rotation is a
+// plain matmul of the activations viewed as [rows * K / 32, 32] with R, for
+// the backend's vector kernels.
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --quantize w4 --group-size 32 --rotate --emit mlir -o %t/rots.mlir 2>&1
+// RUN: FileCheck %s --check-prefix=ROTS < %t/rots.mlir
+// ROTS-NOT: floordiv
+// ROTS-COUNT-9: linalg.matmul ins({{.*}} : tensor<{{8|32}}x32xf32>, tensor<32x32xf32>)
 // RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --rotate --salient-columns 0.1 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=ROTSAL
 // ROTSAL: qtc: error: --rotate and --salient-columns cannot be combined
 
