@@ -9,4 +9,4 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: python3 %S/minilm_quantization.py %qtc_bin %t 2>&1 | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 8 passed, 0 failed
+// CHECK: 9 passed, 0 failed
