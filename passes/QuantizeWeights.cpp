@@ -264,35 +264,35 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                                           SmallVector<ReassociationIndices>{{0, 1}});
       input = tensor::ExpandShapeOp::create(b, loc, inType, v, all);
     } else {
-    SmallVector<Value> dynSizes;
-    for (int64_t d = 0; d < rank; ++d)
-      if (inType.isDynamicDim(d))
-        dynSizes.push_back(tensor::DimOp::create(b, loc, input, d));
-    Value init = linalg::FillOp::create(b, loc, zero,
-                                        tensor::EmptyOp::create(b, loc, inType, dynSizes).getResult())
-                     .getResult(0);
-    // Loops (.., k, j).
-    int64_t loops = rank + 1;
-    AffineExpr k = b.getAffineDimExpr(rank - 1), jx = b.getAffineDimExpr(rank);
-    SmallVector<AffineExpr> xe, oe;
-    for (int64_t d = 0; d + 1 < rank; ++d) {
-      xe.push_back(b.getAffineDimExpr(d));
-      oe.push_back(b.getAffineDimExpr(d));
-    }
-    xe.push_back(k.floorDiv(block) * block + jx);
-    oe.push_back(k);
-    AffineMap xMap = AffineMap::get(loops, 0, xe, b.getContext());
-    AffineMap rMap = AffineMap::get(loops, 0, {jx, k % block}, b.getContext());
-    AffineMap oMap = AffineMap::get(loops, 0, oe, b.getContext());
-    SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
-    iters.back() = utils::IteratorType::reduction;
-    input = linalg::GenericOp::create(b, loc, inType, ValueRange{input, r}, ValueRange{init},
-                                      ArrayRef<AffineMap>{xMap, rMap, oMap}, iters,
-                                      [&](OpBuilder &nb, Location nl, ValueRange args) {
-                                        Value p = arith::MulFOp::create(nb, nl, args[0], args[1]);
-                                        linalg::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], p)});
-                                      })
-                .getResult(0);
+      SmallVector<Value> dynSizes;
+      for (int64_t d = 0; d < rank; ++d)
+        if (inType.isDynamicDim(d))
+          dynSizes.push_back(tensor::DimOp::create(b, loc, input, d));
+      Value init = linalg::FillOp::create(b, loc, zero,
+                                          tensor::EmptyOp::create(b, loc, inType, dynSizes).getResult())
+                       .getResult(0);
+      // Loops (.., k, j).
+      int64_t loops = rank + 1;
+      AffineExpr k = b.getAffineDimExpr(rank - 1), jx = b.getAffineDimExpr(rank);
+      SmallVector<AffineExpr> xe, oe;
+      for (int64_t d = 0; d + 1 < rank; ++d) {
+        xe.push_back(b.getAffineDimExpr(d));
+        oe.push_back(b.getAffineDimExpr(d));
+      }
+      xe.push_back(k.floorDiv(block) * block + jx);
+      oe.push_back(k);
+      AffineMap xMap = AffineMap::get(loops, 0, xe, b.getContext());
+      AffineMap rMap = AffineMap::get(loops, 0, {jx, k % block}, b.getContext());
+      AffineMap oMap = AffineMap::get(loops, 0, oe, b.getContext());
+      SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
+      iters.back() = utils::IteratorType::reduction;
+      input = linalg::GenericOp::create(b, loc, inType, ValueRange{input, r}, ValueRange{init},
+                                        ArrayRef<AffineMap>{xMap, rMap, oMap}, iters,
+                                        [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                          Value p = arith::MulFOp::create(nb, nl, args[0], args[1]);
+                                          linalg::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], p)});
+                                        })
+                  .getResult(0);
     }
   }
   Value result = QuantizedMatmulOp::create(b, loc, m.op->getResult(0).getType(), input, weights,
