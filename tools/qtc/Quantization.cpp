@@ -22,9 +22,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
-#include <map>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 using namespace qtc;
 using mlir::qt::WeightMatmul;
@@ -99,8 +99,9 @@ struct Layer {
   std::vector<double> hessian;
   qtc::GPTQFactor gptq;
   /// With --rotate: the randomized Hadamard matrix (rotationBlock^2) the
-  /// weights are quantized under, per block of rotationBlock columns.
-  std::vector<float> rotation;
+  /// weights are quantized under, per block of rotationBlock columns (one
+  /// matrix per block size, owned by quantizeModule).
+  llvm::ArrayRef<float> rotation;
   int64_t rotationBlock = 0;
   int64_t params() const { return matmul.n * matmul.k; }
 };
@@ -126,6 +127,10 @@ double relSquaredError(llvm::ArrayRef<float> a, llvm::ArrayRef<float> b) {
 }
 
 constexpr int64_t kSampledRows = 256;
+
+double secondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
 /// ||X (W - E)^T||^2 over up to 128 evenly spaced calibration rows of X:
 /// the layer's output error when it computes with E instead of W.
@@ -485,18 +490,24 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
       return bad("the model has no int64/int32 input '" + o.calibrationMask +
                  "' to mask the statistics with (--calibration-mask)");
   }
-  auto maskAt = [&](int64_t r) {
-    const Array &m = h->inputs[*maskSlot];
-    return m.dtype == "int64" ? reinterpret_cast<const int64_t *>(m.data.data())[r] != 0
-                              : reinterpret_cast<const int32_t *>(m.data.data())[r] != 0;
-  };
   int64_t maskedRows = 0, maskedOf = 0;
+  std::vector<char> tokenMask; // this batch's mask, one entry per token
+  int64_t tokensKept = 0;
   h->outputs = h->model->allocateOutputs();
   h->current.assign(h->slot.size(), nullptr);
   for (int64_t b = 0; b < batches; ++b) {
     h->selectBatch(b);
     if (llvm::Error e = h->model->run(h->inputs, h->outputs))
       return std::move(e);
+    if (maskSlot) {
+      const Array &m = h->inputs[*maskSlot];
+      tokenMask.resize(m.numElements());
+      for (size_t t = 0; t < tokenMask.size(); ++t)
+        tokenMask[t] = m.dtype == "int64"
+                           ? reinterpret_cast<const int64_t *>(m.data.data())[t] != 0
+                           : reinterpret_cast<const int32_t *>(m.data.data())[t] != 0;
+      tokensKept = llvm::count(tokenMask, 1);
+    }
     for (auto [k, i] : llvm::enumerate(hoisted)) {
       Array &a = h->outputs[firstActivation + k];
       Layer &l = layers[i];
@@ -511,19 +522,16 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
       l.absSum.resize(K, 0);
       l.sqSum.resize(K, 0);
       const float *x = a.f32();
-      // One row per token: the mask applies.
-      bool masked = maskSlot && rows == h->inputs[*maskSlot].numElements();
-      std::vector<char> use(rows, 1);
-      if (masked)
-        for (int64_t r = 0; r < rows; ++r)
-          use[r] = maskAt(r);
-      int64_t used = llvm::count(use, 1);
+      // One row per token: the mask applies (null: every row counts).
+      const char *use = maskSlot && rows == int64_t(tokenMask.size()) ? tokenMask.data()
+                                                                     : nullptr;
+      int64_t used = use ? tokensKept : rows;
       if (used == 0)
         continue;
-      if (masked)
+      if (use)
         maskedRows += used, maskedOf += rows;
       for (int64_t r = 0; r < rows; ++r) {
-        if (!use[r])
+        if (use && !use[r])
           continue;
         for (int64_t c = 0; c < K; ++c) {
           l.absSum[c] += std::fabs(x[r * K + c]);
@@ -538,7 +546,7 @@ Harness::create(mlir::ModuleOp module, std::vector<Layer> &layers,
       if (o.gptq) {
         l.hessian.resize(K * K, 0.0);
         for (int64_t r = 0; r < rows; ++r) {
-          if (!use[r])
+          if (use && !use[r])
             continue;
           const float *xr = x + r * K;
           for (int64_t i = 0; i < K; ++i) {
@@ -594,8 +602,7 @@ double Harness::measure(const std::vector<const std::vector<char> *> &weights) {
     }
   }
   ++runs;
-  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-                 .count();
+  seconds += secondsSince(t0);
   return den > 0 ? num / den : num;
 }
 
@@ -669,6 +676,11 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     else
       free.push_back(i);
   }
+  // Every layer that gets quantized: the calibration copy takes these
+  // weights as inputs.
+  std::vector<size_t> hoisted(free);
+  hoisted.insert(hoisted.end(), fixed.begin(), fixed.end());
+  std::map<int64_t, std::vector<float>> rotations; // by block size
 
   if (o.rotate) {
     if (o.salientFraction > 0)
@@ -678,11 +690,13 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     // Blocks of the largest power of two (up to 128) that divides the group
     // size, so that each block lies within one group; one rotation per
     // block size, the same for every layer.
-    for (Layer &l : layers) {
-      if (!l.keptWhy.empty() || l.fixedBits >= 16)
-        continue;
+    for (size_t i : hoisted) {
+      Layer &l = layers[i];
       l.rotationBlock = std::min<int64_t>(l.groupSize & -l.groupSize, 128);
-      l.rotation = randomizedHadamard(l.rotationBlock, /*seed=*/0x9e3779b97f4a7c15ull);
+      std::vector<float> &r = rotations[l.rotationBlock];
+      if (r.empty())
+        r = randomizedHadamard(l.rotationBlock, /*seed=*/0x9e3779b97f4a7c15ull);
+      l.rotation = r;
     }
   }
 
@@ -706,9 +720,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
 
   // With calibration inputs: a compiled copy of the model that takes the
   // weights as inputs and returns each layer's input activations.
-  if (!o.calibration.empty() && (!free.empty() || !fixed.empty())) {
-    std::vector<size_t> hoisted(free);
-    hoisted.insert(hoisted.end(), fixed.begin(), fixed.end());
+  if (!o.calibration.empty() && !hoisted.empty()) {
     if (!o.quiet)
       log << "qtc: compiling a calibration copy of the model (weights as "
              "inputs)\n";
@@ -718,36 +730,27 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       return h.takeError();
     harness = std::move(*h);
   }
-  if (o.salientFraction > 0) {
-    for (size_t i : free)
+  if (o.salientFraction > 0)
+    for (size_t i : hoisted)
       chooseSalientColumns(layers[i], o.salientFraction);
-    for (size_t i : fixed)
-      chooseSalientColumns(layers[i], o.salientFraction);
-  }
-  if (harness) {
-    std::vector<size_t> hoisted(free);
-    hoisted.insert(hoisted.end(), fixed.begin(), fixed.end());
-    if (o.awq) {
-      if (!o.quiet)
-        log << "qtc: activation-aware scaling search ... ";
-      auto ts = std::chrono::steady_clock::now();
-      unsigned scaled = 0;
-      for (size_t i : hoisted) {
-        Layer &l = layers[i];
-        unsigned bits = l.fixedBits   ? l.fixedBits
-                        : !mixed      ? o.uniformBits
-                                      : static_cast<unsigned>(std::floor(o.averageBits));
-        bits = std::clamp(bits, 2u, 8u);
-        searchInputScale(l, bits, o);
-        scaled += !l.inputScale.empty();
-      }
-      if (!o.quiet)
-        log << llvm::format("%.2f s, %u of %zu layers scaled\n",
-                            std::chrono::duration<double>(
-                                std::chrono::steady_clock::now() - ts)
-                                .count(),
-                            scaled, hoisted.size());
+  if (harness && o.awq) {
+    if (!o.quiet)
+      log << "qtc: activation-aware scaling search ... ";
+    auto ts = std::chrono::steady_clock::now();
+    unsigned scaled = 0;
+    for (size_t i : hoisted) {
+      Layer &l = layers[i];
+      unsigned bits = l.fixedBits   ? l.fixedBits
+                      : !mixed      ? o.uniformBits
+                                    : static_cast<unsigned>(std::floor(o.averageBits));
+      bits = std::clamp(bits, 2u, 8u);
+      searchInputScale(l, bits, o);
+      scaled += !l.inputScale.empty();
     }
+    if (!o.quiet)
+      log << llvm::format("%.2f s, %u of %zu layers scaled\n",
+                          secondsSince(ts),
+                          scaled, hoisted.size());
   }
   if (harness && o.gptq) {
     // GPTQ's factor of each layer's X^T X, for the inputs the quantized
@@ -757,8 +760,6 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       log << "qtc: GPTQ factors of the layers' input statistics ... ";
     auto ts = std::chrono::steady_clock::now();
     unsigned factored = 0;
-    std::vector<size_t> hoisted(free);
-    hoisted.insert(hoisted.end(), fixed.begin(), fixed.end());
     for (size_t i : hoisted) {
       Layer &l = layers[i];
       int64_t k = l.matmul.k;
@@ -776,9 +777,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     }
     if (!o.quiet)
       log << llvm::format("%.2f s, %u of %zu layers\n",
-                          std::chrono::duration<double>(
-                              std::chrono::steady_clock::now() - ts)
-                              .count(),
+                          secondsSince(ts),
                           factored, hoisted.size());
   }
   for (size_t i : fixed)
@@ -830,8 +829,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       if (!o.quiet)
         log << llvm::format(
             "%.2f s\n",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - ts)
-                .count());
+            secondsSince(ts));
     }
     AllocationProblem problem;
     problem.widths = widths;
@@ -869,8 +867,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       if (!o.quiet)
         log << llvm::format(
             "%.2f s\n",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - ts)
-                .count());
+            secondsSince(ts));
       for (size_t i : free)
         problem.error.push_back(layers[i].sensitivity);
     } else {
@@ -949,9 +946,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
                                   {o.generations, o.offspring, o.seed}, best,
                                   &evals);
         if (!o.quiet)
-          log << llvm::format("%.2f s\n", std::chrono::duration<double>(
-                                               std::chrono::steady_clock::now() - ts)
-                                               .count());
+          log << llvm::format("%.2f s\n", secondsSince(ts));
         if (best < measured) {
           method += " + evolution";
           measured = best;
@@ -1102,8 +1097,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     report["weight_bytes_after"] = qBytes;
     report["layers"] = std::move(layerReport);
     report["seconds"] =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-            .count();
+        secondsSince(t0);
     std::error_code ec;
     llvm::raw_fd_ostream os(o.reportPath, ec);
     if (ec)
