@@ -919,7 +919,8 @@ struct TileQuantizedMatmulPass
   static bool canFuse(PackedAttr format, Type elem, int64_t rows, int64_t tk,
                       int64_t w) {
     int64_t bits = format.getBits(), group = format.getGroupSize();
-    return w >= 4 && rows <= 4 && (bits == 2 || bits == 4 || bits == 8) &&
+    return !format.hasLevels() && w >= 4 && rows <= 4 &&
+           (bits == 2 || bits == 4 || bits == 8) &&
            group % w == 0 && tk % group == 0 && (w * bits) % 8 == 0 &&
            elem.isF32();
   }

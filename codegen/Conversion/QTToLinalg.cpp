@@ -103,6 +103,24 @@ Value scaleCode(OpBuilder &b, Location l, Value code, PackedAttr format,
                 Value scale, Value zeroPoint, Type type) {
   unsigned bits = format.getBits();
   Type i32 = b.getI32Type();
+  auto toType = [&](Value v) -> Value {
+    if (v.getType() == type)
+      return v;
+    return type.getIntOrFloatBitWidth() > v.getType().getIntOrFloatBitWidth()
+               ? (Value)arith::ExtFOp::create(b, l, type, v)
+               : (Value)arith::TruncFOp::create(b, l, type, v);
+  };
+  if (format.hasLevels()) {
+    // levels[code] * scale: the (unsigned) code indexes the format's grid.
+    ArrayRef<float> levels = format.getLevels().asArrayRef();
+    auto tableType =
+        RankedTensorType::get({static_cast<int64_t>(levels.size())}, b.getF32Type());
+    Value table = arith::ConstantOp::create(
+        b, l, DenseElementsAttr::get(tableType, levels));
+    Value at = arith::IndexCastUIOp::create(b, l, b.getIndexType(), code);
+    Value level = tensor::ExtractOp::create(b, l, table, ValueRange{at});
+    return arith::MulFOp::create(b, l, toType(level), toType(scale));
+  }
   if (format.isSignedCodes()) {
     Value up = arith::ConstantIntOp::create(b, l, 32 - bits, 32);
     code = arith::ShRSIOp::create(b, l, arith::ShLIOp::create(b, l, code, up),

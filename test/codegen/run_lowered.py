@@ -68,7 +68,22 @@ func.func @main() {{
     return printed[0].reshape([int(d) for d in result_shape.split("x")])
 
 
-def decode(codes, scales, zp, signed, bits, group):
+def random_levels(bits):
+    """2^bits strictly increasing f32 levels, unevenly spaced."""
+    while True:
+        lv = np.sort(rng.standard_normal(2 ** bits)).astype(np.float32)
+        if np.all(np.diff(lv) > 0):
+            return lv
+
+
+def levels_text(levels):
+    return ", levels = [" + ", ".join(repr(float(v)) for v in levels) + "]"
+
+
+def decode(codes, scales, zp, signed, bits, group, levels=None):
+    if levels is not None:
+        g = np.arange(codes.shape[1]) // group
+        return levels.astype(np.float64)[codes] * scales.astype(np.float64)[:, g]
     vals = codes.astype(np.float64)
     if signed:
         vals = np.where(vals >= 2 ** (bits - 1), vals - 2 ** bits, vals)
@@ -77,7 +92,7 @@ def decode(codes, scales, zp, signed, bits, group):
     return (vals - zero[:, g]) * scales.astype(np.float64)[:, g]
 
 
-def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=None):
+def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=None, levels=False):
     m, k, n, group = shape or (3, 48 if bits in (3, 6) else 64, 5, 16)
     codes = rng.integers(0, 2 ** bits, size=(n, k))
     scales = (rng.random((n, k // group)) * 0.1 + 0.01).astype(np.float16 if scale_type == "f16" else np.float32)
@@ -85,7 +100,9 @@ def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=No
     x = rng.standard_normal((m, k)).astype(np.float32)
     bias = rng.standard_normal(n).astype(np.float32) if with_bias else None
     code_type = ("si" if signed else "ui") + str(bits)
-    fmt = f"#qt.packed<{code_type}, group_size = {group}, scale = {scale_type}{', zero_point' if with_zp else ''}>"
+    lv = random_levels(bits) if levels else None
+    fmt = (f"#qt.packed<{code_type}, group_size = {group}, scale = {scale_type}{', zero_point' if with_zp else ''}"
+           f"{levels_text(lv) if levels else ''}>")
     packed = pack(codes, bits)
     zp_store = None if zp is None else (np.where(zp >= 128, zp - 256, zp) if not signed else
                                         np.where(zp >= 2 ** (bits - 1), zp - 2 ** bits, zp))
@@ -106,11 +123,12 @@ def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=No
     zp_ref = None
     if zp is not None:
         zp_ref = np.where(zp >= 2 ** (bits - 1), zp - 2 ** bits, zp) if signed else zp
-    w = decode(codes, scales, zp_ref, signed, bits, group)
+    w = decode(codes, scales, zp_ref, signed, bits, group, lv)
     ref = x.astype(np.float64) @ w.T + (bias if bias is not None else 0)
     got = run("\n".join(body), f"{m}x{n}")
     label = f" {m}x{k}x{n} g{group} (tiled)" if shape else ""
-    return f"quantized_matmul {code_type} zp={with_zp} scale={scale_type} bias={with_bias}{label}", got, ref
+    grid = " levels" if levels else ""
+    return f"quantized_matmul {code_type}{grid} zp={with_zp} scale={scale_type} bias={with_bias}{label}", got, ref
 
 
 def real_matmul_case(m, k, n, transposed=False):
@@ -271,16 +289,20 @@ def dynamic_quantize_case(shape, group, symmetric, result, zeros=False):
     return label, run("\n".join(body), rshape), ref
 
 
-def dequantize_case(bits=3, group=8, k=24):
+def dequantize_case(bits=3, group=8, k=24, levels=False):
     n = 4
     codes = rng.integers(0, 2 ** bits, size=(n, k))
     scales = (rng.random((n, k // group)) + 0.5).astype(np.float32)
+    lv = random_levels(bits) if levels else None
     packed = pack(codes, bits)
     body = "\n".join([f"  %w = arith.constant {dense(packed, 'i8')}",
                       f"  %s = arith.constant {dense(scales, 'f32')}",
-                      f"  %r = qt.dequantize %w, %s {{format = #qt.packed<ui{bits}, group_size = {group}, scale = f32>}} : "
+                      f"  %r = qt.dequantize %w, %s {{format = #qt.packed<ui{bits}, group_size = {group}, scale = f32"
+                      f"{levels_text(lv) if levels else ''}>}} : "
                       f"tensor<{n}x{packed.shape[1]}xi8>, tensor<{n}x{k // group}xf32> -> tensor<{n}x{k}xf32>"])
-    return f"dequantize ui{bits} g{group} k{k}", run(body, f"{n}x{k}"), decode(codes, scales, None, False, bits, group)
+    grid = " levels" if levels else ""
+    return (f"dequantize ui{bits}{grid} g{group} k{k}", run(body, f"{n}x{k}"),
+            decode(codes, scales, None, False, bits, group, lv))
 
 
 def unary_case(op, attr, fn):
@@ -438,6 +460,13 @@ def main():
               lambda: quantized_matmul_case(8, True, False, "f32", True, (1, 256, 15, 16)),
               lambda: quantized_matmul_case(4, True, False, "f16", False, (4, 256, 20, 16)),
               lambda: quantized_matmul_case(4, True, False, "f16", True, (4, 1024, 1024, 64)),
+              # Non-uniform grids (levels[code] * scale): untiled, tiled
+              # into panels, the few-row shapes and on the pool.
+              lambda: quantized_matmul_case(4, False, False, "f32", False, levels=True),
+              lambda: quantized_matmul_case(2, False, False, "f16", True, levels=True),
+              lambda: quantized_matmul_case(3, False, False, "f32", True, (5, 768, 24, 64), levels=True),
+              lambda: quantized_matmul_case(4, False, False, "f16", True, (1, 512, 40, 32), levels=True),
+              lambda: quantized_matmul_case(4, False, False, "f16", False, (16, 1024, 256, 128), levels=True),
               # Real-valued matmuls: 4, 2 and 1 rows per block, 16/10/5-wide
               # column chunks, too narrow to vectorize, and on the pool.
               lambda: real_matmul_case(8, 40, 48), lambda: real_matmul_case(6, 24, 20),
@@ -467,6 +496,7 @@ def main():
               # is not a whole number of words (the per-code path).
               lambda: dequantize_case(5, 16, 32), lambda: dequantize_case(6, 8, 32),
               lambda: dequantize_case(2, 8, 32), lambda: dequantize_case(3, 4, 12),
+              lambda: dequantize_case(4, 16, 32, levels=True), lambda: dequantize_case(3, 4, 12, levels=True),
               lambda: unary_case("gelu", "", lambda x: 0.5 * x * (1 + erf(x / math.sqrt(2)))),
               lambda: unary_case("gelu", "{approximation = #qt.gelu_approximation<tanh>} ",
                                  lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))),

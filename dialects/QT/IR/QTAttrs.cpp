@@ -4,6 +4,8 @@
 
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::qt;
 
@@ -24,13 +26,16 @@ void QTDialect::registerAttributes() {
 // PackedAttr
 //===----------------------------------------------------------------------===//
 
-// #qt.packed<ui4, group_size = 32, scale = f16 [, zero_point] [, order = K]>
+// #qt.packed<ui4, group_size = 32, scale = f16 [, zero_point] [, order = K]
+//            [, levels = [l0, l1, ...]]>
 Attribute PackedAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
   Type codeType, scaleType;
   int64_t groupSize = 0;
   bool hasZeroPoint = false;
   BitOrder order = BitOrder::LsbFirst;
+  SmallVector<float> levels;
+  bool hasLevels = false;
   if (parser.parseLess() || parser.parseType(codeType) ||
       parser.parseComma() || parser.parseKeyword("group_size") ||
       parser.parseEqual() || parser.parseInteger(groupSize) ||
@@ -59,8 +64,22 @@ Attribute PackedAttr::parse(AsmParser &parser, Type) {
       order = *parsed;
       continue;
     }
+    if (keyword == "levels") {
+      hasLevels = true;
+      if (parser.parseEqual() ||
+          parser.parseCommaSeparatedList(
+              AsmParser::Delimiter::Square, [&]() -> ParseResult {
+                double v;
+                if (parser.parseFloat(v))
+                  return failure();
+                levels.push_back(static_cast<float>(v));
+                return success();
+              }))
+        return {};
+      continue;
+    }
     parser.emitError(kwLoc) << "unexpected '" << keyword
-                            << "', expected 'zero_point' or 'order'";
+                            << "', expected 'zero_point', 'order' or 'levels'";
     return {};
   }
   if (parser.parseGreater())
@@ -72,9 +91,15 @@ Attribute PackedAttr::parse(AsmParser &parser, Type) {
                           << codeType;
     return {};
   }
-  return parser.getChecked<PackedAttr>(loc, parser.getContext(), intType,
-                                       groupSize, scaleType, hasZeroPoint,
-                                       order);
+  if (hasLevels && levels.empty()) {
+    parser.emitError(loc) << "'levels' needs at least one value";
+    return {};
+  }
+  return parser.getChecked<PackedAttr>(
+      loc, parser.getContext(), intType, groupSize, scaleType, hasZeroPoint,
+      order,
+      hasLevels ? DenseF32ArrayAttr::get(parser.getContext(), levels)
+                : DenseF32ArrayAttr());
 }
 
 void PackedAttr::print(AsmPrinter &printer) const {
@@ -84,12 +109,20 @@ void PackedAttr::print(AsmPrinter &printer) const {
     printer << ", zero_point";
   if (getOrder() != BitOrder::LsbFirst)
     printer << ", order = " << stringifyBitOrder(getOrder());
+  if (hasLevels()) {
+    printer << ", levels = [";
+    llvm::interleaveComma(getLevels().asArrayRef(), printer, [&](float v) {
+      printer.printFloat(llvm::APFloat(v));
+    });
+    printer << "]";
+  }
   printer << ">";
 }
 
 LogicalResult PackedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  IntegerType codeType, int64_t groupSize,
-                                 Type scaleType, bool, BitOrder) {
+                                 Type scaleType, bool hasZeroPoint, BitOrder,
+                                 DenseF32ArrayAttr levels) {
   if (codeType.isSignless())
     return emitError() << "code type " << codeType
                        << " must say its signedness: ui<bits> or si<bits>";
@@ -102,15 +135,36 @@ LogicalResult PackedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!scaleType.isF32() && !scaleType.isF16() && !scaleType.isBF16())
     return emitError() << "scale type must be f32, f16 or bf16, got "
                        << scaleType;
+  if (levels) {
+    ArrayRef<float> l = levels.asArrayRef();
+    if (static_cast<int64_t>(l.size()) != (int64_t(1) << bits))
+      return emitError() << "levels must hold 2^" << bits << " = "
+                         << (int64_t(1) << bits) << " values for " << codeType
+                         << " codes, got " << l.size();
+    if (!codeType.isUnsigned())
+      return emitError() << "codes that index levels must be unsigned (ui"
+                         << bits << "), got " << codeType;
+    if (hasZeroPoint)
+      return emitError() << "a format with levels has no zero point";
+    for (size_t i = 0; i < l.size(); ++i) {
+      if (!std::isfinite(l[i]))
+        return emitError() << "level " << i << " is not finite";
+      if (i && !(l[i] > l[i - 1]))
+        return emitError() << "levels must increase strictly, but level " << i
+                           << " (" << l[i] << ") follows " << l[i - 1];
+    }
+  }
   return success();
 }
 
 PackedAttr PackedAttr::withZeroPoint(bool hasZeroPoint) const {
   return PackedAttr::get(getContext(), getCodeType(), getGroupSize(),
-                         getScaleType(), hasZeroPoint, getOrder());
+                         getScaleType(), hasZeroPoint, getOrder(),
+                         getLevels());
 }
 
 PackedAttr PackedAttr::withOrder(BitOrder order) const {
   return PackedAttr::get(getContext(), getCodeType(), getGroupSize(),
-                         getScaleType(), getHasZeroPoint(), order);
+                         getScaleType(), getHasZeroPoint(), order,
+                         getLevels());
 }

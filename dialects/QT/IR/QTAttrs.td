@@ -33,12 +33,22 @@ def QT_PackedAttr : QT_Attr<"Packed", "packed"> {
       codes and 2^(B-1) for unsigned codes (symmetric).
     - `order`: bit order of codes in a row, `lsb_first` (default; ONNX,
       onnxruntime, GPTQ) or `msb_first`.
+    - `levels` (optional): a non-uniform grid of 2^B reals in increasing
+      order, one per code. Codes are then unsigned indices into it and
+      there is no zero point:
+
+        w[n, k] = levels[code[n, k]] * scale[n, k / group_size]
+
+      NormalFloat 4 (QLoRA, bitsandbytes) and llama.cpp's IQ4_NL are such
+      grids; on normally distributed weights (after a rotation, say) they
+      lose less than 16 equally spaced levels.
 
     Example:
 
     ```mlir
     #qt.packed<ui4, group_size = 32, scale = f16, zero_point>
     #qt.packed<si8, group_size = 128, scale = f32, order = msb_first>
+    #qt.packed<ui2, group_size = 64, scale = f16, levels = [-1.0, -0.25, 0.25, 1.0]>
     ```
   }];
   let parameters = (ins
@@ -46,8 +56,19 @@ def QT_PackedAttr : QT_Attr<"Packed", "packed"> {
     "int64_t":$groupSize,
     "::mlir::Type":$scaleType,
     "bool":$hasZeroPoint,
-    "::mlir::qt::BitOrder":$order
+    "::mlir::qt::BitOrder":$order,
+    "::mlir::DenseF32ArrayAttr":$levels
   );
+  let builders = [
+    AttrBuilder<(ins "::mlir::IntegerType":$codeType, "int64_t":$groupSize,
+                     "::mlir::Type":$scaleType, "bool":$hasZeroPoint,
+                     "::mlir::qt::BitOrder":$order,
+                     CArg<"::llvm::ArrayRef<float>", "{}">:$levels), [{
+      return $_get($_ctxt, codeType, groupSize, scaleType, hasZeroPoint,
+                   order, levels.empty() ? ::mlir::DenseF32ArrayAttr()
+                        : ::mlir::DenseF32ArrayAttr::get($_ctxt, levels));
+    }]>
+  ];
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
@@ -62,6 +83,8 @@ def QT_PackedAttr : QT_Attr<"Packed", "packed"> {
     int64_t getPackedRowBytes(int64_t rowLength) const {
       return (rowLength * int64_t(getBits()) + 7) / 8;
     }
+    /// True when codes index a non-uniform grid (`levels`).
+    bool hasLevels() const { return static_cast<bool>(getLevels()); }
     /// Same format with another zero-point setting or bit order.
     PackedAttr withZeroPoint(bool hasZeroPoint) const;
     PackedAttr withOrder(::mlir::qt::BitOrder order) const;

@@ -26,6 +26,26 @@ func.func private @int_scale() attributes {f = #qt.packed<ui4, group_size = 32, 
 
 // -----
 
+// expected-error @+1 {{levels must hold 2^2 = 4 values for 'ui2' codes, got 3}}
+func.func private @few_levels() attributes {f = #qt.packed<ui2, group_size = 32, scale = f16, levels = [-1.0, 0.0, 1.0]>}
+
+// -----
+
+// expected-error @+1 {{codes that index levels must be unsigned (ui2), got 'si2'}}
+func.func private @signed_levels() attributes {f = #qt.packed<si2, group_size = 32, scale = f16, levels = [-1.0, -0.5, 0.5, 1.0]>}
+
+// -----
+
+// expected-error @+1 {{a format with levels has no zero point}}
+func.func private @levels_zp() attributes {f = #qt.packed<ui2, group_size = 32, scale = f16, zero_point, levels = [-1.0, -0.5, 0.5, 1.0]>}
+
+// -----
+
+// expected-error @+1 {{levels must increase strictly, but level 2 (5.000000e-01) follows 5.000000e-01}}
+func.func private @unsorted_levels() attributes {f = #qt.packed<ui2, group_size = 32, scale = f16, levels = [-1.0, 0.5, 0.5, 1.0]>}
+
+// -----
+
 // expected-error @+1 {{unknown bit order 'middle_first', expected 'lsb_first' or 'msb_first'}}
 func.func private @bad_order() attributes {f = #qt.packed<ui4, group_size = 32, scale = f16, order = middle_first>}
 

@@ -30,6 +30,20 @@ func.func @quantized_matmul_3bit_batched(%x: tensor<2x5x96xbf16>, %w: tensor<16x
 
 // -----
 
+// A non-uniform grid: codes index `levels`, scaled per group (IQ4_NL-like).
+// CHECK-LABEL: func @quantized_matmul_levels
+func.func @quantized_matmul_levels(%x: tensor<3x64xf32>, %w: tensor<8x16xi8>,
+    %s: tensor<8x2xf16>) -> tensor<3x8xf32> {
+  // CHECK: qt.quantized_matmul
+  // CHECK-SAME: {format = #qt.packed<ui2, group_size = 32, scale = f16, levels = [-1.000000e+00, -2.500000e-01, 3.125000e-01, 1.000000e+00]>}
+  %y = qt.quantized_matmul %x, %w, %s
+      {format = #qt.packed<ui2, group_size = 32, scale = f16, levels = [-1.0, -0.25, 0.3125, 1.0]>}
+      : tensor<3x64xf32>, tensor<8x16xi8>, tensor<8x2xf16> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
+
+// -----
+
 // Real-valued zero points (onnxruntime MatMulNBits with float zero points).
 // CHECK-LABEL: func @quantized_matmul_2bit_float_zp
 func.func @quantized_matmul_2bit_float_zp(%x: tensor<1x128xf16>, %w: tensor<8x32xi8>,
