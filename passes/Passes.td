@@ -78,6 +78,8 @@ def QTQuantizeWeights : Pass<"qt-quantize-weights"> {
     round-to-nearest with a per-group search of the clipping range that
     minimizes the squared weight error (data-free), f16 scales, symmetric
     signed codes or, with `asym`, unsigned codes and a zero point per group.
+    With `grid=nf4` or `grid=iq4nl`, 4-bit codes index that non-uniform
+    grid instead (`#qt.packed<ui4, ..., levels = [...]>`).
 
     A `qt.weight_bits` integer attribute on a matmul overrides `bits` for
     that layer (16 or more keeps it real-valued); the driver's mixed
@@ -112,6 +114,9 @@ def QTQuantizeWeights : Pass<"qt-quantize-weights"> {
            "Unsigned codes with a zero point per group">,
     Option<"clipSearch", "clip-search", "bool", /*default=*/"true",
            "Search each group's clipping range for the least squared error">,
+    Option<"grid", "grid", "std::string", /*default=*/"\"uniform\"",
+           "Code grid: uniform, or for 4-bit codes nf4 or iq4nl "
+           "(levels[code] * scale; layers of other widths stay uniform)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark for every weight quantized or kept">
   ];
@@ -272,19 +277,28 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
            "avxvnni, none, or auto (the host's)">,
     Option<"reassociate", "reassociate", "bool", /*default=*/"true",
            "Let the quantized tile contraction split its sums into vector "
-           "lanes (register-blocked; false keeps each dot product in order)">
+           "lanes (register-blocked; false keeps each dot product in order)">,
+    Option<"gridLookup", "grid-lookup", "std::string", /*default=*/"\"auto\"",
+           "How few-row tiles look up codes on a non-uniform grid: permute "
+           "(x86 vpermps on 8 or 16 lanes), select (a tree of selects, any "
+           "target), or auto (permute when the host has AVX2 / AVX-512 of "
+           "the vector width)">
   ];
 }
 
 def QTLowerInt8Dot : Pass<"qt-lower-int8-dot"> {
-  let summary = "Lowers qt.int8_dot to x86 vpdpbusd or to vector arithmetic";
+  let summary = "Lowers qt.int8_dot and qt.lookup to x86 intrinsics or to "
+                "vector arithmetic";
   let description = [{
     `qt.int8_dot` on vectors of 4, 8 or 16 i32 lanes becomes a call of the
     LLVM intrinsic `llvm.x86.avx512.vpdpbusd.{128,256,512}` (which LLVM
     selects as the AVX-512 VNNI or AVX-VNNI instruction); other lane counts,
     or all with `intrinsic=false`, become four shuffles picking byte j of
-    every group and widening multiply-adds, which any target runs. Runs after
-    bufferization: the intrinsic call's memory effects are unknown to it.
+    every group and widening multiply-adds, which any target runs.
+    `qt.lookup` becomes `llvm.x86.avx512.permvar.sf.512` (16 lanes) or
+    `llvm.x86.avx2.permps` (8 lanes), one vpermps; with `intrinsic=false`,
+    a tree of selects on the index bits. Runs after bufferization: the
+    intrinsic call's memory effects are unknown to it.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::vector::VectorDialect",

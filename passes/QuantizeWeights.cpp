@@ -188,11 +188,13 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                        ArrayRef<char>(reinterpret_cast<const char *>(
                                           q.zeroPoints.data()),
                                       q.zeroPoints.size())));
-  auto codeType = IntegerType::get(
-      ctx, spec.bits,
-      spec.asymmetric ? IntegerType::Unsigned : IntegerType::Signed);
+  auto codeType = IntegerType::get(ctx, spec.bits,
+                                   spec.asymmetric || !spec.levels.empty()
+                                       ? IntegerType::Unsigned
+                                       : IntegerType::Signed);
   auto format = PackedAttr::get(ctx, codeType, spec.groupSize, scaleType,
-                                spec.asymmetric, BitOrder::LsbFirst);
+                                spec.asymmetric, BitOrder::LsbFirst,
+                                spec.levels);
   Value input = m.op.getDpsInputs()[0];
   Value original = input;
   if (!inputScale.empty()) {
@@ -377,6 +379,20 @@ struct QuantizeWeightsPass
     : qt::impl::QTQuantizeWeightsBase<QuantizeWeightsPass> {
   using QTQuantizeWeightsBase::QTQuantizeWeightsBase;
   void runOnOperation() override {
+    std::vector<float> levels;
+    if (!qtc::namedGrid(grid, bits, levels)) {
+      getOperation()->emitError()
+          << "grid '" << grid << "' is not a grid for "
+          << static_cast<unsigned>(bits)
+          << "-bit codes; expected " << qtc::gridNames()
+          << " (nf4 and iq4nl are 4-bit grids)";
+      return signalPassFailure();
+    }
+    if (!levels.empty() && asym) {
+      getOperation()->emitError()
+          << "grid '" << grid << "' has no zero point; drop asym";
+      return signalPassFailure();
+    }
     std::vector<WeightMatmul> matmuls = findWeightMatmuls(getOperation());
     for (const WeightMatmul &m : matmuls) {
       qtc::QuantSpec spec;
@@ -386,6 +402,10 @@ struct QuantizeWeightsPass
       spec.searchClip = clipSearch;
       if (auto attr = m.op->getAttrOfType<IntegerAttr>(kWeightBitsAttr))
         spec.bits = attr.getInt();
+      // The grid is for `bits`-wide codes; layers given another width
+      // keep evenly spaced codes.
+      if (!qtc::namedGrid(grid, spec.bits, spec.levels))
+        spec.levels.clear();
       if (spec.bits >= 16) {
         if (report)
           m.op.emitRemark() << "weight '" << m.name << "' (" << m.n << "x"
@@ -422,7 +442,8 @@ struct QuantizeWeightsPass
         m.op.emitRemark() << "weight '" << m.name << "' (" << m.n << "x"
                           << m.k << ") quantized to " << spec.bits
                           << " bits, group " << spec.groupSize
-                          << (spec.asymmetric ? ", asymmetric" : "");
+                          << (spec.asymmetric ? ", asymmetric" : "")
+                          << (spec.levels.empty() ? "" : ", grid " + grid);
       replaceWithQuantizedMatmul(m, q, spec);
     }
     // Constants and fills left without users go with canonicalization.

@@ -245,6 +245,20 @@ struct TileQuantizedMatmulPass
           << int8Dot << "'";
       return signalPassFailure();
     }
+    if (gridLookup != "auto" && gridLookup != "permute" &&
+        gridLookup != "select") {
+      getOperation()->emitError("grid-lookup must be auto, permute or "
+                                "select, not '")
+          << gridLookup << "'";
+      return signalPassFailure();
+    }
+    if (gridLookup == "auto") {
+      llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
+      int64_t w = vbits / 32;
+      permuteLookup = (w == 16 && f.lookup("avx512f")) || (w == 8 && f.lookup("avx2"));
+    } else {
+      permuteLookup = gridLookup == "permute";
+    }
     SmallVector<QuantizedMatmulOp> ops;
     getOperation()->walk([&](QuantizedMatmulOp op) { ops.push_back(op); });
     for (QuantizedMatmulOp op : ops)
@@ -829,8 +843,12 @@ struct TileQuantizedMatmulPass
     // The register-blocked contraction splits each dot product into
     // vector lanes, which reorders the sum: only when reassociation is
     // allowed (not under qtc compile --strict-fp).
-    rewrite(op, rows, k, n, tk, tn, parallel, reassociate ? lanes : 0);
+    rewrite(op, rows, k, n, tk, tn, parallel, reassociate ? lanes : 0,
+            permuteLookup);
   }
+  /// Grid codes decoded in registers are looked up by one x86 permute
+  /// (vpermps) per vector instead of a tree of selects.
+  bool permuteLookup = false;
 
   /// The tile contraction out[m, n] += sum_k x[m, k] * panel[n, k] with
   /// registers blocked: for R <= 4 rows and C <= 4 panel rows at a time,
@@ -915,19 +933,24 @@ struct TileQuantizedMatmulPass
   /// multiply-adds them with the R <= 4 rows of x. Nothing is written to
   /// memory between the weight bytes and the accumulators: with one row,
   /// a decoded panel is written and read back once per use. For 2, 4 and
-  /// 8-bit codes whose groups hold whole vectors (canFuse).
+  /// 8-bit codes whose groups hold whole vectors (canFuse). Codes on a
+  /// non-uniform grid (2 and 4 bits) become levels[code] * s, the level
+  /// picked by a tree of selects on the code's bits.
   static bool canFuse(PackedAttr format, Type elem, int64_t rows, int64_t tk,
                       int64_t w) {
     int64_t bits = format.getBits(), group = format.getGroupSize();
-    return !format.hasLevels() && w >= 4 && rows <= 4 &&
-           (bits == 2 || bits == 4 || bits == 8) &&
+    // Grid codes are looked up by a tree of 2^bits - 1 selects: 2 and 4 bits.
+    if (format.hasLevels() && bits > 4)
+      return false;
+    return w >= 4 && rows <= 4 && (bits == 2 || bits == 4 || bits == 8) &&
            group % w == 0 && tk % group == 0 && (w * bits) % 8 == 0 &&
            elem.isF32();
   }
   static Value fusedContraction(OpBuilder &b, Location l, Value xTile,
                                 Value bytes, Value scales, Value zps,
                                 PackedAttr format, Value out, int64_t rows,
-                                int64_t tn, int64_t tk, int64_t w) {
+                                int64_t tn, int64_t tk, int64_t w,
+                                bool permute) {
     int64_t bits = format.getBits(), group = format.getGroupSize();
     int64_t perVector = w * bits / 8; // bytes of one vector of codes
     int64_t c = tn % 4 == 0 ? 4 : tn % 2 == 0 ? 2 : 1;
@@ -952,6 +975,60 @@ struct TileQuantizedMatmulPass
     Value zero = arith::ConstantOp::create(
         b, l, DenseElementsAttr::get(vt, b.getF32FloatAttr(0.0f)));
     SmallVector<bool, 1> inBounds = {true};
+    // With a grid, each level as a vector: the code's bits pick one by a
+    // tree of selects (bit 0 chooses within pairs, bit 1 between pairs...),
+    // portable and free of gathers.
+    SmallVector<Value> levelVectors;
+    if (format.hasLevels())
+      for (float v : format.getLevels().asArrayRef())
+        levelVectors.push_back(arith::ConstantOp::create(
+            b, l, DenseElementsAttr::get(vt, b.getF32FloatAttr(v))));
+    Value zeroI8 = splatI8(b, w, 0);
+    // On x86, vpermps picks lane i of a register of 8 (AVX2) or 16
+    // (AVX-512) floats by index: the grid in one or two registers, the
+    // code as the index.
+    SmallVector<Value> tables;
+    int64_t levelCount = format.hasLevels() ? int64_t(1) << bits : 0;
+    permute = permute && format.hasLevels() && (w == 8 || w == 16) &&
+              levelCount <= 16;
+    if (permute) {
+      ArrayRef<float> lv = format.getLevels().asArrayRef();
+      for (int64_t t = 0; t < levelCount; t += w) {
+        SmallVector<float> table;
+        for (int64_t i = 0; i < w; ++i)
+          table.push_back(lv[std::min(t + i, levelCount - 1)]);
+        tables.push_back(arith::ConstantOp::create(
+            b, l, DenseElementsAttr::get(vt, ArrayRef<float>(table))));
+      }
+    }
+    auto lookUp = [&](OpBuilder &lb, Value codes) -> Value {
+      if (permute) {
+        Value index = arith::ExtUIOp::create(
+            lb, l, VectorType::get({w}, lb.getI32Type()), codes);
+        SmallVector<Value> picked;
+        for (Value table : tables)
+          picked.push_back(LookupOp::create(lb, l, table, index));
+        if (picked.size() == 1)
+          return picked.front();
+        // 16 levels in 8-lane registers: bit 3 picks the register.
+        Value high = arith::CmpIOp::create(
+            lb, l, arith::CmpIPredicate::ne,
+            arith::AndIOp::create(lb, l, codes, splatI8(lb, w, 8)), zeroI8);
+        return arith::SelectOp::create(lb, l, high, picked[1], picked[0]);
+      }
+      SmallVector<Value> cur(levelVectors);
+      for (int64_t bit = 0; bit < bits; ++bit) {
+        Value set = arith::CmpIOp::create(
+            lb, l, arith::CmpIPredicate::ne,
+            arith::AndIOp::create(lb, l, codes, splatI8(lb, w, int64_t(1) << bit)),
+            zeroI8);
+        SmallVector<Value> next;
+        for (size_t j = 0; j + 1 < cur.size(); j += 2)
+          next.push_back(arith::SelectOp::create(lb, l, set, cur[j + 1], cur[j]));
+        cur = std::move(next);
+      }
+      return cur.front();
+    };
     // lsb_first codes of one vector from its bytes, as i8 lanes in order.
     auto unpack = [&](OpBuilder &ub, Value v) -> Value {
       if (bits == 8)
@@ -1025,6 +1102,10 @@ struct TileQuantizedMatmulPass
                             kb, l, VectorType::get({perVector}, i8), bytes,
                             ValueRange{ns[j], byte}, padI, ArrayRef<bool>(inBounds));
                         Value codes = unpack(kb, raw);
+                        if (format.hasLevels()) {
+                          ws.push_back(arith::MulFOp::create(kb, l, lookUp(kb, codes), sv[j]));
+                          continue;
+                        }
                         if (format.isSignedCodes() && bits < 8) {
                           Value up = splatI8(kb, w, 8 - bits);
                           codes = arith::ShRSIOp::create(
@@ -1059,7 +1140,8 @@ struct TileQuantizedMatmulPass
   }
 
   static void rewrite(QuantizedMatmulOp op, int64_t rows, int64_t k, int64_t n,
-                      int64_t tk, int64_t tn, bool parallel, int64_t lanes) {
+                      int64_t tk, int64_t tn, bool parallel, int64_t lanes,
+                      bool permute) {
     OpBuilder b(op);
     Location l = op.getLoc();
     MLIRContext *ctx = op.getContext();
@@ -1102,7 +1184,7 @@ struct TileQuantizedMatmulPass
               scf::YieldOp::create(
                   kb, kl,
                   fusedContraction(kb, kl, xTile, w, s, z, format, kArgs[0],
-                                   rows, tn, tk, lanes));
+                                   rows, tn, tk, lanes, permute));
               return;
             }
             auto panelType = RankedTensorType::get({tn, tk}, elem);

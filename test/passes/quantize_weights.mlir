@@ -5,7 +5,14 @@
 // grid weights), through the CPU backend and the JIT:
 // RUN: python3 %S/quantize_weights_numeric.py qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib | FileCheck %s --check-prefix=NUM
 // NUM-NOT: MISMATCH
-// NUM: 54 passed, 0 failed
+// NUM: 72 passed, 0 failed
+// A 4-bit grid: unsigned codes index its levels; layers given another width
+// by qt.weight_bits keep evenly spaced codes. Bad grids are errors.
+// RUN: qtc-opt %s --split-input-file --qt-quantize-weights="bits=4 group-size=32 grid=iq4nl" --canonicalize | FileCheck %s --check-prefix=GRID
+// RUN: not qtc-opt %s --split-input-file --qt-quantize-weights="bits=3 grid=nf4" 2>&1 | FileCheck %s --check-prefix=BADGRID
+// RUN: not qtc-opt %s --split-input-file --qt-quantize-weights="grid=nf4 asym" 2>&1 | FileCheck %s --check-prefix=GRIDASYM
+// BADGRID: error: grid 'nf4' is not a grid for 3-bit codes; expected uniform, nf4 or iq4nl (nf4 and iq4nl are 4-bit grids)
+// GRIDASYM: error: grid 'nf4' has no zero point; drop asym
 
 // B read as (k, n): a K x N constant.
 // CHECK-LABEL: func @kn
@@ -14,6 +21,8 @@
 // CHECK-DAG: %[[W:.*]] = arith.constant dense_resource<proj.weight.q4g32> : tensor<8x32xi8>
 // CHECK: %[[Y:.*]] = qt.quantized_matmul %arg0, %[[W]], %[[S]] {format = #qt.packed<si4, group_size = 32, scale = f16>} : tensor<?x64xf32>, tensor<8x32xi8>, tensor<8x2xf16> -> tensor<?x8xf32>
 // CHECK: return %[[Y]]
+// GRID-LABEL: func @kn
+// GRID: qt.quantized_matmul %arg0, %{{.*}}, %{{.*}} {format = #qt.packed<ui4, group_size = 32, scale = f16, levels = [-1.000000e+00, -0.818897664, -0.653543293, -5.118110e-01, -0.385826766, -0.275590539, -0.173228353, -0.0787401571, 0.00787401571, 0.102362208, 0.196850389, 0.299212605, 0.417322844, 0.543307066, 0.700787425, 0.889763772]>} : tensor<?x64xf32>, tensor<8x32xi8>, tensor<8x2xf16> -> tensor<?x8xf32>
 // ASYM-LABEL: func @kn
 // ASYM: qt.quantized_matmul %arg0, %{{.*}}, %{{.*}} zero_points(%{{.*}} : tensor<8x2xi8>) {format = #qt.packed<ui3, group_size = 32, scale = f16, zero_point>} : tensor<?x64xf32>, tensor<8x24xi8>, tensor<8x2xf16> -> tensor<?x8xf32>
 func.func @kn(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
@@ -43,6 +52,8 @@ func.func @kn(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (n, k)>
 #c = affine_map<(m, n, k) -> (m, n)>
+// GRID-LABEL: func @nk_override
+// GRID: {format = #qt.packed<si8, group_size = 32, scale = f16>}
 // CHECK-LABEL: func @nk_override
 // CHECK: qt.quantized_matmul %arg0, %{{.*}}, %{{.*}} {format = #qt.packed<si8, group_size = 32, scale = f16>} : tensor<2x96xf32>, tensor<4x96xi8>, tensor<4x3xf16> -> tensor<2x4xf32>
 // CHECK: linalg.matmul

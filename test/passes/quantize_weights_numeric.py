@@ -15,7 +15,11 @@ runs `qt-quantize-weights` and checks, independently of qtc's quantizer:
   under a per-width bound: it can only be met with round-to-nearest codes
   on a good range), and the error falls as bits grow;
 - weights lying on a 4-bit grid come back exactly, so the quantized model
-  equals the fp32 model.
+  equals the fp32 model;
+- with grid=nf4 / grid=iq4nl (non-uniform 4-bit grids), the codes index the
+  format's `levels` (read from the printed #qt.packed), the JIT runs them,
+  the error on these Gaussian weights is below evenly spaced 4-bit codes',
+  and weights lying on the grid come back exactly.
 
 Prints one line per case and "N passed, M failed".
 """
@@ -67,8 +71,8 @@ func.func private @printMemrefF32(memref<*xf32>)
 """
 
 
-def quantize(text, bits, group, asym):
-    opts = f"bits={bits} group-size={group}" + (" asym" if asym else "")
+def quantize(text, bits, group, asym, grid=None):
+    opts = f"bits={bits} group-size={group}" + (" asym" if asym else "") + (f" grid={grid}" if grid else "")
     out = subprocess.run([QTC_OPT, f"--qt-quantize-weights={opts}", "--canonicalize"],
                          input=text, capture_output=True, text=True)
     if out.returncode:
@@ -84,7 +88,8 @@ def blobs(text):
 
 
 def decoded_weight(text, n, k):
-    fmt = re.search(r"#qt.packed<([su])i(\d+), group_size = (\d+), scale = (f16|f32)(, zero_point)?>", text)
+    fmt = re.search(r"#qt.packed<([su])i(\d+), group_size = (\d+), scale = (f16|f32)(, zero_point)?"
+                    r"(, levels = \[([^\]]*)\])?>", text)
     signed, bits, group = fmt.group(1) == "s", int(fmt.group(2)), int(fmt.group(3))
     data = blobs(text)
     packed = next(v for name, v in data.items() if re.fullmatch(r"matmul_0\.q\d+g\d+", name))
@@ -102,6 +107,10 @@ def decoded_weight(text, n, k):
     else:
         zp = np.zeros((n, k // group), np.int64)
     g = np.arange(k) // group
+    if fmt.group(6):
+        levels = np.array([float(v) for v in fmt.group(7).split(",")])
+        assert not signed and len(levels) == 2 ** bits
+        return levels[codes] * scales[:, g]
     return (codes - zp[:, g]) * scales[:, g]
 
 
@@ -150,6 +159,44 @@ for asym in (False, True):
     diff = float(np.abs(got - want).max())
     check(f"grid weights {'asym' if asym else 'sym'} w4g16 exact",
           diff <= 1e-5 * max(1.0, np.abs(want).max()), f"max|diff| = {diff:.3g}")
+
+# Non-uniform 4-bit grids. Their levels, independently of qtc: NF4 as
+# bitsandbytes stores it, IQ4_NL's table from llama.cpp divided by 127.
+LEVELS = {"nf4": [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
+                  -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+                  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+                  0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0],
+          "iq4nl": [v / 127 for v in (-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113)]}
+uniform = float(np.linalg.norm(decoded_weight(quantize(module(x, w, True), 4, group, False), n, k) - w)
+                / np.linalg.norm(w))
+for name, levels in LEVELS.items():
+    levels = np.array(levels, np.float32)
+    for transposed_b in (False, True):
+        label = f"{'nk' if transposed_b else 'kn'} {name} w4g{group}"
+        text = quantize(module(x, w, transposed_b), 4, group, False, name)
+        check(label + " fused", "linalg.matmul" not in text and "qt.quantized_matmul" in text,
+              "matmul replaced by qt.quantized_matmul")
+        printed = re.search(r"levels = \[([^\]]*)\]", text)
+        check(label + " levels", printed is not None and
+              np.array_equal(np.array([float(v) for v in printed.group(1).split(",")], np.float32), levels),
+              "the format carries the grid")
+        deq = decoded_weight(text, n, k)
+        got = jit.printed_memrefs(jit.lower_and_run(TOOLS, text, "main"))[0]
+        want = x.astype(np.float64) @ deq.T
+        diff = float(np.abs(got - want).max())
+        check(label + " runs the stored codes", diff <= 1e-5 * max(1.0, np.abs(want).max()),
+              f"max|diff| = {diff:.3g}")
+        rel = float(np.linalg.norm(deq - w) / np.linalg.norm(w))
+        check(label + " weight error", rel < uniform, f"relative error {rel:.4f} < {uniform:.4f} (evenly spaced)")
+    # On the grid, with level -1 (the largest magnitude) in every group.
+    codes = rng.integers(0, 16, size=(n, k))
+    codes[:, ::16] = 0
+    on_grid = levels[codes] * np.float32(0.125)
+    text = quantize(module(x, on_grid, True), 4, 16, False, name)
+    got = jit.printed_memrefs(jit.lower_and_run(TOOLS, text, "main"))[0]
+    want = x.astype(np.float64) @ on_grid.T.astype(np.float64)
+    diff = float(np.abs(got - want).max())
+    check(f"{name} grid weights w4g16 exact", diff <= 1e-5 * max(1.0, np.abs(want).max()), f"max|diff| = {diff:.3g}")
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -346,3 +346,42 @@ func.func @shared_fill(%a: tensor<8x64xf32>, %b1: tensor<64x32xf32>, %b2: tensor
       outs(%f : tensor<8x32xf32>) -> tensor<8x32xf32>
   return %y1, %y2 : tensor<8x32xf32>, tensor<8x32xf32>
 }
+
+// -----
+
+// Codes on a non-uniform grid (levels), one row: decoded in registers too.
+// With grid-lookup=permute each vector of 16 codes indexes the 16 levels
+// with one qt.lookup (vpermps after qt-lower-int8-dot); on 8 lanes the
+// levels fill two tables and bit 3 of the code picks one; with
+// grid-lookup=select a tree of 15 selects picks the level. Either way the
+// level is multiplied by the group's scale: no zero point, no conversion.
+// RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512 grid-lookup=permute" | FileCheck %s --check-prefix=GRIDP
+// RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=32768 vector-bits=256 grid-lookup=permute" | FileCheck %s --check-prefix=GRIDP8
+// RUN: qtc-opt %s --split-input-file --qt-tile-quantized-matmul="l1-bytes=49152 vector-bits=512 grid-lookup=select" | FileCheck %s --check-prefix=GRIDS
+// RUN: not qtc-opt %s --split-input-file --qt-tile-quantized-matmul="grid-lookup=shuffle" 2>&1 | FileCheck %s --check-prefix=GRIDBAD
+// GRIDP-LABEL: func.func @gemv_grid
+// GRIDP-NOT: qt.dequantize
+// GRIDP: arith.constant dense<[-1.000000e+00, -8.750000e-01, {{.*}}, 8.750000e-01]> : vector<16xf32>
+// GRIDP: vector.interleave %{{.*}} : vector<8xi8> -> vector<16xi8>
+// GRIDP: %[[I:.*]] = arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
+// GRIDP: %[[L:.*]] = qt.lookup %{{.*}}, %[[I]] : vector<16xf32>, vector<16xi32>
+// GRIDP: arith.mulf %[[L]], %{{.*}} : vector<16xf32>
+// GRIDP-NOT: arith.uitofp %{{.*}} : vector<16xi8>
+// GRIDP8-LABEL: func.func @gemv_grid
+// GRIDP8: %[[LO:.*]] = qt.lookup %{{.*}}, %[[I:.*]] : vector<8xf32>, vector<8xi32>
+// GRIDP8: %[[HI:.*]] = qt.lookup %{{.*}}, %[[I]] : vector<8xf32>, vector<8xi32>
+// GRIDP8: arith.andi %{{.*}} : vector<8xi8>
+// GRIDP8: %[[B3:.*]] = arith.cmpi ne, %{{.*}} : vector<8xi8>
+// GRIDP8: arith.select %[[B3]], %[[HI]], %[[LO]] : vector<8xi1>, vector<8xf32>
+// GRIDS-LABEL: func.func @gemv_grid
+// GRIDS-NOT: qt.lookup
+// GRIDS-COUNT-15: arith.select %{{.*}} : vector<16xi1>, vector<16xf32>
+// GRIDS: arith.mulf
+// GRIDBAD: error: grid-lookup must be auto, permute or select, not 'shuffle'
+func.func @gemv_grid(%x: tensor<1x1024xf32>, %w: tensor<1024x512xi8>, %s: tensor<1024x32xf16>)
+    -> tensor<1x1024xf32> {
+  %y = qt.quantized_matmul %x, %w, %s {format = #qt.packed<ui4, group_size = 32, scale = f16,
+      levels = [-1.0, -0.875, -0.75, -0.625, -0.5, -0.375, -0.25, -0.125, 0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875]>}
+      : tensor<1x1024xf32>, tensor<1024x512xi8>, tensor<1024x32xf16> -> tensor<1x1024xf32>
+  return %y : tensor<1x1024xf32>
+}

@@ -111,6 +111,9 @@ qtc::QuantSpec specFor(const Layer &l, unsigned bits, const QuantOptions &o) {
   s.bits = bits;
   s.groupSize = l.groupSize;
   s.asymmetric = o.asymmetric;
+  // The grid exists for one width (4 bits); other widths stay uniform.
+  if (!namedGrid(o.grid, bits, s.levels))
+    s.levels.clear();
   // f16 scales overflow past 65504; such (rare) layers keep f32 scales.
   s.f16Scales = l.maxAbs < 32768.0f;
   return s;
@@ -1050,7 +1053,10 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       "-> {8:f1} MB",
       llvm::count_if(layers, [](const Layer &l) { return l.bits < 16; }),
       layers.size(), method, o.groupSize,
-      o.asymmetric ? "asymmetric" : "symmetric", avgBits, storedBits,
+      o.asymmetric                ? "asymmetric"
+      : o.grid != "uniform" ? "symmetric, 4-bit grid " + o.grid
+                            : std::string("symmetric"),
+      avgBits, storedBits,
       fpBytes / 1e6, qBytes / 1e6);
   if (!o.quiet) {
     log << table;
@@ -1073,6 +1079,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     report["method"] = method;
     report["group_size"] = o.groupSize;
     report["asymmetric"] = o.asymmetric;
+    report["grid"] = o.grid;
     if (mixed) {
       report["budget_average_bits"] = o.averageBits;
       report["candidate_bits"] = llvm::json::Array(widths);

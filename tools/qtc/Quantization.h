@@ -29,6 +29,9 @@ struct QuantOptions {
   std::vector<unsigned> candidates = {2, 3, 4, 8};
   int64_t groupSize = 128;
   bool asymmetric = false;
+  /// --grid: the code grid of 4-bit layers ("uniform", "nf4", "iq4nl");
+  /// layers of other widths keep evenly spaced codes.
+  std::string grid = "uniform";
   /// --tensor-type PATTERN=BITS: fixed widths for matching weights (glob
   /// patterns over weight names); 16 or more keeps them real-valued.
   std::vector<std::pair<std::string, unsigned>> overrides;

@@ -18,6 +18,7 @@
 #include "passes/Pipelines.h"
 #include "tools/qtc/Artifact.h"
 #include "tools/qtc/Quantization.h"
+#include "dialects/QT/Utils/Quantize.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -192,6 +193,14 @@ static cl::opt<int64_t> groupSizeFlag(
 static cl::opt<bool> asymFlag("asym",
                               cl::desc("Unsigned codes with a zero point per group"),
                               cl::sub(compileCmd), cl::cat(quantCategory));
+static cl::opt<std::string> gridFlag(
+    "grid",
+    cl::desc("Code grid of 4-bit weights: uniform (16 evenly spaced levels), "
+             "nf4 (NormalFloat 4) or iq4nl (llama.cpp's IQ4_NL table); a "
+             "non-uniform grid loses less on normally distributed weights, "
+             "e.g. with --rotate. Layers of other widths stay uniform"),
+    cl::value_desc("NAME"), cl::init("uniform"), cl::sub(compileCmd),
+    cl::cat(quantCategory));
 static cl::list<std::string> tensorTypeFlags(
     "tensor-type",
     cl::desc("Fix the width of weights whose name matches a glob, e.g. "
@@ -542,6 +551,21 @@ static llvm::Error quantizeModule(mlir::ModuleOp module) {
     return llvm::createStringError("--group-size must be 0 (per channel) or positive");
   o.groupSize = groupSizeFlag;
   o.asymmetric = asymFlag;
+  {
+    std::vector<float> levels;
+    if (!qtc::namedGrid(gridFlag, 4, levels))
+      return llvm::createStringError("--grid expects " +
+                                     std::string(qtc::gridNames()) +
+                                     " (got '" + gridFlag + "')");
+    if (!levels.empty() && asymFlag)
+      return llvm::createStringError(
+          "--grid " + gridFlag + " has no zero point: drop --asym");
+    if (!levels.empty() && o.uniformBits && o.uniformBits != 4)
+      return llvm::createStringError(
+          "--grid " + gridFlag + " is a 4-bit grid; use it with --quantize w4 "
+          "(or --weight-bits, where it applies to the 4-bit layers)");
+  }
+  o.grid = gridFlag;
   o.calibration = calibrationFlag;
   o.generations = o.calibration.empty() ? 0 : generationsFlag.getValue();
   o.awq = awqFlag;
@@ -650,6 +674,11 @@ static int compile() {
       module = std::move(*imported);
     }
   }
+  if (!quantizing())
+    for (const char *flag : {"grid", "asym", "rotate", "gptq"})
+      if (cl::getRegisteredOptions(compileCmd).lookup(flag)->getNumOccurrences())
+        return fail(std::string("--") + flag +
+                    " needs --quantize, --weight-bits or --tensor-type");
   if (quantizing()) {
     if (llvm::Error e = quantizeModule(*module))
       return fail(llvm::toString(std::move(e)));

@@ -401,6 +401,17 @@ LogicalResult Int8DotOp::verify() {
   return success();
 }
 
+LogicalResult LookupOp::verify() {
+  int64_t lanes = getTable().getType().getDimSize(0);
+  if (lanes != 8 && lanes != 16)
+    return emitOpError("needs a table of 8 or 16 lanes, got ")
+           << getTable().getType();
+  if (getIndex().getType().getDimSize(0) != lanes)
+    return emitOpError("needs one index per table lane: ")
+           << getIndex().getType() << " for " << getTable().getType();
+  return success();
+}
+
 LogicalResult DynamicQuantizeOp::verify() {
   Operation *op = getOperation();
   RankedTensorType input = tensorType(getInput());

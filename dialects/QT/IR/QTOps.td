@@ -196,6 +196,30 @@ def QT_Int8DotOp : QT_Op<"int8_dot", [Pure,
   let hasVerifier = 1;
 }
 
+def QT_LookupOp : QT_Op<"lookup", [Pure,
+    AllTypesMatch<["table", "result"]>]> {
+  let summary = "Picks lanes of a vector of floats by index";
+  let description = [{
+    `result[i] = table[index[i] mod N]` for a table of N = 8 or 16 lanes:
+    what x86's `vpermps` computes (AVX2 on 8 lanes, AVX-512 on 16). The
+    few-row kernels of `qt-tile-quantized-matmul` emit it to turn codes on
+    a non-uniform grid (`#qt.packed<..., levels = [...]>`) into their levels;
+    `qt-lower-int8-dot` turns it into the LLVM intrinsic (or a tree of
+    selects). An op rather than the intrinsic call, because bufferization
+    rejects calls with unknown memory effects.
+
+    ```mlir
+    %r = qt.lookup %table, %codes : vector<16xf32>, vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [F32]>:$table,
+                       VectorOfRankAndType<[1], [I32]>:$index);
+  let results = (outs VectorOfRankAndType<[1], [F32]>:$result);
+  let assemblyFormat =
+      "$table `,` $index attr-dict `:` type($table) `,` type($index)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // KV-cache quantization
 //===----------------------------------------------------------------------===//

@@ -21,9 +21,49 @@ float qtc::roundToHalf(float x) {
   return f.convertToFloat();
 }
 
+bool qtc::namedGrid(llvm::StringRef name, unsigned bits,
+                    std::vector<float> &levels) {
+  levels.clear();
+  if (name == "uniform")
+    return true;
+  if (bits != 4)
+    return false;
+  if (name == "nf4") {
+    // NormalFloat 4 (Dettmers et al., 2023): quantiles of N(0, 1) scaled to
+    // [-1, 1], with an exact 0; the values bitsandbytes stores.
+    levels = {-1.0f,         -0.6961928f,  -0.52507305f, -0.3949175f,
+              -0.28444138f,  -0.18477343f, -0.091050036f, 0.0f,
+              0.0795803f,    0.1609302f,   0.2461123f,   0.33791524f,
+              0.44070983f,   0.562617f,    0.72295684f,  1.0f};
+    return true;
+  }
+  if (name == "iq4nl") {
+    // GGUF IQ4_NL's signed 8-bit table, as a fraction of 127.
+    for (int v : {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53,
+                  69, 89, 113})
+      levels.push_back(static_cast<float>(v) / 127.0f);
+    return true;
+  }
+  return false;
+}
+
+const char *qtc::gridNames() { return "uniform, nf4 or iq4nl"; }
+
 std::string qtc::quantSpecError(const QuantSpec &spec, int64_t cols) {
   if (spec.bits < 2 || spec.bits > 8)
     return "bits must be 2 to 8, got " + std::to_string(spec.bits);
+  if (!spec.levels.empty()) {
+    if (spec.levels.size() != (size_t(1) << spec.bits))
+      return "a grid for " + std::to_string(spec.bits) + "-bit codes needs " +
+             std::to_string(1 << spec.bits) + " levels, got " +
+             std::to_string(spec.levels.size());
+    if (spec.asymmetric)
+      return "a non-uniform grid has no zero point (not with asymmetric)";
+    for (size_t i = 0; i < spec.levels.size(); ++i)
+      if (!std::isfinite(spec.levels[i]) ||
+          (i && !(spec.levels[i] > spec.levels[i - 1])))
+        return "grid levels must be finite and increase strictly";
+  }
   if (spec.groupSize <= 0)
     return "group size must be positive";
   if (cols % spec.groupSize != 0)
@@ -52,6 +92,33 @@ struct GroupResult {
 
 /// Squared error of `v` coded with `scale` and `zp`, codes in [lo, hi].
 /// Writes the codes to `codes` when not null.
+/// Index of the level of `levels` (increasing) nearest to `x`.
+int nearestLevel(llvm::ArrayRef<float> levels, float x) {
+  auto it = std::lower_bound(levels.begin(), levels.end(), x);
+  if (it == levels.begin())
+    return 0;
+  if (it == levels.end())
+    return static_cast<int>(levels.size()) - 1;
+  int i = static_cast<int>(it - levels.begin());
+  return (x - levels[i - 1] <= levels[i] - x) ? i - 1 : i;
+}
+
+/// Squared error of `v` coded on the grid `levels` with `scale`; writes the
+/// level indices to `codes` when not null.
+double codeGroupOnGrid(llvm::ArrayRef<float> v, float scale,
+                       llvm::ArrayRef<float> levels, int *codes) {
+  double err = 0;
+  int zero = nearestLevel(levels, 0.0f);
+  for (size_t i = 0; i < v.size(); ++i) {
+    int q = scale == 0.0f ? zero : nearestLevel(levels, v[i] / scale);
+    double d = double(v[i]) - double(levels[q]) * double(scale);
+    err += d * d;
+    if (codes)
+      codes[i] = q;
+  }
+  return err;
+}
+
 double codeGroup(llvm::ArrayRef<float> v, float scale, int zp, int lo, int hi,
                  int *codes) {
   double err = 0;
@@ -76,6 +143,48 @@ GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
   };
   GroupResult best;
   best.error = codeGroup(v, 0.0f, 0, 0, 0, nullptr);
+  if (!spec.levels.empty()) {
+    // As the symmetric scheme: the element of largest magnitude lands on
+    // either end of the grid (the scale may be negative), then one
+    // least-squares refit for the chosen codes.
+    llvm::ArrayRef<float> levels = spec.levels;
+    best.error = codeGroupOnGrid(v, 0.0f, levels, nullptr);
+    float m = 0;
+    for (float x : v)
+      if (std::fabs(x) > std::fabs(m))
+        m = x;
+    if (m == 0.0f)
+      return best;
+    for (float a : ratios)
+      for (float level : {levels.front(), levels.back()}) {
+        if (level == 0.0f)
+          continue;
+        float s = store(double(a) * m / level);
+        if (s == 0.0f || !std::isfinite(s))
+          continue;
+        double e = codeGroupOnGrid(v, s, levels, nullptr);
+        if (e < best.error)
+          best = {s, 0, e};
+      }
+    if (best.scale != 0.0f) {
+      std::vector<int> q(v.size());
+      codeGroupOnGrid(v, best.scale, levels, q.data());
+      double num = 0, den = 0;
+      for (size_t i = 0; i < v.size(); ++i) {
+        num += double(v[i]) * levels[q[i]];
+        den += double(levels[q[i]]) * levels[q[i]];
+      }
+      if (den > 0) {
+        float s = store(num / den);
+        if (s != 0.0f && std::isfinite(s)) {
+          double e = codeGroupOnGrid(v, s, levels, nullptr);
+          if (e < best.error)
+            best = {s, 0, e};
+        }
+      }
+    }
+    return best;
+  }
   if (!spec.asymmetric) {
     const int qmin = -(1 << (spec.bits - 1)), qmax = (1 << (spec.bits - 1)) - 1;
     float m = 0;
@@ -169,7 +278,10 @@ QuantizedMatrix qtc::quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
       llvm::ArrayRef<float> v =
           w.slice(r * cols + g * spec.groupSize, spec.groupSize);
       GroupResult best = quantizeGroup(v, spec, ratios);
-      codeGroup(v, best.scale, best.zeroPoint, lo, hi, codes.data());
+      if (spec.levels.empty())
+        codeGroup(v, best.scale, best.zeroPoint, lo, hi, codes.data());
+      else
+        codeGroupOnGrid(v, best.scale, spec.levels, codes.data());
       for (int64_t i = 0; i < spec.groupSize; ++i)
         q.codes[r * cols + g * spec.groupSize + i] =
             static_cast<uint8_t>(codes[i] & ((1 << spec.bits) - 1));
@@ -188,6 +300,10 @@ std::vector<float> qtc::dequantizeMatrix(const QuantizedMatrix &q,
     for (int64_t c = 0; c < q.cols; ++c) {
       int64_t g = r * groups + c / spec.groupSize;
       int code = q.codes[r * q.cols + c];
+      if (!spec.levels.empty()) {
+        w[r * q.cols + c] = spec.levels[code] * q.scales[g];
+        continue;
+      }
       if (!spec.asymmetric && (code & (1 << (spec.bits - 1))))
         code -= 1 << spec.bits; // sign-extend
       int zp = spec.asymmetric ? q.zeroPoints[g] : 0;
@@ -308,11 +424,18 @@ QuantizedMatrix qtc::quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
         double *row = &cur[r * cols];
         float v = static_cast<float>(row[i]);
         int code;
-        codeGroup(llvm::ArrayRef<float>(&v, 1), params[r].scale,
-                  params[r].zeroPoint, lo, hi, &code);
+        double value;
+        if (spec.levels.empty()) {
+          codeGroup(llvm::ArrayRef<float>(&v, 1), params[r].scale,
+                    params[r].zeroPoint, lo, hi, &code);
+          value = double(code - params[r].zeroPoint) * double(params[r].scale);
+        } else {
+          codeGroupOnGrid(llvm::ArrayRef<float>(&v, 1), params[r].scale,
+                          spec.levels, &code);
+          value = double(spec.levels[code]) * double(params[r].scale);
+        }
         q.codes[r * cols + i] = static_cast<uint8_t>(code & ((1 << spec.bits) - 1));
-        double e = (row[i] - double(code - params[r].zeroPoint) *
-                                 double(params[r].scale)) / d;
+        double e = (row[i] - value) / d;
         err[r * kBlock + (i - b0)] = e;
         // Within the block right away; beyond it once per block.
         const double *ui = &u[i * cols];

@@ -13,6 +13,9 @@
 //    the extra negative level whatever its sign (as llama.cpp's Q4_0 does).
 //  * asymmetric: unsigned codes in [0, 2^b - 1] and an integer zero point
 //    per group.
+//  * a non-uniform grid (`levels`, 2^b increasing reals): unsigned codes
+//    index the grid, w ~ levels[code] * scale, no zero point. The scale's
+//    sign is searched as in the symmetric scheme.
 //
 // Each group's range is searched for the clipping that minimizes the group's
 // squared reconstruction error (round-to-nearest codes for each candidate
@@ -26,6 +29,7 @@
 #define QTC_DIALECTS_QT_UTILS_QUANTIZE_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
 #include <string>
@@ -39,13 +43,25 @@ struct QuantSpec {
   bool asymmetric = false; ///< Unsigned codes with a zero point per group.
   bool searchClip = true;  ///< MSE-optimal clipping search per group.
   bool f16Scales = true;   ///< Round scales to f16 (else f32).
+  /// Non-uniform grid of 2^bits increasing values (empty: evenly spaced
+  /// integer codes). Not with `asymmetric`.
+  std::vector<float> levels;
 };
+
+/// The grid named `name` for `bits`-bit codes: "uniform" gives an empty
+/// grid (evenly spaced codes); "nf4" NormalFloat 4 (QLoRA, as
+/// bitsandbytes stores it); "iq4nl" llama.cpp's IQ4_NL table divided by
+/// 127. False for an unknown name or a width the grid does not have.
+bool namedGrid(llvm::StringRef name, unsigned bits, std::vector<float> &levels);
+
+/// The grid names namedGrid knows, for messages.
+const char *gridNames();
 
 /// Quantized form of a rows x cols matrix.
 struct QuantizedMatrix {
   int64_t rows = 0, cols = 0;
   /// rows x cols codes, row-major; symmetric codes are two's complement in
-  /// the low `bits` bits.
+  /// the low `bits` bits; with a grid, indices into it.
   std::vector<uint8_t> codes;
   /// rows x (cols / groupSize) scales, already rounded to the storage type.
   std::vector<float> scales;

@@ -481,3 +481,19 @@ func.func @int8_dot_lanes(%a: vector<4xi32>, %x: vector<12xi8>) -> vector<4xi32>
   %0 = qt.int8_dot %a, %x, %x : vector<12xi8> -> vector<4xi32>
   return %0 : vector<4xi32>
 }
+
+// -----
+
+func.func @lookup_lanes(%t: vector<4xf32>, %i: vector<4xi32>) -> vector<4xf32> {
+  // expected-error @+1 {{needs a table of 8 or 16 lanes, got 'vector<4xf32>'}}
+  %r = qt.lookup %t, %i : vector<4xf32>, vector<4xi32>
+  return %r : vector<4xf32>
+}
+
+// -----
+
+func.func @lookup_index(%t: vector<8xf32>, %i: vector<16xi32>) -> vector<8xf32> {
+  // expected-error @+1 {{needs one index per table lane: 'vector<16xi32>' for 'vector<8xf32>'}}
+  %r = qt.lookup %t, %i : vector<8xf32>, vector<16xi32>
+  return %r : vector<8xf32>
+}

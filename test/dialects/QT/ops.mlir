@@ -196,3 +196,12 @@ func.func @kv_cache(%kc: tensor<1x2x40x8xi8>, %ks: tensor<1x2x2x16xf16>,
       -> tensor<1x2x?x16xi8>, tensor<1x2x?x1xf16>, tensor<1x2x?x1xf16>
   return %k, %c, %s, %m : tensor<1x2x40x16xf32>, tensor<1x2x?x16xi8>, tensor<1x2x?x1xf16>, tensor<1x2x?x1xf16>
 }
+
+// -----
+
+// CHECK-LABEL: func @lookup
+func.func @lookup(%t: vector<16xf32>, %i: vector<16xi32>) -> vector<16xf32> {
+  // CHECK: qt.lookup %{{.*}}, %{{.*}} : vector<16xf32>, vector<16xi32>
+  %r = qt.lookup %t, %i : vector<16xf32>, vector<16xi32>
+  return %r : vector<16xf32>
+}

@@ -4,7 +4,7 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: python3 %S/quantize.py %qtc_bin %t %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx %S/../../frontends/onnx/fixtures/gpt2_tiny.io.npz %S/../../frontends/onnx/fixtures/bert_tiny.onnx %S/../../frontends/onnx/fixtures/bert_tiny.io.npz %S/../../frontends/onnx/fixtures/llama_tiny.onnx %S/../../frontends/onnx/fixtures/llama_tiny.io.npz | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 51 passed, 0 failed
+// CHECK: 57 passed, 0 failed
 
 // --emit mlir shows the quantized matmuls, with the report table on stderr.
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w3 --group-size 32 --asym --tensor-type '*.mlp.*=8' --tensor-type 'onnx__MatMul_*=16' --emit mlir -o %t/q.mlir 2> %t/table.txt
@@ -35,6 +35,21 @@
 // ROTS-COUNT-9: linalg.matmul ins({{.*}} : tensor<{{8|32}}x32xf32>, tensor<32x32xf32>)
 // RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --rotate --salient-columns 0.1 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=ROTSAL
 // ROTSAL: qtc: error: --rotate and --salient-columns cannot be combined
+
+// --grid: 4-bit codes index a non-uniform grid (NF4 here); with mixed
+// widths only the 4-bit layers use it.
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --group-size 32 --grid nf4 --tensor-type '*.mlp.*=8' --emit mlir -o %t/nf4.mlir 2> %t/nf4.txt
+// RUN: FileCheck %s --check-prefix=NF4 < %t/nf4.mlir
+// RUN: FileCheck %s --check-prefix=NF4TABLE < %t/nf4.txt
+// NF4: qt.quantized_matmul {{.*}}#qt.packed<ui4, group_size = 32, scale = f16, levels = [-1.000000e+00, -0.6961928{{[0-9]*}}, {{.*}}, 1.000000e+00]>
+// NF4: qt.quantized_matmul {{.*}}#qt.packed<si8, group_size = 32, scale = f16>
+// NF4TABLE: (uniform, group 32, symmetric, 4-bit grid nf4)
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --grid nf5 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=GRIDNAME
+// GRIDNAME: qtc: error: --grid expects uniform, nf4 or iq4nl (got 'nf5')
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --grid nf4 --asym --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=GRIDASYM
+// GRIDASYM: qtc: error: --grid nf4 has no zero point: drop --asym
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w3 --grid iq4nl --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=GRIDBITS
+// GRIDBITS: qtc: error: --grid iq4nl is a 4-bit grid; use it with --quantize w4
 
 // Bad flags and inputs: one line, non-zero exit, no output file.
 // RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w9 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BITS

@@ -146,6 +146,8 @@ for model, io in PAIRS:
                          ("w3 + salient columns", ["--quantize=w3", "--salient-columns=0.1"]),
                          ("w3 + GPTQ", ["--quantize=w3", "--gptq", "--gptq-damp=0.1"]),
                          ("w4 + rotation + GPTQ", ["--quantize=w4", "--rotate", "--gptq", "--gptq-damp=0.1"]),
+                         ("w4 IQ4_NL grid + rotation + GPTQ",
+                          ["--quantize=w4", "--grid=iq4nl", "--rotate", "--gptq", "--gptq-damp=0.1"]),
                          ("avg:3 mixed", ["--weight-bits=avg:3"])):
         lib = os.path.join(work, "q.so")
         report = os.path.join(work, "report.json")
@@ -180,6 +182,10 @@ for model, io in PAIRS:
                                                     for c in rivals))
             check(f"{name} {label}: refinement never loses", predicted <= knapsack,
                   f"{predicted:.3e} <= {knapsack:.3e}")
+        elif "grid" in label:
+            check(f"{name} {label}: the grid is reported, GPTQ used",
+                  r.get("grid") == "iq4nl" and r.get("gptq") is True and r.get("rotated") is True,
+                  f"grid {r.get('grid')}, gptq {r.get('gptq')}, rotated {r.get('rotated')}")
         elif "rotation" in label:
             rotated = [l.get("rotated", False) for l in r["layers"]]
             check(f"{name} {label}: every layer rotated, GPTQ used",

@@ -362,3 +362,97 @@ TEST(Rotation, SpreadsAnOutlierColumn) {
     EXPECT_LT(sqError(e, w), 0.5 * plain) << bits << " bits";
   }
 }
+
+namespace {
+
+TEST(Grid, NamedGrids) {
+  std::vector<float> levels;
+  EXPECT_TRUE(namedGrid("uniform", 3, levels));
+  EXPECT_TRUE(levels.empty());
+  for (const char *name : {"nf4", "iq4nl"}) {
+    ASSERT_TRUE(namedGrid(name, 4, levels)) << name;
+    ASSERT_EQ(levels.size(), 16u) << name;
+    for (size_t i = 1; i < levels.size(); ++i)
+      EXPECT_GT(levels[i], levels[i - 1]) << name << " level " << i;
+    EXPECT_FLOAT_EQ(levels.front(), -1.0f) << name;
+    EXPECT_FALSE(namedGrid(name, 3, levels)) << name << " is a 4-bit grid";
+  }
+  ASSERT_TRUE(namedGrid("iq4nl", 4, levels));
+  EXPECT_FLOAT_EQ(levels.back(), 113.0f / 127.0f); // IQ4_NL's last entry
+  EXPECT_FALSE(namedGrid("nf5", 4, levels));
+  QuantSpec spec{4, 32};
+  ASSERT_TRUE(namedGrid("nf4", 4, spec.levels));
+  EXPECT_EQ(quantSpecError(spec, 64), "");
+  spec.asymmetric = true;
+  EXPECT_NE(quantSpecError(spec, 64), "");
+  spec.asymmetric = false;
+  spec.bits = 3;
+  EXPECT_NE(quantSpecError(spec, 64), "");
+  spec.bits = 4;
+  std::swap(spec.levels[3], spec.levels[4]);
+  EXPECT_NE(quantSpecError(spec, 64), "");
+}
+
+TEST(Grid, CodesPickTheNearestLevel) {
+  const int64_t n = 8, k = 256;
+  std::vector<float> w = gaussian(n * k, 41);
+  for (const char *name : {"nf4", "iq4nl"}) {
+    QuantSpec spec{4, 128};
+    ASSERT_TRUE(namedGrid(name, 4, spec.levels));
+    QuantizedMatrix q = quantizeMatrix(w, n, k, spec);
+    std::vector<float> d = dequantizeMatrix(q, spec);
+    for (int64_t i = 0; i < n * k; ++i) {
+      float s = q.scales[(i / k) * (k / 128) + (i % k) / 128];
+      ASSERT_LT(q.codes[i], 16u);
+      EXPECT_FLOAT_EQ(d[i], spec.levels[q.codes[i]] * s);
+      double mine =
+          std::fabs(double(w[i]) - double(spec.levels[q.codes[i]]) * s);
+      for (float l : spec.levels)
+        EXPECT_LE(mine, std::fabs(double(w[i]) - double(l) * s) + 1e-9)
+            << name << " element " << i;
+    }
+  }
+}
+
+TEST(Grid, NormalWeightsLoseLessThanEvenlySpacedCodes) {
+  // What the grids are for: on normally distributed groups, 16 levels
+  // placed by the distribution beat 16 evenly spaced ones.
+  const int64_t n = 64, k = 512;
+  std::vector<float> w = gaussian(n * k, 43);
+  double uniform = roundTripError(w, n, k, QuantSpec{4, 128});
+  for (const char *name : {"nf4", "iq4nl"}) {
+    QuantSpec spec{4, 128};
+    ASSERT_TRUE(namedGrid(name, 4, spec.levels));
+    double grid = roundTripError(w, n, k, spec);
+    EXPECT_LT(grid, 0.9 * uniform) << name;
+  }
+}
+
+TEST(Grid, GPTQOnAGrid) {
+  const int64_t rows = 256, n = 16, k = 128;
+  std::vector<float> x;
+  std::vector<double> h = correlatedInputs(rows, k, 45, x);
+  std::vector<float> w = gaussian(n * k, 47);
+  QuantSpec spec{4, 64};
+  ASSERT_TRUE(namedGrid("iq4nl", 4, spec.levels));
+  GPTQFactor f = gptqFactor(h, k, 0.01);
+  ASSERT_EQ(f.cols, k);
+  double rtn = outputError(
+      x, w, dequantizeMatrix(quantizeMatrix(w, n, k, spec), spec), rows, n, k);
+  QuantizedMatrix q = quantizeMatrixGPTQ(w, n, k, spec, f);
+  double gptq = outputError(x, w, dequantizeMatrix(q, spec), rows, n, k);
+  EXPECT_LT(gptq, 0.8 * rtn);
+  for (uint8_t c : q.codes)
+    EXPECT_LT(c, 16u);
+  // Uncorrelated inputs: GPTQ on the grid is plain rounding to it.
+  std::vector<double> diag(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    diag[i * k + i] = 1.0 + i;
+  GPTQFactor fd = gptqFactor(diag, k, 0.01);
+  QuantizedMatrix a = quantizeMatrixGPTQ(w, n, k, spec, fd);
+  QuantizedMatrix b = quantizeMatrix(w, n, k, spec);
+  EXPECT_EQ(a.codes, b.codes);
+  EXPECT_EQ(a.scales, b.scales);
+}
+
+} // namespace
