@@ -2,7 +2,11 @@
 """Int4 weight-only GEMV/GEMM: qtc against onnxruntime on the same model.
 
     python3 bench/matmulnbits.py [--qtc build/bin/qtc] [--m 1] [--k 4096]
-                                 [--n 4096] [--runs 50]
+                                 [--n 4096] [--runs 50] [--format nbits|bnb4]
+
+With --format bnb4 the model is quantized by onnxruntime's MatMulBnb4
+quantizer instead (bitsandbytes NF4, block 32: com.microsoft MatMulBnb4,
+which qtc imports as codes on the NF4 grid), and onnxruntime runs that op.
 
 Builds a one-node fp32 MatMul model, quantizes it with onnxruntime's own
 MatMulNBits quantizer (4 bits, block 32, asymmetric), compiles it with
@@ -25,7 +29,7 @@ import onnx
 from onnx import TensorProto, helper
 
 
-def build_model(path, m, k, n):
+def build_model(path, m, k, n, fmt="nbits"):
     rng = np.random.default_rng(0)
     w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
     graph = helper.make_graph(
@@ -34,6 +38,12 @@ def build_model(path, m, k, n):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
         [onnx.numpy_helper.from_array(w, "w")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    if fmt == "bnb4":
+        from onnxruntime.quantization.matmul_bnb4_quantizer import MatMulBnb4Quantizer
+        quant = MatMulBnb4Quantizer(model, MatMulBnb4Quantizer.NF4, 32)
+        quant.process()
+        onnx.save(quant.model.model, path)
+        return
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
     quant = MatMulNBitsQuantizer(model, block_size=32, is_symmetric=False)
     quant.process()
@@ -82,10 +92,12 @@ def main():
     p.add_argument("--k", type=int, default=4096)
     p.add_argument("--n", type=int, default=4096)
     p.add_argument("--runs", type=int, default=50)
+    p.add_argument("--format", choices=["nbits", "bnb4"], default="nbits",
+                   help="onnxruntime quantizer: MatMulNBits (int4, asymmetric) or MatMulBnb4 (NF4)")
     a = p.parse_args()
     tmp = tempfile.mkdtemp(prefix="qtc-bench-")
     model = os.path.join(tmp, "matmulnbits.onnx")
-    build_model(model, a.m, a.k, a.n)
+    build_model(model, a.m, a.k, a.n, a.format)
     x = np.random.default_rng(1).standard_normal((a.m, a.k), dtype=np.float32)
     np.save(os.path.join(tmp, "x.npy"), x)
     lib = os.path.join(tmp, "model.so")
@@ -96,17 +108,25 @@ def main():
                           "--output-dir", os.path.join(tmp, "out"), "--bench", str(a.runs)],
                          check=True, capture_output=True, text=True).stdout
     qtc_ms = float(re.search(r"median ([0-9.]+) ms", out).group(1))
-    ort0 = time_ort(with_accuracy(model, 0, os.path.join(tmp, "acc0.onnx")), x, a.runs)
-    ort4 = time_ort(with_accuracy(model, 4, os.path.join(tmp, "acc4.onnx")), x, a.runs)
-    weight_bytes = a.k * a.n // 2 + (a.k // 32) * a.n * 4 + (a.k // 32) * a.n // 2
+    if a.format == "bnb4":
+        peers = [("onnxruntime MatMulBnb4", time_ort(model, x, a.runs))]
+        weight_bytes = a.k * a.n // 2 + (a.k // 32) * a.n * 4
+        title = "MatMulBnb4 NF4 block 32"
+    else:
+        peers = [("onnxruntime accuracy_level=0",
+                  time_ort(with_accuracy(model, 0, os.path.join(tmp, "acc0.onnx")), x, a.runs)),
+                 ("onnxruntime accuracy_level=4",
+                  time_ort(with_accuracy(model, 4, os.path.join(tmp, "acc4.onnx")), x, a.runs))]
+        weight_bytes = a.k * a.n // 2 + (a.k // 32) * a.n * 4 + (a.k // 32) * a.n // 2
+        title = "MatMulNBits int4 g32"
     bw = copy_bandwidth()
     def roof(ms):
         return weight_bytes / (ms * 1e-3) / 1e9 / bw
-    print(f"MatMulNBits int4 g32 M={a.m} K={a.k} N={a.n}: weights {weight_bytes / 2**20:.1f} MiB, "
+    print(f"{title} M={a.m} K={a.k} N={a.n}: weights {weight_bytes / 2**20:.1f} MiB, "
           f"copy bandwidth {bw:.1f} GB/s, qtc compile {compile_s:.1f} s")
     print(f"{'':28}{'median ms':>10}{'qtc/peer':>10}{'roofline':>10}")
     print(f"{'qtc':28}{qtc_ms:10.3f}{'':>10}{roof(qtc_ms):10.1%}")
-    for label, ms in (("onnxruntime accuracy_level=0", ort0), ("onnxruntime accuracy_level=4", ort4)):
+    for label, ms in peers:
         print(f"{label:28}{ms:10.3f}{qtc_ms / ms:10.2f}{roof(ms):10.1%}")
 
 

@@ -1,8 +1,9 @@
 //===- QuantOps.cpp - quantized op handlers -------------------------------===//
 //
 // DequantizeLinear of constant weights keeps them packed (PackedWeight) so
-// that MatMul becomes qt.quantized_matmul; onnxruntime's MatMulNBits maps
-// onto qt.quantized_matmul directly and GatherBlockQuantized onto
+// that MatMul becomes qt.quantized_matmul; onnxruntime's MatMulNBits and
+// MatMulBnb4 (NF4) map onto qt.quantized_matmul directly and
+// GatherBlockQuantized onto
 // qt.embedding. Activation (de)quantization with per-tensor, per-axis or
 // blocked parameters becomes a linalg.generic whose parameter maps divide
 // the blocked axis by the block size.
@@ -13,6 +14,7 @@
 
 #include "dialects/QT/IR/QTOps.h"
 #include "dialects/QT/Utils/BitPacking.h"
+#include "dialects/QT/Utils/Quantize.h"
 
 #include "mlir/Dialect/Tensor/Utils/Utils.h"
 
@@ -659,6 +661,87 @@ Error matMulNBitsOp(NodeContext &ctx, Results &results) {
   return Error::success();
 }
 
+/// com.microsoft MatMulBnb4 (bitsandbytes 4-bit, onnxruntime's
+/// MatMulBnb4Quantizer): B holds W^T (N x K) row-major, two codes per byte
+/// with the first in the high nibble, and one absmax per block_size
+/// consecutive codes; w = NF4[code] * absmax. With K a multiple of
+/// block_size the blocks are groups along K, and the op is a quantized
+/// matmul on the NF4 grid with msb_first codes.
+Error matMulBnb4Op(NodeContext &ctx, Results &results) {
+  if (Error e = ctx.checkAttributes(
+          {"K", "N", "block_size", "quant_type", "training_mode", "transB"}))
+    return e;
+  const ::onnx::AttributeProto *kAttr = ctx.attr("K"), *nAttr = ctx.attr("N"),
+                               *blockAttr = ctx.attr("block_size"),
+                               *typeAttr = ctx.attr("quant_type");
+  if (!kAttr || !nAttr || !blockAttr || !typeAttr)
+    return ctx.error("attributes K, N, block_size and quant_type are required");
+  int64_t k = kAttr->i(), n = nAttr->i(), block = blockAttr->i();
+  if (typeAttr->i() != 1)
+    return ctx.error("quant_type=" + Twine(typeAttr->i()) +
+                     " is not supported: only NF4 (1); FP4 (0) is not");
+  if (ctx.intAttr("transB", 1) != 1)
+    return ctx.error("transB=0 is not supported");
+  if (k <= 0 || n <= 0 || block <= 0 || k % block != 0 || k % 2 != 0)
+    return ctx.error("K (" + Twine(k) + ") must be even and a multiple of "
+                     "block_size (" + Twine(block) + ")");
+  Expected<Value> a = ctx.input(0);
+  if (!a)
+    return a.takeError();
+  RankedTensorType at = typeOf(*a);
+  if (at.getRank() < 1 || !isa<FloatType>(at.getElementType()))
+    return ctx.error("A must be a float tensor of rank >= 1");
+  int64_t aK = at.getDimSize(at.getRank() - 1);
+  if (!ShapedType::isDynamic(aK) && aK != k)
+    return ctx.error("A's last dim is " + std::to_string(aK) + ", K is " +
+                     std::to_string(k));
+  if (ShapedType::isDynamic(aK)) {
+    SmallVector<int64_t> shape(at.getShape());
+    shape.back() = k;
+    at = RankedTensorType::get(shape, at.getElementType());
+    a = Expected<Value>(
+        tensor::CastOp::create(ctx.builder(), ctx.loc, at, *a).getResult());
+  }
+  Expected<const ConstData *> bData = ctx.constantInput(1, "B");
+  if (!bData)
+    return bData.takeError();
+  if ((*bData)->dtype != kUInt8 ||
+      static_cast<int64_t>((*bData)->bytes.size()) != n * k / 2)
+    return ctx.error("B must hold N * K / 2 = " + Twine(n * k / 2) +
+                     " uint8 bytes, got " + Twine((*bData)->bytes.size()) +
+                     " bytes of " + dtypeName((*bData)->dtype));
+  Expected<const ConstData *> sData = ctx.constantInput(2, "absmax");
+  if (!sData)
+    return sData.takeError();
+  int64_t groups = k / block;
+  if ((*sData)->numElements() != n * groups)
+    return ctx.error("absmax holds " + Twine((*sData)->numElements()) +
+                     " values, N * K / block_size = " + Twine(n * groups));
+  if ((*sData)->dtype != kFloat && (*sData)->dtype != kFloat16)
+    return ctx.error("absmax must be float or float16");
+  OpBuilder &b = ctx.builder();
+  Type scaleElem = ctx.importer.elementType((*sData)->dtype);
+  Value weights = ctx.importer.constantFromBytes(
+      (*bData)->bytes, {n, k / 2}, b.getI8Type(), (*bData)->name,
+      (*bData)->owner);
+  Value scales = ctx.importer.constantFromBytes(
+      (*sData)->bytes, {n, groups}, scaleElem, (*sData)->name,
+      (*sData)->owner);
+  std::vector<float> levels;
+  qtc::namedGrid("nf4", 4, levels);
+  auto format = mlir::qt::PackedAttr::get(
+      ctx.context(), IntegerType::get(ctx.context(), 4, IntegerType::Unsigned),
+      block, scaleElem, /*hasZeroPoint=*/false, mlir::qt::BitOrder::MsbFirst,
+      levels);
+  SmallVector<int64_t> outShape(at.getShape());
+  outShape.back() = n;
+  auto outType = RankedTensorType::get(outShape, at.getElementType());
+  Value out = mlir::qt::QuantizedMatmulOp::create(
+      b, ctx.loc, outType, *a, weights, scales, Value(), Value(), format);
+  results.push_back(tensorOf(out, ctx.inputs[0]->dtype));
+  return Error::success();
+}
+
 Error gatherBlockQuantizedOp(NodeContext &ctx, Results &results) {
   if (Error e = ctx.checkAttributes(
           {"gather_axis", "quantize_axis", "block_size", "bits"}))
@@ -745,6 +828,7 @@ void qtc::onnx::addQuantOps(OpTable &t) {
   t.add("", "MatMulInteger", 10, matmulIntegerOp);
   t.add("", "QLinearMatMul", 10, qlinearMatmulOp);
   t.add("com.microsoft", "MatMulNBits", 1, matMulNBitsOp);
+  t.add("com.microsoft", "MatMulBnb4", 1, matMulBnb4Op);
   t.add("com.microsoft", "GatherBlockQuantized", 1, gatherBlockQuantizedOp);
   t.add("com.microsoft", "DequantizeLinear", 1, dequantizeLinearOp);
   t.add("com.microsoft", "QuantizeLinear", 1, quantizeLinearOp);

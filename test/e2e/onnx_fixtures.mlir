@@ -13,5 +13,7 @@
 // RUN: python3 %S/run_onnx_model.py qtc-translate qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib %S/../frontends/onnx/fixtures/llama_tiny_int4_qdq.onnx %S/../frontends/onnx/fixtures/llama_tiny_int4_qdq.io.npz | FileCheck %s --check-prefix=CHECK
 // RUN: python3 %S/run_onnx_model.py qtc-translate qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib %S/../frontends/onnx/fixtures/llama_tiny_genai_int4.onnx %S/../frontends/onnx/fixtures/llama_tiny_genai_int4.io.npz | FileCheck %s --check-prefix=CHECK
 // RUN: python3 %S/run_onnx_model.py qtc-translate qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib %S/../frontends/onnx/fixtures/llama_tiny_genai_int4_dml.onnx %S/../frontends/onnx/fixtures/llama_tiny_genai_int4_dml.io.npz | FileCheck %s --check-prefix=CHECK
+// RUN: python3 %S/run_onnx_model.py qtc-translate qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib %S/../frontends/onnx/fixtures/bert_tiny_nf4_bnb4.onnx %S/../frontends/onnx/fixtures/bert_tiny_nf4_bnb4.io.npz | FileCheck %s --check-prefix=CHECK
+// RUN: python3 %S/run_onnx_model.py qtc-translate qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib %S/../frontends/onnx/fixtures/llama_tiny_nf4_bnb4.onnx %S/../frontends/onnx/fixtures/llama_tiny_nf4_bnb4.io.npz | FileCheck %s --check-prefix=CHECK
 // CHECK-NOT: MISMATCH
 // CHECK: {{[1-9][0-9]*}} passed, 0 failed

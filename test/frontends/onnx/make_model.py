@@ -224,6 +224,34 @@ def matmulnbits_ort():
     return q.model.model
 
 
+def _bnb4(quant_type, k=64, n=16, block=32):
+    from onnxruntime.quantization.matmul_bnb4_quantizer import MatMulBnb4Quantizer
+    w = init("w", rng.standard_normal((k, n)).astype(np.float32))
+    m = build([node("MatMul", ["x", "w"], ["y"], name="proj")], [vi("x", T.FLOAT, ["batch", k])],
+              [vi("y", T.FLOAT, None)], [w], opset=17)
+    q = MatMulBnb4Quantizer(m, quant_type, block)
+    q.process()
+    return q.model.model
+
+
+@model
+def matmulbnb4_ort():
+    """A float MatMul quantized to MatMulBnb4 (NF4) by onnxruntime's quantizer."""
+    return _bnb4(1)
+
+
+@model
+def matmulbnb4_fp4():
+    """MatMulBnb4 with bitsandbytes' FP4 type, which qtc does not read."""
+    return _bnb4(0)
+
+
+@model
+def matmulbnb4_straddle():
+    """NF4 blocks of 32 codes across rows of K = 48: not groups along K."""
+    return _bnb4(1, k=48)
+
+
 @model
 def gather_block_quantized():
     v, d, bs = 10, 64, 32

@@ -5,6 +5,12 @@
 // RUN: qtc-translate --import-onnx %t.qdq8.onnx --mlir-elide-resource-strings-if-larger=8 | FileCheck %s --check-prefix=QDQ8
 // RUN: python3 %S/make_model.py matmulnbits_ort %t.nbits.onnx 2> /dev/null
 // RUN: qtc-translate --import-onnx %t.nbits.onnx --mlir-elide-resource-strings-if-larger=8 | FileCheck %s --check-prefix=NBITS
+// RUN: python3 %S/make_model.py matmulbnb4_ort %t.bnb4.onnx
+// RUN: qtc-translate --import-onnx %t.bnb4.onnx --mlir-elide-resource-strings-if-larger=8 | FileCheck %s --check-prefix=BNB4
+// RUN: python3 %S/make_model.py matmulbnb4_fp4 %t.fp4.onnx
+// RUN: not qtc-translate --import-onnx %t.fp4.onnx 2>&1 | FileCheck %s --check-prefix=FP4
+// RUN: python3 %S/make_model.py matmulbnb4_straddle %t.straddle.onnx
+// RUN: not qtc-translate --import-onnx %t.straddle.onnx 2>&1 | FileCheck %s --check-prefix=STRADDLE
 // RUN: python3 %S/make_model.py gather_block_quantized %t.gbq.onnx
 // RUN: qtc-translate --import-onnx %t.gbq.onnx --mlir-elide-resource-strings-if-larger=8 | FileCheck %s --check-prefix=GBQ
 // RUN: python3 %S/make_model.py qdq_activations %t.act.onnx
@@ -52,6 +58,16 @@
 // NBITS: %[[S:.*]] = arith.constant dense_resource<w_scales> : tensor<16x2xf32>
 // NBITS: %[[Z:.*]] = arith.constant dense_resource<w_zero_points> : tensor<16x2xi8>
 // NBITS: qt.quantized_matmul %arg0, %[[B]], %[[S]] zero_points(%[[Z]] : tensor<16x2xi8>) {format = #qt.packed<ui4, group_size = 32, scale = f32, zero_point>} : tensor<?x64xf32>, tensor<16x32xi8>, tensor<16x2xf32> -> tensor<?x16xf32>
+
+// onnxruntime's MatMulBnb4Quantizer output (bitsandbytes NF4): W^T's codes
+// two per byte, the first in the high nibble (msb_first), one absmax per
+// block of 32 along K: a quantized matmul on the NF4 grid.
+// BNB4-LABEL: func.func @main(%arg0: tensor<?x64xf32>
+// BNB4: %[[B:.*]] = arith.constant dense_resource<w_Bnb4> : tensor<16x32xi8>
+// BNB4: %[[S:.*]] = arith.constant dense_resource<w_absmax> : tensor<16x2xf32>
+// BNB4: qt.quantized_matmul %arg0, %[[B]], %[[S]] {format = #qt.packed<ui4, group_size = 32, scale = f32, order = msb_first, levels = [-1.000000e+00, -0.6961928{{[0-9]*}}, {{.*}}, 1.000000e+00]>} : tensor<?x64xf32>, tensor<16x32xi8>, tensor<16x2xf32> -> tensor<?x16xf32>
+// FP4: error: {{.*}}node 'proj_Bnb4' (MatMulBnb4, domain com.microsoft, opset 1): quant_type=0 is not supported: only NF4 (1); FP4 (0) is not
+// STRADDLE: error: {{.*}}node 'proj_Bnb4' (MatMulBnb4, domain com.microsoft, opset 1): K (48) must be even and a multiple of block_size (32)
 
 // GBQ-LABEL: func.func @main(%arg0: tensor<1x?xi64>
 // GBQ: qt.embedding %{{.*}}[%arg0] scales(%{{.*}} : tensor<10x2xf32>) {format = #qt.packed<ui4, group_size = 32, scale = f32>} : tensor<10x32xi8>, tensor<1x?xi64> -> tensor<1x?x64xf32>

@@ -27,7 +27,7 @@
 // RUN: not qtc 2>&1 | FileCheck %s --check-prefix=NOCMD
 // NOCMD: qtc: error: expected a command: compile, run or eval (see qtc --help)
 
-// Every quantized fixture (QDQ, MatMulNBits, onnxruntime-genai, GPTQ, AWQ)
+// Every quantized fixture (QDQ, MatMulNBits, MatMulBnb4 NF4, onnxruntime-genai, GPTQ, AWQ)
 // compiles with all of its dequantization fused into matmuls.
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/bert_tiny_int4_qdq.onnx -o %t/f1.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/bert_tiny_int4_matmulnbits.onnx -o %t/f2.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
@@ -36,6 +36,8 @@
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_int4_qdq.onnx -o %t/f5.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_int4_matmulnbits.onnx -o %t/f6.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_genai_int4_dml.onnx -o %t/f7.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/bert_tiny_nf4_bnb4.onnx -o %t/f10.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_nf4_bnb4.onnx -o %t/f11.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
 // RUN: qtc compile %S/../../frontends/safetensors/models/llama_gptq -o %t/f8.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
 // RUN: qtc compile %S/../../frontends/safetensors/models/llama_awq -o %t/f9.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
 // FUSED-NOT: warning

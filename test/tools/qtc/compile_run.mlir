@@ -5,6 +5,7 @@
 // RUN: python3 %S/compile_run.py %qtc_bin %S/../../frontends/onnx/fixtures/gpt2_tiny_int4_matmulnbits.onnx %S/../../frontends/onnx/fixtures/gpt2_tiny_int4_matmulnbits.io.npz | FileCheck %s
 // RUN: python3 %S/compile_run.py %qtc_bin %S/../../frontends/onnx/fixtures/llama_tiny.onnx %S/../../frontends/onnx/fixtures/llama_tiny.io.npz | FileCheck %s
 // RUN: python3 %S/compile_run.py %qtc_bin %S/../../frontends/onnx/fixtures/llama_tiny_int4_matmulnbits.onnx %S/../../frontends/onnx/fixtures/llama_tiny_int4_matmulnbits.io.npz | FileCheck %s
+// RUN: python3 %S/compile_run.py %qtc_bin %S/../../frontends/onnx/fixtures/llama_tiny_nf4_bnb4.onnx %S/../../frontends/onnx/fixtures/llama_tiny_nf4_bnb4.io.npz | FileCheck %s
 // RUN: python3 %S/compile_run.py %qtc_bin %S/../../frontends/onnx/fixtures/llama_tiny_genai_int4_dml.onnx %S/../../frontends/onnx/fixtures/llama_tiny_genai_int4_dml.io.npz | FileCheck %s
 // CHECK-NOT: MISMATCH
 // CHECK: {{[1-9][0-9]*}} passed, 0 failed
