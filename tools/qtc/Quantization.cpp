@@ -188,9 +188,13 @@ std::vector<float> effectiveWeight(const Layer &l, const QuantSpec &spec,
   if (!l.inputScale.empty())
     for (int64_t i = 0; i < n * k; ++i)
       e[i] /= l.inputScale[i % k];
+  // The kept columns' f16 weights add to what their codes decode to: 0 for
+  // evenly spaced codes alone, but not after GPTQ moved error into them, nor
+  // on a grid without an exact 0 (IQ4_NL), and the compiled model computes
+  // both terms.
   for (auto [j, c] : llvm::enumerate(l.salient))
     for (int64_t r = 0; r < n; ++r)
-      e[r * k + c] = l.salientWeight[r * l.salient.size() + j];
+      e[r * k + c] += l.salientWeight[r * l.salient.size() + j];
   if (codes)
     *codes = std::move(q);
   return e;

@@ -4,7 +4,7 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: python3 %S/quantize.py %qtc_bin %t %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx %S/../../frontends/onnx/fixtures/gpt2_tiny.io.npz %S/../../frontends/onnx/fixtures/bert_tiny.onnx %S/../../frontends/onnx/fixtures/bert_tiny.io.npz %S/../../frontends/onnx/fixtures/llama_tiny.onnx %S/../../frontends/onnx/fixtures/llama_tiny.io.npz | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 57 passed, 0 failed
+// CHECK: 63 passed, 0 failed
 
 // --emit mlir shows the quantized matmuls, with the report table on stderr.
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w3 --group-size 32 --asym --tensor-type '*.mlp.*=8' --tensor-type 'onnx__MatMul_*=16' --emit mlir -o %t/q.mlir 2> %t/table.txt

@@ -144,6 +144,8 @@ for model, io in PAIRS:
 
     for label, flags in (("w4 + calibration (activation-aware)", ["--quantize=w4"]),
                          ("w3 + salient columns", ["--quantize=w3", "--salient-columns=0.1"]),
+                         ("w4 IQ4_NL grid + GPTQ + salient columns (kept columns' codes are not 0)",
+                          ["--quantize=w4", "--grid=iq4nl", "--gptq", "--salient-columns=0.1"]),
                          ("w3 + GPTQ", ["--quantize=w3", "--gptq", "--gptq-damp=0.1"]),
                          ("w4 + rotation + GPTQ", ["--quantize=w4", "--rotate", "--gptq", "--gptq-damp=0.1"]),
                          ("w4 IQ4_NL grid + rotation + GPTQ",
@@ -182,6 +184,10 @@ for model, io in PAIRS:
                                                     for c in rivals))
             check(f"{name} {label}: refinement never loses", predicted <= knapsack,
                   f"{predicted:.3e} <= {knapsack:.3e}")
+        elif "salient" in label:
+            kept = [l.get("salient_columns", 0) for l in r["layers"]]
+            check(f"{name} {label}: 10% of each layer's columns kept",
+                  all(c == -(-l["shape"][1] // 10) for c, l in zip(kept, r["layers"])), f"{kept}")
         elif "grid" in label:
             check(f"{name} {label}: the grid is reported, GPTQ used",
                   r.get("grid") == "iq4nl" and r.get("gptq") is True and r.get("rotated") is True,
@@ -194,10 +200,6 @@ for model, io in PAIRS:
         elif "GPTQ" in label:
             check(f"{name} {label}: GPTQ used", r.get("gptq") is True and r.get("gptq_damp") == 0.1,
                   f"gptq {r.get('gptq')}, damp {r.get('gptq_damp')}")
-        elif "salient" in label:
-            kept = [l.get("salient_columns", 0) for l in r["layers"]]
-            check(f"{name} {label}: 10% of each layer's columns kept",
-                  all(c == -(-l["shape"][1] // 10) for c, l in zip(kept, r["layers"])), f"{kept}")
         else:
             scaled = sum("activation_scaled" in l for l in r["layers"])
             check(f"{name} {label}: activation-aware scaling used", r["activation_aware"] and scaled > 0,
