@@ -975,30 +975,31 @@ struct TileQuantizedMatmulPass
     Value zero = arith::ConstantOp::create(
         b, l, DenseElementsAttr::get(vt, b.getF32FloatAttr(0.0f)));
     SmallVector<bool, 1> inBounds = {true};
-    // With a grid, each level as a vector: the code's bits pick one by a
-    // tree of selects (bit 0 chooses within pairs, bit 1 between pairs...),
-    // portable and free of gathers.
-    SmallVector<Value> levelVectors;
-    if (format.hasLevels())
-      for (float v : format.getLevels().asArrayRef())
-        levelVectors.push_back(arith::ConstantOp::create(
-            b, l, DenseElementsAttr::get(vt, b.getF32FloatAttr(v))));
-    Value zeroI8 = splatI8(b, w, 0);
-    // On x86, vpermps picks lane i of a register of 8 (AVX2) or 16
-    // (AVX-512) floats by index: the grid in one or two registers, the
-    // code as the index.
-    SmallVector<Value> tables;
+    // Codes on a grid become levels. On x86, vpermps picks lane i of a
+    // register of 8 (AVX2) or 16 (AVX-512) floats by index: the grid in one
+    // or two registers, the code as the index. Elsewhere each level is a
+    // vector and the code's bits pick one by a tree of selects (bit 0
+    // chooses within pairs, bit 1 between pairs...), free of gathers.
     int64_t levelCount = format.hasLevels() ? int64_t(1) << bits : 0;
     permute = permute && format.hasLevels() && (w == 8 || w == 16) &&
               levelCount <= 16;
-    if (permute) {
+    SmallVector<Value> tables, levelVectors;
+    Value zeroI8;
+    if (format.hasLevels()) {
       ArrayRef<float> lv = format.getLevels().asArrayRef();
-      for (int64_t t = 0; t < levelCount; t += w) {
-        SmallVector<float> table;
-        for (int64_t i = 0; i < w; ++i)
-          table.push_back(lv[std::min(t + i, levelCount - 1)]);
-        tables.push_back(arith::ConstantOp::create(
-            b, l, DenseElementsAttr::get(vt, ArrayRef<float>(table))));
+      zeroI8 = splatI8(b, w, 0);
+      if (permute) {
+        for (int64_t t = 0; t < levelCount; t += w) {
+          SmallVector<float> table;
+          for (int64_t i = 0; i < w; ++i)
+            table.push_back(lv[std::min(t + i, levelCount - 1)]);
+          tables.push_back(arith::ConstantOp::create(
+              b, l, DenseElementsAttr::get(vt, ArrayRef<float>(table))));
+        }
+      } else {
+        for (float v : lv)
+          levelVectors.push_back(arith::ConstantOp::create(
+              b, l, DenseElementsAttr::get(vt, b.getF32FloatAttr(v))));
       }
     }
     auto lookUp = [&](OpBuilder &lb, Value codes) -> Value {

@@ -53,7 +53,7 @@ def pack(codes, bits):
     return (stream.reshape(n, -1, 8) << np.arange(8)).sum(axis=2).astype(np.uint8).view(np.int8)
 
 
-def run(body, result_shape):
+def run(body, result_shape, passes=()):
     module = f"""
 func.func private @printMemrefF32(memref<*xf32>)
 func.func @main() {{
@@ -64,7 +64,7 @@ func.func @main() {{
   return
 }}
 """
-    printed = jit.printed_memrefs(jit.lower_and_run(TOOLS, module, "main"))
+    printed = jit.printed_memrefs(jit.lower_and_run(TOOLS, module, "main", passes))
     return printed[0].reshape([int(d) for d in result_shape.split("x")])
 
 
@@ -92,7 +92,8 @@ def decode(codes, scales, zp, signed, bits, group, levels=None):
     return (vals - zero[:, g]) * scales.astype(np.float64)[:, g]
 
 
-def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=None, levels=False):
+def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=None, levels=False,
+                          passes=()):
     m, k, n, group = shape or (3, 48 if bits in (3, 6) else 64, 5, 16)
     codes = rng.integers(0, 2 ** bits, size=(n, k))
     scales = (rng.random((n, k // group)) * 0.1 + 0.01).astype(np.float16 if scale_type == "f16" else np.float32)
@@ -125,8 +126,10 @@ def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=No
         zp_ref = np.where(zp >= 2 ** (bits - 1), zp - 2 ** bits, zp) if signed else zp
     w = decode(codes, scales, zp_ref, signed, bits, group, lv)
     ref = x.astype(np.float64) @ w.T + (bias if bias is not None else 0)
-    got = run("\n".join(body), f"{m}x{n}")
+    got = run("\n".join(body), f"{m}x{n}", passes)
     label = f" {m}x{k}x{n} g{group} (tiled)" if shape else ""
+    if passes:
+        label += " " + " ".join(passes)
     grid = " levels" if levels else ""
     return f"quantized_matmul {code_type}{grid} zp={with_zp} scale={scale_type} bias={with_bias}{label}", got, ref
 
@@ -467,6 +470,11 @@ def main():
               lambda: quantized_matmul_case(3, False, False, "f32", True, (5, 768, 24, 64), levels=True),
               lambda: quantized_matmul_case(4, False, False, "f16", True, (1, 512, 40, 32), levels=True),
               lambda: quantized_matmul_case(4, False, False, "f16", False, (16, 1024, 256, 128), levels=True),
+              # The few-row kernel's portable tree of selects.
+              lambda: quantized_matmul_case(4, False, False, "f16", True, (2, 512, 40, 32), levels=True,
+                                            passes=["--qt-tile-quantized-matmul=grid-lookup=select"]),
+              lambda: quantized_matmul_case(2, False, False, "f32", False, (3, 256, 24, 32), levels=True,
+                                            passes=["--qt-tile-quantized-matmul=grid-lookup=select"]),
               # Real-valued matmuls: 4, 2 and 1 rows per block, 16/10/5-wide
               # column chunks, too narrow to vectorize, and on the pool.
               lambda: real_matmul_case(8, 40, 48), lambda: real_matmul_case(6, 24, 20),
@@ -511,6 +519,12 @@ def main():
             for pos in (False, True):
                 cases.append(lambda i=inter, r=rdim, p=pos: rotary_case(i, r, p))
     cases += [lambda: embedding_case(False), lambda: embedding_case(True)]
+    # AVX2's 8-lane vpermps pair where the host has it (the select tree,
+    # at 8 lanes, elsewhere).
+    lookup = "permute" if "avx2" in open("/proc/cpuinfo").read() else "select"
+    cases.append(lambda: quantized_matmul_case(
+        4, False, False, "f16", True, (1, 512, 40, 32), levels=True,
+        passes=[f"--qt-tile-quantized-matmul=vector-bits=256 grid-lookup={lookup}"]))
     passed = failed = 0
     for case in cases:
         name, got, ref = case()

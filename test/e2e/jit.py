@@ -13,11 +13,12 @@ import numpy as np
 
 
 
-def lower_and_run(tools, program, entry):
-    """Lowers `program` with qt-cpu-pipeline and runs `entry` (no arguments,
-    no results) with mlir-runner; returns what it printed."""
+def lower_and_run(tools, program, entry, passes=()):
+    """Lowers `program` with qt-cpu-pipeline (after `passes`, qtc-opt flags)
+    and runs `entry` (no arguments, no results) with mlir-runner; returns
+    what it printed."""
     qtc_opt, runner, utils, c_utils = tools
-    lowered = subprocess.run([qtc_opt, "--qt-cpu-pipeline"], input=program,
+    lowered = subprocess.run([qtc_opt, *passes, "--qt-cpu-pipeline"], input=program,
                              capture_output=True, text=True)
     if lowered.returncode:
         raise RuntimeError("lowering failed:\n" + lowered.stderr[-3000:])
