@@ -15,6 +15,7 @@
 #include "llvm/ADT/APFloat.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace mlir::qt {
 #define GEN_PASS_DEF_QTQUANTIZEWEIGHTS
@@ -59,6 +60,82 @@ ElementsAttr bytesAttr(RankedTensorType type, StringRef name,
   AsmResourceBlob blob =
       HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(uint64_t));
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
+/// The k values of an f32 constant of shape [k] (dense or a resource blob).
+bool readF32Vector(Value v, int64_t k, std::vector<float> &out) {
+  auto c = v.getDefiningOp<arith::ConstantOp>();
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!c || !t || t.getRank() != 1 || t.getDimSize(0) != k ||
+      !t.getElementType().isF32())
+    return false;
+  out.assign(k, 0.0f);
+  if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+    AsmResourceBlob *blob = r.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != size_t(k) * 4)
+      return false;
+    std::memcpy(out.data(), blob->getData().data(), size_t(k) * 4);
+    return true;
+  }
+  if (auto d = dyn_cast<DenseFPElementsAttr>(c.getValue())) {
+    int64_t i = 0;
+    for (APFloat f : d.getValues<APFloat>())
+      out[i++] = f.convertToFloat();
+    return true;
+  }
+  return false;
+}
+
+/// Folds x * inv[k] (k the last dimension) into the op that produces x
+/// when that is a layer or RMS norm with constant f32 weight (and bias)
+/// whose result reaches only this matmul, through reshapes that keep the
+/// last dimension: norm(x) * g * inv + b * inv. The activation-aware
+/// scales then cost nothing at run time (AWQ folds them the same way).
+bool foldInputScale(OpBuilder &b, Value input, ArrayRef<float> inv) {
+  int64_t k = inv.size();
+  Value v = input;
+  while (true) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t || t.getRank() == 0 || t.getDimSize(t.getRank() - 1) != k ||
+        !v.hasOneUse())
+      return false;
+    Operation *def = v.getDefiningOp();
+    if (!def)
+      return false;
+    if (isa<tensor::ReshapeOp, tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def)) {
+      v = def->getOperand(0);
+      continue;
+    }
+    auto fold = [&](Value weight, Value bias, auto setWeight, auto setBias) {
+      std::vector<float> w, bv;
+      if (!readF32Vector(weight, k, w) || (bias && !readF32Vector(bias, k, bv)))
+        return false;
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(def);
+      auto type = RankedTensorType::get({k}, b.getF32Type());
+      for (int64_t i = 0; i < k; ++i)
+        w[i] *= inv[i];
+      setWeight(arith::ConstantOp::create(b, def->getLoc(),
+                                          DenseElementsAttr::get(type, ArrayRef<float>(w))));
+      if (bias) {
+        for (int64_t i = 0; i < k; ++i)
+          bv[i] *= inv[i];
+        setBias(arith::ConstantOp::create(b, def->getLoc(),
+                                          DenseElementsAttr::get(type, ArrayRef<float>(bv))));
+      }
+      return true;
+    };
+    if (auto ln = dyn_cast<LayerNormOp>(def))
+      return fold(
+          ln.getWeight(), ln.getBias(),
+          [&](Value nw) { ln.getWeightMutable().assign(nw); },
+          [&](Value nb) { ln.getBiasMutable().assign(nb); });
+    if (auto rms = dyn_cast<RmsNormOp>(def))
+      return fold(
+          rms.getWeight(), Value(),
+          [&](Value nw) { rms.getWeightMutable().assign(nw); }, [](Value) {});
+    return false;
+  }
 }
 
 } // namespace
@@ -197,13 +274,15 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                                 spec.levels);
   Value input = m.op.getDpsInputs()[0];
   Value original = input;
-  if (!inputScale.empty()) {
+  std::vector<float> inv;
+  for (float v : inputScale)
+    inv.push_back(1.0f / v);
+  // The salient columns read the unscaled input: no fold then.
+  if (!inputScale.empty() &&
+      !(salientColumns.empty() && foldInputScale(b, input, inv))) {
     // input[i, k] * (1 / s[k]), one elementwise pass before the matmul.
     auto inType = cast<RankedTensorType>(input.getType());
     Type et = inType.getElementType();
-    std::vector<float> inv;
-    for (float v : inputScale)
-      inv.push_back(1.0f / v);
     auto invType = RankedTensorType::get({m.k}, b.getF32Type());
     Value invScale = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(invType, ArrayRef<float>(inv)));
     SmallVector<Value> dynSizes;

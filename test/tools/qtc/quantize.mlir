@@ -77,6 +77,20 @@
 // MASK: qtc: calibration statistics over the tokens 'attention_mask' marks: 62.5% of the rows
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --quantize w4 --group-size 32 --calibration %t/padded.npz --calibration-mask none --emit mlir -o %t/unmasked.mlir 2>&1 | FileCheck %s --check-prefix=NOMASK
 // NOMASK-NOT: calibration statistics over the tokens
+// Activation-aware scales fold into a norm that feeds only the scaled
+// matmul (gpt2's ln_1 -> c_attn, ln_2 -> c_fc): its weight and bias are
+// divided by them, and no multiply runs before those matmuls. The other
+// scaled layers (c_proj, mlp's c_proj) keep one elementwise multiply.
+// RUN: python3 -c "import numpy; numpy.savez(r'%t/full.npz', input_ids=(numpy.arange(16) * 7 % 100).reshape(2, 8), attention_mask=numpy.ones((2, 8), numpy.int64))"
+// RUN: qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=2 --dim sequence=8 --quantize w4 --group-size 32 --calibration %t/full.npz --quant-report %t/fold.json --emit mlir -o %t/fold.mlir
+// RUN: python3 -c "import json, sys; r = json.load(open(sys.argv[1])); s = [l['name'] for l in r['layers'] if l.get('activation_scaled')]; print(len(s), 'scaled'); sys.exit(0 if any('c_attn' in n for n in s) and any('c_fc' in n for n in s) else 1)" %t/fold.json
+// RUN: FileCheck %s --check-prefix=FOLD < %t/fold.mlir
+// FOLD: %[[LN1:.*]] = qt.layer_norm
+// FOLD-NEXT: %[[R1:.*]] = tensor.reshape %[[LN1]]
+// FOLD-NEXT: qt.quantized_matmul %[[R1]]
+// FOLD: %[[LN2:.*]] = qt.layer_norm
+// FOLD-NEXT: %[[R2:.*]] = tensor.reshape %[[LN2]]
+// FOLD-NEXT: qt.quantized_matmul %[[R2]]
 // RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --dim batch=1 --dim sequence=8 --quantize w4 --group-size 32 --calibration %t/padded.npz --calibration-mask input_mask --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BADMASK
 // BADMASK: qtc: error: calibration {{.*}}padded.npz: the model has no int64/int32 input 'input_mask' to mask the statistics with (--calibration-mask)
 // RUN: not ls %t/bad.so
