@@ -57,6 +57,7 @@ llvm::LogicalResult mlir::qt::buildCPUBackendStages(OpPassManager &pm,
   tiling.l1Bytes = target.l1Bytes;
   tiling.vectorBits = target.vectorBits;
   tiling.int8Dot = target.int8Dot;
+  tiling.gridLookup = target.gridLookup;
   tiling.reassociate = target.reassociate;
   pm.addPass(createQTTileQuantizedMatmul(tiling));
   if (failed(parsePassPipeline(kCPULowering, pm)))

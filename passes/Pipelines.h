@@ -20,6 +20,8 @@ struct CPUTarget {
   int64_t vectorBits = 0; ///< widest vector register
   std::string int8Dot = "auto"; ///< int8 dot product instruction
                                 ///< (avx512vnni, avxvnni, none; auto: host)
+  std::string gridLookup = "auto"; ///< grid codes in few-row kernels:
+                                   ///< permute (vpermps), select; auto: host
   bool reassociate = true; ///< floating-point sums may be reordered, and
                            ///< erf/exp/tanh approximated (qt-approximate-math)
 };

@@ -935,7 +935,8 @@ struct TileQuantizedMatmulPass
   /// a decoded panel is written and read back once per use. For 2, 4 and
   /// 8-bit codes whose groups hold whole vectors (canFuse). Codes on a
   /// non-uniform grid (2 and 4 bits) become levels[code] * s, the level
-  /// picked by a tree of selects on the code's bits.
+  /// picked by qt.lookup (vpermps) or by a tree of selects on the code's
+  /// bits (grid-lookup).
   static bool canFuse(PackedAttr format, Type elem, int64_t rows, int64_t tk,
                       int64_t w) {
     int64_t bits = format.getBits(), group = format.getGroupSize();

@@ -103,23 +103,22 @@ Value scaleCode(OpBuilder &b, Location l, Value code, PackedAttr format,
                 Value scale, Value zeroPoint, Type type) {
   unsigned bits = format.getBits();
   Type i32 = b.getI32Type();
-  auto toType = [&](Value v) -> Value {
-    if (v.getType() == type)
-      return v;
-    return type.getIntOrFloatBitWidth() > v.getType().getIntOrFloatBitWidth()
-               ? (Value)arith::ExtFOp::create(b, l, type, v)
-               : (Value)arith::TruncFOp::create(b, l, type, v);
-  };
   if (format.hasLevels()) {
-    // levels[code] * scale: the (unsigned) code indexes the format's grid.
+    // levels[code] * scale in f32, rounded once to `type` (as onnxruntime's
+    // MatMulBnb4 does): the (unsigned) code indexes the format's grid.
+    Type f32 = b.getF32Type();
     ArrayRef<float> levels = format.getLevels().asArrayRef();
     auto tableType =
-        RankedTensorType::get({static_cast<int64_t>(levels.size())}, b.getF32Type());
+        RankedTensorType::get({static_cast<int64_t>(levels.size())}, f32);
     Value table = arith::ConstantOp::create(
         b, l, DenseElementsAttr::get(tableType, levels));
     Value at = arith::IndexCastUIOp::create(b, l, b.getIndexType(), code);
     Value level = tensor::ExtractOp::create(b, l, table, ValueRange{at});
-    return arith::MulFOp::create(b, l, toType(level), toType(scale));
+    Value s = scale.getType() == f32
+                  ? scale
+                  : (Value)arith::ExtFOp::create(b, l, f32, scale);
+    Value w = arith::MulFOp::create(b, l, level, s);
+    return type == f32 ? w : (Value)arith::TruncFOp::create(b, l, type, w);
   }
   if (format.isSignedCodes()) {
     Value up = arith::ConstantIntOp::create(b, l, 32 - bits, 32);
@@ -143,12 +142,17 @@ Value scaleCode(OpBuilder &b, Location l, Value code, PackedAttr format,
     zp = scalarConstant(b, l, type,
                         static_cast<double>(format.getImplicitZeroPoint()));
   }
-  Value s = scale.getType() == type
-                ? scale
-                : (type.getIntOrFloatBitWidth() >
-                           scale.getType().getIntOrFloatBitWidth()
-                       ? (Value)arith::ExtFOp::create(b, l, type, scale)
-                       : (Value)arith::TruncFOp::create(b, l, type, scale));
+  Value s = scale;
+  if (s.getType() != type) {
+    unsigned from = s.getType().getIntOrFloatBitWidth(),
+             to = type.getIntOrFloatBitWidth();
+    // f16 <-> bf16 (equal widths) go through f32: truncf must narrow.
+    if (from == to)
+      s = arith::ExtFOp::create(b, l, b.getF32Type(), s);
+    s = to > s.getType().getIntOrFloatBitWidth()
+            ? (Value)arith::ExtFOp::create(b, l, type, s)
+            : (Value)arith::TruncFOp::create(b, l, type, s);
+  }
   return arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, w, zp), s);
 }
 

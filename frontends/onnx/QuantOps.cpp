@@ -666,7 +666,7 @@ Error matMulNBitsOp(NodeContext &ctx, Results &results) {
 /// with the first in the high nibble, and one absmax per block_size
 /// consecutive codes; w = NF4[code] * absmax. With K a multiple of
 /// block_size the blocks are groups along K, and the op is a quantized
-/// matmul on the NF4 grid with msb_first codes.
+/// matmul on the NF4 grid (codes repacked low nibble first).
 Error matMulBnb4Op(NodeContext &ctx, Results &results) {
   if (Error e = ctx.checkAttributes(
           {"K", "N", "block_size", "quant_type", "training_mode", "transB"}))
@@ -685,6 +685,9 @@ Error matMulBnb4Op(NodeContext &ctx, Results &results) {
   if (k <= 0 || n <= 0 || block <= 0 || k % block != 0 || k % 2 != 0)
     return ctx.error("K (" + Twine(k) + ") must be even and a multiple of "
                      "block_size (" + Twine(block) + ")");
+  // Bounded so that N * K cannot overflow (B's size is checked below).
+  if (k > (int64_t(1) << 31) || n > (int64_t(1) << 31))
+    return ctx.error("K and N must be at most 2^31");
   Expected<Value> a = ctx.input(0);
   if (!a)
     return a.takeError();
@@ -721,9 +724,15 @@ Error matMulBnb4Op(NodeContext &ctx, Results &results) {
     return ctx.error("absmax must be float or float16");
   OpBuilder &b = ctx.builder();
   Type scaleElem = ctx.importer.elementType((*sData)->dtype);
+  // High nibble first: repacked into the lsb_first order the backends read.
+  std::vector<uint8_t> lsb = qtc::repackRows(
+      ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>((*bData)->bytes.data()),
+                        (*bData)->bytes.size()),
+      n, k, 4, qtc::BitOrder::MsbFirst, qtc::BitOrder::LsbFirst);
+  auto owner = std::make_shared<std::vector<uint8_t>>(std::move(lsb));
   Value weights = ctx.importer.constantFromBytes(
-      (*bData)->bytes, {n, k / 2}, b.getI8Type(), (*bData)->name,
-      (*bData)->owner);
+      ArrayRef<char>(reinterpret_cast<const char *>(owner->data()), owner->size()),
+      {n, k / 2}, b.getI8Type(), (*bData)->name, owner);
   Value scales = ctx.importer.constantFromBytes(
       (*sData)->bytes, {n, groups}, scaleElem, (*sData)->name,
       (*sData)->owner);
@@ -731,7 +740,7 @@ Error matMulBnb4Op(NodeContext &ctx, Results &results) {
   qtc::namedGrid("nf4", 4, levels);
   auto format = mlir::qt::PackedAttr::get(
       ctx.context(), IntegerType::get(ctx.context(), 4, IntegerType::Unsigned),
-      block, scaleElem, /*hasZeroPoint=*/false, mlir::qt::BitOrder::MsbFirst,
+      block, scaleElem, /*hasZeroPoint=*/false, mlir::qt::BitOrder::LsbFirst,
       levels);
   SmallVector<int64_t> outShape(at.getShape());
   outShape.back() = n;

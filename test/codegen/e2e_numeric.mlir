@@ -16,4 +16,4 @@
 // two matmuls sharing A and their init).
 // RUN: python3 %S/run_lowered.py qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 88 passed, 0 failed
+// CHECK: 89 passed, 0 failed

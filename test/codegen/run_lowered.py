@@ -68,6 +68,10 @@ func.func @main() {{
     return printed[0].reshape([int(d) for d in result_shape.split("x")])
 
 
+# Tile pass options that tile the few-row grid cases whatever the host.
+PIN = "l1-bytes=32768 vector-bits=512"
+
+
 def random_levels(bits):
     """2^bits strictly increasing f32 levels, unevenly spaced."""
     while True:
@@ -471,10 +475,12 @@ def main():
               lambda: quantized_matmul_case(4, False, False, "f16", True, (1, 512, 40, 32), levels=True),
               lambda: quantized_matmul_case(4, False, False, "f16", False, (16, 1024, 256, 128), levels=True),
               # The few-row kernel's portable tree of selects.
+              # (L1 and vector width pinned, so the shapes are tiled on
+              # every host.)
               lambda: quantized_matmul_case(4, False, False, "f16", True, (2, 512, 40, 32), levels=True,
-                                            passes=["--qt-tile-quantized-matmul=grid-lookup=select"]),
+                                            passes=[f"--qt-tile-quantized-matmul={PIN} grid-lookup=select"]),
               lambda: quantized_matmul_case(2, False, False, "f32", False, (3, 256, 24, 32), levels=True,
-                                            passes=["--qt-tile-quantized-matmul=grid-lookup=select"]),
+                                            passes=[f"--qt-tile-quantized-matmul={PIN} grid-lookup=select"]),
               # Real-valued matmuls: 4, 2 and 1 rows per block, 16/10/5-wide
               # column chunks, too narrow to vectorize, and on the pool.
               lambda: real_matmul_case(8, 40, 48), lambda: real_matmul_case(6, 24, 20),
@@ -519,12 +525,18 @@ def main():
             for pos in (False, True):
                 cases.append(lambda i=inter, r=rdim, p=pos: rotary_case(i, r, p))
     cases += [lambda: embedding_case(False), lambda: embedding_case(True)]
-    # AVX2's 8-lane vpermps pair where the host has it (the select tree,
-    # at 8 lanes, elsewhere).
-    lookup = "permute" if "avx2" in open("/proc/cpuinfo").read() else "select"
+    # vpermps where the host has it (the select tree elsewhere): AVX2's
+    # 8-lane pair for 16 levels, and AVX-512's 16 lanes with the 4 levels of
+    # a 2-bit grid padded.
+    flags = open("/proc/cpuinfo").read().split()
+    avx2 = "permute" if "avx2" in flags else "select"
+    avx512 = "permute" if "avx512f" in flags else "select"
     cases.append(lambda: quantized_matmul_case(
         4, False, False, "f16", True, (1, 512, 40, 32), levels=True,
-        passes=[f"--qt-tile-quantized-matmul=vector-bits=256 grid-lookup={lookup}"]))
+        passes=[f"--qt-tile-quantized-matmul=l1-bytes=32768 vector-bits=256 grid-lookup={avx2}"]))
+    cases.append(lambda: quantized_matmul_case(
+        2, False, False, "f32", True, (2, 512, 24, 32), levels=True,
+        passes=[f"--qt-tile-quantized-matmul={PIN} grid-lookup={avx512}"]))
     passed = failed = 0
     for case in cases:
         name, got, ref = case()

@@ -195,7 +195,8 @@ static cl::opt<bool> asymFlag("asym",
                               cl::sub(compileCmd), cl::cat(quantCategory));
 static cl::opt<std::string> gridFlag(
     "grid",
-    cl::desc("Code grid of 4-bit weights: uniform (16 evenly spaced levels), "
+    cl::desc("Code grid of 4-bit weights (with --quantize w4 or "
+             "--weight-bits): uniform (16 evenly spaced levels), "
              "nf4 (NormalFloat 4) or iq4nl (llama.cpp's IQ4_NL table); a "
              "non-uniform grid loses less on normally distributed weights, "
              "e.g. with --rotate. Layers of other widths stay uniform"),
@@ -502,6 +503,10 @@ static mlir::qt::CPUTarget cpuTarget() {
   t.int8Dot = f.contains("+avx512vnni") && f.contains("+avx512f") ? "avx512vnni"
               : f.contains("+avxvnni")                             ? "avxvnni"
                                                                    : "none";
+  // vpermps needs AVX2 (8 lanes) or AVX-512F (16) of the vector width.
+  bool permute = (t.vectorBits == 512 && f.contains("+avx512f")) ||
+                 (t.vectorBits == 256 && f.contains("+avx2"));
+  t.gridLookup = permute ? "permute" : "select";
   return t;
 }
 

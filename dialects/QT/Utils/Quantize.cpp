@@ -90,8 +90,6 @@ struct GroupResult {
   double error = 0;
 };
 
-/// Squared error of `v` coded with `scale` and `zp`, codes in [lo, hi].
-/// Writes the codes to `codes` when not null.
 /// Index of the level of `levels` (increasing) nearest to `x`.
 int nearestLevel(llvm::ArrayRef<float> levels, float x) {
   auto it = std::lower_bound(levels.begin(), levels.end(), x);
@@ -119,6 +117,8 @@ double codeGroupOnGrid(llvm::ArrayRef<float> v, float scale,
   return err;
 }
 
+/// Squared error of `v` coded with `scale` and `zp`, codes in [lo, hi].
+/// Writes the codes to `codes` when not null.
 double codeGroup(llvm::ArrayRef<float> v, float scale, int zp, int lo, int hi,
                  int *codes) {
   double err = 0;

@@ -14,7 +14,7 @@
 // onnxruntime's MatMulBnb4Quantizer (NF4; fixtures/gen_bnb4_fixtures.py).
 // RUN: qtc-translate --import-onnx %S/fixtures/bert_tiny_nf4_bnb4.onnx | FileCheck %s --check-prefix=NF4 --implicit-check-not=qt.dequantize
 // RUN: qtc-translate --import-onnx %S/fixtures/llama_tiny_nf4_bnb4.onnx | FileCheck %s --check-prefix=NF4 --implicit-check-not=qt.dequantize
-// NF4: qt.quantized_matmul {{.*}}#qt.packed<ui4, group_size = 32, scale = f32, order = msb_first, levels = [
+// NF4: qt.quantized_matmul {{.*}}#qt.packed<ui4, group_size = 32, scale = f32, levels = [
 // RUN: qtc-translate --import-onnx %S/fixtures/llama_tiny_genai_int4.onnx | FileCheck %s --check-prefix=GENAI --implicit-check-not=qt.dequantize
 // RUN: qtc-translate --import-onnx %S/fixtures/llama_tiny_genai_int4_dml.onnx | FileCheck %s --check-prefix=DML --implicit-check-not=qt.dequantize
 // Static binding of the symbolic dims.

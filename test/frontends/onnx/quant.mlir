@@ -60,12 +60,13 @@
 // NBITS: qt.quantized_matmul %arg0, %[[B]], %[[S]] zero_points(%[[Z]] : tensor<16x2xi8>) {format = #qt.packed<ui4, group_size = 32, scale = f32, zero_point>} : tensor<?x64xf32>, tensor<16x32xi8>, tensor<16x2xf32> -> tensor<?x16xf32>
 
 // onnxruntime's MatMulBnb4Quantizer output (bitsandbytes NF4): W^T's codes
-// two per byte, the first in the high nibble (msb_first), one absmax per
+// two per byte, the first in the high nibble (repacked low nibble first
+// at import), one absmax per
 // block of 32 along K: a quantized matmul on the NF4 grid.
 // BNB4-LABEL: func.func @main(%arg0: tensor<?x64xf32>
 // BNB4: %[[B:.*]] = arith.constant dense_resource<w_Bnb4> : tensor<16x32xi8>
 // BNB4: %[[S:.*]] = arith.constant dense_resource<w_absmax> : tensor<16x2xf32>
-// BNB4: qt.quantized_matmul %arg0, %[[B]], %[[S]] {format = #qt.packed<ui4, group_size = 32, scale = f32, order = msb_first, levels = [-1.000000e+00, -0.6961928{{[0-9]*}}, {{.*}}, 1.000000e+00]>} : tensor<?x64xf32>, tensor<16x32xi8>, tensor<16x2xf32> -> tensor<?x16xf32>
+// BNB4: qt.quantized_matmul %arg0, %[[B]], %[[S]] {format = #qt.packed<ui4, group_size = 32, scale = f32, levels = [-1.000000e+00, -0.6961928{{[0-9]*}}, {{.*}}, 1.000000e+00]>} : tensor<?x64xf32>, tensor<16x32xi8>, tensor<16x2xf32> -> tensor<?x16xf32>
 // FP4: error: {{.*}}node 'proj_Bnb4' (MatMulBnb4, domain com.microsoft, opset 1): quant_type=0 is not supported: only NF4 (1); FP4 (0) is not
 // STRADDLE: error: {{.*}}node 'proj_Bnb4' (MatMulBnb4, domain com.microsoft, opset 1): K (48) must be even and a multiple of block_size (32)
 

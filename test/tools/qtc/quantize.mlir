@@ -50,6 +50,16 @@
 // GRIDASYM: qtc: error: --grid nf4 has no zero point: drop --asym
 // RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w3 --grid iq4nl --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=GRIDBITS
 // GRIDBITS: qtc: error: --grid iq4nl is a 4-bit grid; use it with --quantize w4
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --grid nf4 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=GRIDALONE
+// GRIDALONE: qtc: error: --grid needs --quantize, --weight-bits or --tensor-type
+// Cross-compiling picks the grid lookup from the target's features, not the
+// host's: vpermps only with AVX2 / AVX-512F of the vector width.
+// RUN: python3 -c "import numpy as np, onnx; from onnx import helper as h, TensorProto as T, numpy_helper as nh; g = h.make_graph([h.make_node('MatMul', ['x', 'w'], ['y'])], 'g', [h.make_tensor_value_info('x', T.FLOAT, [1, 512])], [h.make_tensor_value_info('y', T.FLOAT, [1, 512])], [nh.from_array(np.random.default_rng(0).standard_normal((512, 512)).astype(np.float32), 'w')]); onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 17)]), r'%t/gemv.onnx')"
+// RUN: qtc compile --quiet %t/gemv.onnx --quantize w4 --grid nf4 --target-triple x86_64-unknown-linux-gnu --target-features +avx --emit llvm -o %t/avx.ll
+// RUN: not grep -q permps %t/avx.ll
+// RUN: qtc compile --quiet %t/gemv.onnx --quantize w4 --grid nf4 --target-triple x86_64-unknown-linux-gnu --target-features +avx,+avx2 --emit llvm -o %t/avx2.ll
+// RUN: FileCheck %s --check-prefix=PERM < %t/avx2.ll
+// PERM: @llvm.x86.avx2.permps
 
 // Bad flags and inputs: one line, non-zero exit, no output file.
 // RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w9 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BITS
