@@ -561,6 +561,10 @@ Error matMulNBitsOp(NodeContext &ctx, Results &results) {
     a = Expected<Value>(
         tensor::CastOp::create(ctx.builder(), ctx.loc, at, *a).getResult());
   }
+  // Bounded so that the sizes below cannot overflow (B's size is checked).
+  if (k > (int64_t(1) << 31) || n > (int64_t(1) << 31) ||
+      block > (int64_t(1) << 31))
+    return ctx.error("K, N and block_size must be at most 2^31");
   int64_t kBlocks = (k + block - 1) / block, blob = block * bits / 8;
   Expected<const ConstData *> bData = ctx.constantInput(1, "B");
   if (!bData)

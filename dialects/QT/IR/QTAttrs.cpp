@@ -65,6 +65,10 @@ Attribute PackedAttr::parse(AsmParser &parser, Type) {
       continue;
     }
     if (keyword == "levels") {
+      if (hasLevels) {
+        parser.emitError(kwLoc) << "'levels' is given twice";
+        return {};
+      }
       hasLevels = true;
       if (parser.parseEqual() ||
           parser.parseCommaSeparatedList(

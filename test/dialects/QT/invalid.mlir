@@ -26,6 +26,11 @@ func.func private @int_scale() attributes {f = #qt.packed<ui4, group_size = 32, 
 
 // -----
 
+// expected-error @+1 {{'levels' is given twice}}
+func.func private @twice_levels() attributes {f = #qt.packed<ui2, group_size = 32, scale = f16, levels = [-1.0, 0.0], levels = [0.5, 1.0]>}
+
+// -----
+
 // expected-error @+1 {{levels must hold 2^2 = 4 values for 'ui2' codes, got 3}}
 func.func private @few_levels() attributes {f = #qt.packed<ui2, group_size = 32, scale = f16, levels = [-1.0, 0.0, 1.0]>}
 
