@@ -528,6 +528,28 @@ Error qlinearMatmulOp(NodeContext &ctx, Results &results) {
   return Error::success();
 }
 
+/// Input 0 of a weight-only matmul contrib op: a float tensor whose last
+/// dim is the op's K (a dynamic last dim is cast to K).
+Expected<Value> activationsWithK(NodeContext &ctx, int64_t k) {
+  Expected<Value> a = ctx.input(0);
+  if (!a)
+    return a.takeError();
+  RankedTensorType at = typeOf(*a);
+  if (at.getRank() < 1 || !isa<FloatType>(at.getElementType()))
+    return ctx.error("A must be a float tensor of rank >= 1");
+  int64_t aK = at.getDimSize(at.getRank() - 1);
+  if (!ShapedType::isDynamic(aK) && aK != k)
+    return ctx.error("A's last dim is " + std::to_string(aK) + ", K is " +
+                     std::to_string(k));
+  if (!ShapedType::isDynamic(aK))
+    return a;
+  // The op's K says what the dynamic dim must be.
+  SmallVector<int64_t> shape(at.getShape());
+  shape.back() = k;
+  auto cast = RankedTensorType::get(shape, at.getElementType());
+  return tensor::CastOp::create(ctx.builder(), ctx.loc, cast, *a).getResult();
+}
+
 Error matMulNBitsOp(NodeContext &ctx, Results &results) {
   if (Error e = ctx.checkAttributes(
           {"K", "N", "bits", "block_size", "accuracy_level"}))
@@ -543,24 +565,10 @@ Error matMulNBitsOp(NodeContext &ctx, Results &results) {
   if (k <= 0 || n <= 0 || block <= 0 || (block * bits) % 8 != 0)
     return ctx.error("K, N and block_size must be positive and block_size * "
                      "bits a multiple of 8");
-  Expected<Value> a = ctx.input(0);
+  Expected<Value> a = activationsWithK(ctx, k);
   if (!a)
     return a.takeError();
   RankedTensorType at = typeOf(*a);
-  if (at.getRank() < 1 || !isa<FloatType>(at.getElementType()))
-    return ctx.error("A must be a float tensor of rank >= 1");
-  int64_t aK = at.getDimSize(at.getRank() - 1);
-  if (!ShapedType::isDynamic(aK) && aK != k)
-    return ctx.error("A's last dim is " + std::to_string(aK) + ", K is " +
-                     std::to_string(k));
-  if (ShapedType::isDynamic(aK)) {
-    // The op's K says what the dynamic dim must be.
-    SmallVector<int64_t> shape(at.getShape());
-    shape.back() = k;
-    at = RankedTensorType::get(shape, at.getElementType());
-    a = Expected<Value>(
-        tensor::CastOp::create(ctx.builder(), ctx.loc, at, *a).getResult());
-  }
   // Bounded so that the sizes below cannot overflow (B's size is checked).
   if (k > (int64_t(1) << 31) || n > (int64_t(1) << 31) ||
       block > (int64_t(1) << 31))
@@ -692,23 +700,10 @@ Error matMulBnb4Op(NodeContext &ctx, Results &results) {
   // Bounded so that N * K cannot overflow (B's size is checked below).
   if (k > (int64_t(1) << 31) || n > (int64_t(1) << 31))
     return ctx.error("K and N must be at most 2^31");
-  Expected<Value> a = ctx.input(0);
+  Expected<Value> a = activationsWithK(ctx, k);
   if (!a)
     return a.takeError();
   RankedTensorType at = typeOf(*a);
-  if (at.getRank() < 1 || !isa<FloatType>(at.getElementType()))
-    return ctx.error("A must be a float tensor of rank >= 1");
-  int64_t aK = at.getDimSize(at.getRank() - 1);
-  if (!ShapedType::isDynamic(aK) && aK != k)
-    return ctx.error("A's last dim is " + std::to_string(aK) + ", K is " +
-                     std::to_string(k));
-  if (ShapedType::isDynamic(aK)) {
-    SmallVector<int64_t> shape(at.getShape());
-    shape.back() = k;
-    at = RankedTensorType::get(shape, at.getElementType());
-    a = Expected<Value>(
-        tensor::CastOp::create(ctx.builder(), ctx.loc, at, *a).getResult());
-  }
   Expected<const ConstData *> bData = ctx.constantInput(1, "B");
   if (!bData)
     return bData.takeError();
