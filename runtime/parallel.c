@@ -8,9 +8,17 @@
  * that lowering emits is provided: fork/join of a team, static worksharing
  * (chunked and unchunked), barriers, thread numbers.
  *
- * The team size is qtc_set_num_threads(n) if called, else the environment
- * variable QTC_NUM_THREADS, else the number of online processors. A region
- * entered from inside another one runs on the calling thread alone.
+ * The team size is the calling thread's qtc_set_call_threads(n) if set,
+ * else qtc_set_num_threads(n) if called, else the environment variable
+ * QTC_NUM_THREADS, else the number of online processors. A region entered
+ * from inside another one runs on the calling thread alone.
+ *
+ * Any number of threads may run models at once: the pool serves one region
+ * at a time, and a region forked while another thread's region holds the
+ * pool runs on its own calling thread alone (the same static worksharing
+ * with a team of one). Nothing waits for the pool, so concurrent callers
+ * cannot deadlock, and each call's results do not depend on how many
+ * threads ran it (the parallel loops split independent output tiles).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -62,6 +70,11 @@ static _Thread_local int32_t threadNum;
 static _Thread_local int32_t teamSize = 1;
 static _Thread_local int inRegion;
 static _Thread_local int32_t pushedThreads;
+/* qtc_set_call_threads: this thread's team size for the calls it makes. */
+static _Thread_local int32_t callThreads;
+
+/* Held by the thread whose region the pool is running. */
+static pthread_mutex_t poolBusy = PTHREAD_MUTEX_INITIALIZER;
 
 /* The pool. Workers 1..started-1 wait for a new generation of work. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -97,6 +110,10 @@ int qtc_get_num_threads(void) {
 
 void qtc_set_num_threads(int n) {
   configured = n < 1 ? 1 : (n > kMaxThreads ? kMaxThreads : n);
+}
+
+void qtc_set_call_threads(int n) {
+  callThreads = n < 0 ? 0 : (n > kMaxThreads ? kMaxThreads : n);
 }
 
 static void invoke(QtcMicrotask fn, int32_t argc, void **a) {
@@ -213,11 +230,15 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
   for (int32_t i = 0; i < argc; ++i)
     args[i] = va_arg(ap, void *);
   va_end(ap);
-  int team = pushedThreads > 0 ? pushedThreads : qtc_get_num_threads();
+  int team = pushedThreads > 0 ? pushedThreads
+             : callThreads > 0  ? callThreads
+                                : qtc_get_num_threads();
   pushedThreads = 0;
   if (team > kMaxThreads)
     team = kMaxThreads;
-  if (team <= 1 || inRegion) {
+  /* Another thread's region holds the pool: this one runs alone. */
+  int pooled = team > 1 && !inRegion && pthread_mutex_trylock(&poolBusy) == 0;
+  if (!pooled) {
     /* A team of one: the calling thread, numbered 0 in this region. */
     int32_t savedNum = threadNum, savedSize = teamSize;
     int savedIn = inRegion;
@@ -280,6 +301,7 @@ void __kmpc_fork_call(void *loc, int32_t argc, QtcMicrotask fn, ...) {
       break;
     }
   }
+  pthread_mutex_unlock(&poolBusy);
 }
 
 void __kmpc_barrier(void *loc, int32_t gtid) {

@@ -20,6 +20,16 @@ extern "C" {
 void qtc_set_num_threads(int threads);
 int qtc_get_num_threads(void);
 
+/* The team size of the parallel regions the calling thread starts from now
+ * on, overriding qtc_set_num_threads for this thread alone (0: back to the
+ * default). The C API sets it around each run of a model with its own
+ * thread count. */
+void qtc_set_call_threads(int threads);
+
+/* Models may run on any number of threads at once: the pool serves one
+ * parallel region at a time, and a region started while the pool is busy
+ * runs on its calling thread alone, with the same results. */
+
 #ifdef __cplusplus
 }
 #endif
