@@ -24,5 +24,8 @@ llvm_config.add_tool_substitutions(
 config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
 config.substitutions.append(("%runner_utils_lib", os.path.join(config.llvm_lib_dir, "libmlir_runner_utils.so")))
 config.substitutions.append(("%c_runner_utils_lib", os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils.so")))
+# The source tree and libqtc.so, for C programs built against the C API.
+config.substitutions.append(("%qtc_src_root", config.qtc_src_root))
+config.substitutions.append(("%qtc_lib_dir", os.path.join(config.qtc_obj_root, "lib")))
 # The qtc driver by absolute path, for scripts that call it.
 config.substitutions.append(("%qtc_bin", os.path.join(config.qtc_tools_dir, "qtc")))

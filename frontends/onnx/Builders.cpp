@@ -1,7 +1,7 @@
 //===- Builders.cpp - numpy broadcasting and matmul for the ONNX importer -===//
 //
 // The helpers that report errors through the node being imported; the
-// generic ones are in frontends/common/TensorBuilders.cpp.
+// generic ones are in dialects/QT/Utils/TensorBuilders.cpp.
 //
 //===----------------------------------------------------------------------===//
 

@@ -8,7 +8,7 @@
 #ifndef QTC_FRONTENDS_ONNX_IMPORTER_H
 #define QTC_FRONTENDS_ONNX_IMPORTER_H
 
-#include "frontends/common/TensorBuilders.h"
+#include "dialects/QT/Utils/TensorBuilders.h"
 #include "frontends/onnx/OnnxImporter.h"
 
 #include "dialects/QT/IR/QTDialect.h"

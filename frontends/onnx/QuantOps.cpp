@@ -14,7 +14,7 @@
 
 #include "dialects/QT/IR/QTOps.h"
 #include "dialects/QT/Utils/BitPacking.h"
-#include "dialects/QT/Utils/Quantize.h"
+#include "dialects/QT/Utils/Grids.h"
 
 #include "mlir/Dialect/Tensor/Utils/Utils.h"
 

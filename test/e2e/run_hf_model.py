@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds a Hugging Face checkpoint with qtc, runs it, and compares with the
 outputs transformers computed (the checkpoint's reference.npz, written by
-test/frontends/safetensors/models/gen_models.py).
+test/frontends/hf/models/gen_models.py).
 
     python3 run_hf_model.py QTC_TRANSLATE QTC_OPT MLIR_RUNNER RUNNER_UTILS \\
         C_RUNNER_UTILS CHECKPOINT_DIR

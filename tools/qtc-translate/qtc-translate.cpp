@@ -12,7 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/onnx/OnnxImporter.h"
-#include "frontends/safetensors/HFImporter.h"
+#include "frontends/hf/HFImporter.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"

@@ -1,15 +1,16 @@
-// qtc compile imports an ONNX model or a checkpoint directory and runs the
-// stages that exist (qt-normalize-pipeline), with progress on stderr.
+// qtc compile imports an ONNX model or a checkpoint directory and, by
+// default (--emit mlir), stops after normalization and quantization, with
+// progress on stderr.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_genai_int4.onnx -o %t/genai.mlir 2>&1 | FileCheck %s --check-prefix=PROGRESS
 // RUN: FileCheck %s --check-prefix=GENAI < %t/genai.mlir
-// RUN: cd %t && qtc compile --quiet %S/../../frontends/safetensors/models/llama_gptq 2>&1 | count 0
+// RUN: cd %t && qtc compile --quiet %S/../../frontends/hf/models/llama_gptq 2>&1 | count 0
 // RUN: FileCheck %s --check-prefix=GPTQ < %t/llama_gptq.mlir
 
 // PROGRESS: qtc: importing {{.*}}llama_tiny_genai_int4.onnx ... {{[0-9.]+}} s
 // PROGRESS-NEXT: qtc: qt-normalize-pipeline ... {{[0-9.]+}} s
 // PROGRESS-NEXT: qtc: dequantize fusion: 11 quantized matmuls, 0 dequantize left unfused
-// PROGRESS-NEXT: qtc: writing {{.*}}genai.mlir ... {{[0-9.]+}} s
+// PROGRESS-NEXT: qtc: wrote {{.*}}genai.mlir
 
 // The genai model's symmetric MatMulNBits carry no zero points.
 // GENAI: func.func @main(
@@ -38,8 +39,8 @@
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_genai_int4_dml.onnx -o %t/f7.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/bert_tiny_nf4_bnb4.onnx -o %t/f10.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_nf4_bnb4.onnx -o %t/f11.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
-// RUN: qtc compile %S/../../frontends/safetensors/models/llama_gptq -o %t/f8.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
-// RUN: qtc compile %S/../../frontends/safetensors/models/llama_awq -o %t/f9.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/hf/models/llama_gptq -o %t/f8.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
+// RUN: qtc compile %S/../../frontends/hf/models/llama_awq -o %t/f9.mlir 2>&1 | FileCheck %s --check-prefix=FUSED
 // FUSED-NOT: warning
 // FUSED: qtc: dequantize fusion: {{[1-9][0-9]*}} quantized matmuls, 0 dequantize left unfused
 // FUSED-NOT: warning

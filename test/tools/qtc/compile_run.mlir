@@ -27,7 +27,7 @@
 // HEADER-NOT: qtc_model_load_weights
 // SHAPE: qtc: error: input 'input_ids' must be int64 [1, 2], the file holds int64 [1, 3]
 // NAME: qtc: error: the model has no input 'nothere'
-// MISSING: qtc: error: {{.*}}missing.json: cannot open
+// MISSING: qtc: error: {{.*}}missing.so: no such file
 
 // Object files for other targets come from LLVM's cross backends.
 // RUN: qtc compile --quiet %S/../../frontends/onnx/fixtures/llama_tiny_int4_matmulnbits.onnx --dim batch_size=1 --dim sequence_length=1 --dim past_sequence_length=3 --dim total_sequence_length=4 --emit obj --target-triple aarch64-linux-gnu --target-cpu neoverse-v1 -o %t/llama-a64.o

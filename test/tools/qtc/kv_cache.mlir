@@ -19,7 +19,7 @@
 
 // Bad flags and models without a cache: one line, non-zero exit, no output.
 // RUN: not qtc compile %S/../../frontends/onnx/fixtures/llama_tiny_genai_int4.onnx --kv-cache-bits 3 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BITS
-// BITS: qtc: error: --kv-cache-bits expects 8, 4 or 2 (got 3)
+// BITS: qtc: error: --kv-cache-bits expects 8, 4 or 2 (got '3')
 // RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --kv-cache-bits 8 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=NOCACHE
 // NOCACHE: qtc: error: {{.*}}gpt2_tiny.onnx: --kv-cache-bits: no attention reads its KV cache from the model's inputs
 // RUN: not ls %t/bad.so

@@ -1,0 +1,872 @@
+//===- HFImporter.cpp - Hugging Face checkpoint -> MLIR -------------------===//
+
+#include "frontends/hf/HFImporter.h"
+
+#include "dialects/QT/Utils/TensorBuilders.h"
+#include "frontends/hf/Checkpoint.h"
+#include "frontends/hf/QuantizedLinear.h"
+
+#include "dialects/QT/IR/QTDialect.h"
+#include "dialects/QT/IR/QTOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+using namespace qtc::ir;
+using qtc::safetensors::Checkpoint;
+using qtc::safetensors::DType;
+using qtc::safetensors::TensorRef;
+using llvm::Error;
+using llvm::Expected;
+
+namespace {
+
+llvm::Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Model hyper-parameters read from config.json.
+struct Config {
+  std::string modelType;
+  int64_t hidden = 0, layers = 0, heads = 0, kvHeads = 0, headDim = 0,
+          intermediate = 0, vocab = 0, maxPositions = 0;
+  double ropeTheta = 10000.0, ropeLinearFactor = 1.0, normEps = 1e-6;
+  bool tied = false;
+  /// GPT-2 / BERT: activation ("gelu" erf form, "gelu_new" tanh form),
+  /// token types.
+  std::string activation = "gelu";
+  int64_t typeVocab = 0;
+};
+
+class ModelBuilder {
+public:
+  ModelBuilder(MLIRContext &context, std::shared_ptr<Checkpoint> ckpt,
+          std::string dir, const qtc::hf::ImportOptions &options)
+      : context(context), b(&context), ckpt(std::move(ckpt)),
+        dir(std::move(dir)), options(options) {}
+
+  Expected<OwningOpRef<ModuleOp>> run();
+
+private:
+  MLIRContext &context;
+  OpBuilder b;
+  std::shared_ptr<Checkpoint> ckpt;
+  std::string dir;
+  const qtc::hf::ImportOptions &options;
+  Config cfg;
+  std::string prefix; // "model." or ""
+  Block *entry = nullptr;
+  Operation *lastConstant = nullptr;
+  /// Weights already turned into constants (a tied lm_head reuses the
+  /// embedding table), keyed by tensor name and whether widened to f32.
+  llvm::StringMap<Value> weights;
+
+  Location loc(llvm::StringRef name) {
+    return NameLoc::get(b.getStringAttr(name),
+                        FileLineColLoc::get(&context, dir, 0, 0));
+  }
+  Error readConfig();
+  Expected<TensorRef> tensor(llvm::StringRef name,
+                             llvm::ArrayRef<int64_t> shape,
+                             llvm::StringRef why);
+  bool has(llvm::StringRef name) const { return ckpt->find(name).has_value(); }
+  /// A constant over the checkpoint bytes (no copy when aligned).
+  Value constant(llvm::ArrayRef<uint8_t> bytes, llvm::ArrayRef<int64_t> shape,
+                 Type elem, llvm::StringRef name,
+                 std::shared_ptr<void> owner = nullptr);
+  Expected<Value> floatWeight(llvm::StringRef name,
+                              llvm::ArrayRef<int64_t> shape,
+                              llvm::StringRef why, bool asF32);
+  Expected<Value> makeFloatWeight(llvm::StringRef name,
+                                  llvm::ArrayRef<int64_t> shape,
+                                  llvm::StringRef why, bool asF32);
+  /// `inOut`: the weight is stored [in, out] (GPT-2's Conv1D), not
+  /// [out, in] (nn.Linear).
+  Expected<Value> linear(Value x, llvm::StringRef name, int64_t out,
+                         int64_t in, bool inOut = false);
+  Expected<Value> layerNorm(Value x, llvm::StringRef name);
+  Value gelu(Value x, llvm::StringRef name) {
+    auto kind = cfg.activation == "gelu" ? qt::GeluApproximation::None
+                                         : qt::GeluApproximation::Tanh;
+    return qt::GeluOp::create(b, loc(name), x,
+                              qt::GeluApproximationAttr::get(&context, kind));
+  }
+  Value sliceLast(Value x, int64_t offset, int64_t size) {
+    Location l = b.getUnknownLoc();
+    SmallVector<OpFoldResult> sizes = mixedSizes(b, l, x);
+    int64_t r = sizes.size();
+    SmallVector<OpFoldResult> offsets(r, b.getIndexAttr(0)),
+        strides(r, b.getIndexAttr(1));
+    offsets.back() = b.getIndexAttr(offset);
+    sizes.back() = b.getIndexAttr(size);
+    return tensor::ExtractSliceOp::create(b, l, x, offsets, sizes, strides);
+  }
+  Expected<OwningOpRef<ModuleOp>> buildGPT2();
+  Expected<OwningOpRef<ModuleOp>> buildBert();
+  struct Decoder {
+    func::FuncOp func;
+    RankedTensorType present;
+    int64_t B = 0, S = 0;
+  };
+  Decoder beginDecoder(OwningOpRef<ModuleOp> &owned);
+  void finishDecoder(Decoder &d, Value logits, ArrayRef<Value> presents);
+  Value add(Value a, Value c) {
+    return mapElements(b, b.getUnknownLoc(), ValueRange{a, c},
+                       typeOf(a).getElementType(),
+                       [](OpBuilder &nb, Location l, ValueRange v) {
+                         return arith::AddFOp::create(nb, l, v[0], v[1]);
+                       });
+  }
+  Value splitHeads(Value x, int64_t heads) {
+    SmallVector<OpFoldResult> s = mixedSizes(b, b.getUnknownLoc(), x);
+    Value r = reshapeTo(b, b.getUnknownLoc(), x,
+                        {s[0], s[1], b.getIndexAttr(heads),
+                         b.getIndexAttr(cfg.headDim)});
+    return transpose(b, b.getUnknownLoc(), r, {0, 2, 1, 3});
+  }
+  Value mergeHeads(Value x) {
+    Value t = transpose(b, b.getUnknownLoc(), x, {0, 2, 1, 3});
+    SmallVector<OpFoldResult> s = mixedSizes(b, b.getUnknownLoc(), t);
+    return reshapeTo(b, b.getUnknownLoc(), t,
+                     {s[0], s[1], b.getIndexAttr(cfg.heads * cfg.headDim)});
+  }
+  Expected<OwningOpRef<ModuleOp>> buildDecoder();
+};
+
+Error ModelBuilder::readConfig() {
+  const llvm::json::Object *c = ckpt->config();
+  std::string where = dir + "/config.json";
+  if (!c)
+    return fail(dir + ": no config.json");
+  auto str = [&](llvm::StringRef k) -> std::string {
+    if (std::optional<llvm::StringRef> v = c->getString(k))
+      return v->str();
+    return "";
+  };
+  auto num = [&](llvm::StringRef k, int64_t &out, bool required) -> Error {
+    if (std::optional<int64_t> v = c->getInteger(k)) {
+      if (*v <= 0)
+        return fail(where + ": '" + k + "' must be positive");
+      out = *v;
+    } else if (required) {
+      return fail(where + ": '" + k + "' is missing");
+    }
+    return Error::success();
+  };
+  cfg.modelType = str("model_type");
+  if (cfg.modelType == "gpt2") {
+    if (Error e = num("n_embd", cfg.hidden, true)) return e;
+    if (Error e = num("n_layer", cfg.layers, true)) return e;
+    if (Error e = num("n_head", cfg.heads, true)) return e;
+    if (Error e = num("vocab_size", cfg.vocab, true)) return e;
+    cfg.maxPositions = 1024;
+    if (Error e = num("n_positions", cfg.maxPositions, false)) return e;
+    cfg.intermediate = 4 * cfg.hidden;
+    if (Error e = num("n_inner", cfg.intermediate, false)) return e;
+    cfg.kvHeads = cfg.heads;
+    if (cfg.hidden % cfg.heads)
+      return fail(where + ": n_embd must be a multiple of n_head");
+    cfg.headDim = cfg.hidden / cfg.heads;
+    cfg.normEps = c->getNumber("layer_norm_epsilon").value_or(1e-5);
+    cfg.activation = str("activation_function");
+    cfg.tied = c->getBoolean("tie_word_embeddings").value_or(true);
+    prefix = has("transformer.wte.weight") ? "transformer." : "";
+  } else if (cfg.modelType == "bert") {
+    if (Error e = num("hidden_size", cfg.hidden, true)) return e;
+    if (Error e = num("num_hidden_layers", cfg.layers, true)) return e;
+    if (Error e = num("num_attention_heads", cfg.heads, true)) return e;
+    if (Error e = num("intermediate_size", cfg.intermediate, true)) return e;
+    if (Error e = num("vocab_size", cfg.vocab, true)) return e;
+    cfg.maxPositions = 512;
+    if (Error e = num("max_position_embeddings", cfg.maxPositions, false)) return e;
+    cfg.typeVocab = 2;
+    if (Error e = num("type_vocab_size", cfg.typeVocab, false)) return e;
+    cfg.kvHeads = cfg.heads;
+    if (cfg.hidden % cfg.heads)
+      return fail(where + ": hidden_size must be a multiple of "
+                          "num_attention_heads");
+    cfg.headDim = cfg.hidden / cfg.heads;
+    cfg.normEps = c->getNumber("layer_norm_eps").value_or(1e-12);
+    cfg.activation = str("hidden_act");
+    std::string pe = str("position_embedding_type");
+    if (!pe.empty() && pe != "absolute")
+      return fail(where + ": position_embedding_type '" + pe +
+                  "' is not supported (absolute)");
+    prefix = has("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+  }
+  if (cfg.modelType == "gpt2" || cfg.modelType == "bert") {
+    if (cfg.activation.empty())
+      cfg.activation = "gelu";
+    if (cfg.activation != "gelu" && cfg.activation != "gelu_new" &&
+        cfg.activation != "gelu_pytorch_tanh")
+      return fail(where + ": activation '" + cfg.activation +
+                  "' is not supported (gelu, gelu_new, gelu_pytorch_tanh)");
+    return Error::success();
+  }
+  if (cfg.modelType != "llama" && cfg.modelType != "mistral" &&
+      cfg.modelType != "qwen2")
+    return fail(where + ": model_type '" + cfg.modelType +
+                "' is not supported (llama, mistral, qwen2, gpt2, bert)");
+  if (Error e = num("hidden_size", cfg.hidden, true)) return e;
+  if (Error e = num("num_hidden_layers", cfg.layers, true)) return e;
+  if (Error e = num("num_attention_heads", cfg.heads, true)) return e;
+  if (Error e = num("intermediate_size", cfg.intermediate, true)) return e;
+  if (Error e = num("vocab_size", cfg.vocab, true)) return e;
+  cfg.kvHeads = cfg.heads;
+  if (Error e = num("num_key_value_heads", cfg.kvHeads, false)) return e;
+  cfg.maxPositions = 2048;
+  if (Error e = num("max_position_embeddings", cfg.maxPositions, false)) return e;
+  cfg.headDim = cfg.hidden / cfg.heads;
+  if (Error e = num("head_dim", cfg.headDim, false)) return e;
+  if (cfg.heads % cfg.kvHeads != 0)
+    return fail(where + ": num_attention_heads must be a multiple of "
+                        "num_key_value_heads");
+  // Mistral's sliding window is not applied: exact while the cached plus new
+  // tokens fit in the window.
+  if (std::optional<int64_t> window = c->getInteger("sliding_window");
+      window && *window < cfg.maxPositions &&
+      c->getBoolean("use_sliding_window").value_or(true))
+    emitWarning(FileLineColLoc::get(&context, where, 0, 0))
+        << "sliding_window " << *window
+        << " is not applied: results are exact for up to " << *window
+        << " tokens";
+  if (std::optional<double> eps = c->getNumber("rms_norm_eps"))
+    cfg.normEps = *eps;
+  if (std::optional<bool> t = c->getBoolean("tie_word_embeddings"))
+    cfg.tied = *t;
+  // Rotary settings: transformers 5 writes `rope_parameters`, older
+  // versions `rope_theta` and `rope_scaling`.
+  const llvm::json::Object *rope = c->getObject("rope_parameters");
+  if (!rope)
+    rope = c->getObject("rope_scaling");
+  if (std::optional<double> theta = c->getNumber("rope_theta"))
+    cfg.ropeTheta = *theta;
+  if (rope) {
+    if (std::optional<double> theta = rope->getNumber("rope_theta"))
+      cfg.ropeTheta = *theta;
+    std::string type;
+    if (std::optional<llvm::StringRef> t = rope->getString("rope_type"))
+      type = t->str();
+    else if (std::optional<llvm::StringRef> t = rope->getString("type"))
+      type = t->str();
+    if (type == "linear") {
+      cfg.ropeLinearFactor = rope->getNumber("factor").value_or(1.0);
+    } else if (!type.empty() && type != "default") {
+      return fail(where + ": rope type '" + type + "' is not supported "
+                          "(default, linear)");
+    }
+  }
+  prefix = has("model.embed_tokens.weight") ? "model." : "";
+  return Error::success();
+}
+
+Expected<TensorRef> ModelBuilder::tensor(llvm::StringRef name,
+                                    llvm::ArrayRef<int64_t> shape,
+                                    llvm::StringRef why) {
+  std::optional<TensorRef> t = ckpt->find(name);
+  if (!t)
+    return fail(dir + ": tensor '" + name + "' is missing (" + why + ")");
+  if (!shape.empty() && llvm::ArrayRef<int64_t>(t->info->shape) != shape) {
+    std::string want, got;
+    for (int64_t d : shape)
+      want += (want.empty() ? "" : ", ") + std::to_string(d);
+    for (int64_t d : t->info->shape)
+      got += (got.empty() ? "" : ", ") + std::to_string(d);
+    return fail(dir + ": tensor '" + name + "' has shape [" + got +
+                "], the config needs [" + want + "] (" + why + ")");
+  }
+  return *t;
+}
+
+Value ModelBuilder::constant(llvm::ArrayRef<uint8_t> bytes,
+                        llvm::ArrayRef<int64_t> shape, Type elem,
+                        llvm::StringRef name, std::shared_ptr<void> owner) {
+  OpBuilder::InsertionGuard guard(b);
+  if (lastConstant)
+    b.setInsertionPointAfter(lastConstant);
+  else
+    b.setInsertionPointToStart(entry);
+  auto type = RankedTensorType::get(shape, elem);
+  size_t align = std::max<size_t>(1, elem.getIntOrFloatBitWidth() / 8);
+  ArrayRef<char> data(reinterpret_cast<const char *>(bytes.data()),
+                      bytes.size());
+  AsmResourceBlob blob;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % align == 0) {
+    // Share the mapping; the blob keeps the checkpoint (or `owner`) alive.
+    std::shared_ptr<void> keep =
+        owner ? owner : std::static_pointer_cast<void>(ckpt);
+    blob = AsmResourceBlob(
+        data, align, [keep](void *, size_t, size_t) mutable { keep.reset(); },
+        /*dataIsMutable=*/false);
+  } else {
+    blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(data, align);
+  }
+  auto attr =
+      DenseResourceElementsAttr::get(type, resourceKey(name), std::move(blob));
+  auto op = arith::ConstantOp::create(b, loc(name), type,
+                                      cast<TypedAttr>(attr));
+  lastConstant = op;
+  return op;
+}
+
+Expected<Value> ModelBuilder::floatWeight(llvm::StringRef name,
+                                     llvm::ArrayRef<int64_t> shape,
+                                     llvm::StringRef why, bool asF32) {
+  // A stored f32 tensor is the same constant whether widened or not.
+  std::optional<TensorRef> stored = ckpt->find(name);
+  bool widen = asF32 && !(stored && stored->info->dtype == DType::F32);
+  std::string key = (name + (widen ? "#f32" : "")).str();
+  if (Value cached = weights.lookup(key))
+    return cached;
+  Expected<Value> made = makeFloatWeight(name, shape, why, asF32);
+  if (made)
+    weights[key] = *made;
+  return made;
+}
+
+Expected<Value> ModelBuilder::makeFloatWeight(llvm::StringRef name,
+                                              llvm::ArrayRef<int64_t> shape,
+                                              llvm::StringRef why, bool asF32) {
+  Expected<TensorRef> t = tensor(name, shape, why);
+  if (!t)
+    return t.takeError();
+  DType dt = t->info->dtype;
+  Type elem;
+  if (dt == DType::F32)
+    elem = b.getF32Type();
+  else if (dt == DType::F16)
+    elem = b.getF16Type();
+  else if (dt == DType::BF16)
+    elem = b.getBF16Type();
+  else
+    return fail(dir + ": tensor '" + name + "' has dtype " +
+                qtc::safetensors::dtypeName(dt) + ", expected F32, F16 or BF16");
+  if (!asF32 || elem.isF32())
+    return constant(t->bytes(), shape, elem, name);
+  // Small per-feature vectors (norm weights, biases) are widened to f32 at
+  // import; matrices stay in their stored type.
+  auto out = std::make_shared<std::vector<float>>(t->info->numElements);
+  const llvm::fltSemantics &sem =
+      dt == DType::F16 ? llvm::APFloat::IEEEhalf() : llvm::APFloat::BFloat();
+  for (int64_t i = 0; i < t->info->numElements; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, t->bytes().data() + 2 * i, 2);
+    (*out)[i] = llvm::APFloat(sem, llvm::APInt(16, bits)).convertToFloat();
+  }
+  return constant(
+      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(out->data()),
+                              out->size() * 4),
+      shape, b.getF32Type(), name, out);
+}
+
+/// y = x . W^T (+ bias), W [out, in] as stored, or the packed GPTQ/AWQ
+/// layer at `name`.
+Expected<Value> ModelBuilder::layerNorm(Value x, llvm::StringRef name) {
+  Expected<Value> w = floatWeight((name + ".weight").str(), {cfg.hidden},
+                                  "LayerNorm weight", true);
+  if (!w)
+    return w.takeError();
+  Expected<Value> bias = floatWeight((name + ".bias").str(), {cfg.hidden},
+                                     "LayerNorm bias", true);
+  if (!bias)
+    return bias.takeError();
+  return qt::LayerNormOp::create(
+             b, loc(name), typeOf(x), x, *w, *bias,
+             b.getF32FloatAttr(static_cast<float>(cfg.normEps)))
+      .getResult();
+}
+
+Expected<Value> ModelBuilder::linear(Value x, llvm::StringRef name, int64_t out,
+                                int64_t in, bool inOut) {
+  Location l = loc(name);
+  RankedTensorType xt = typeOf(x);
+  std::string base = name.str();
+  Value bias;
+  if (has(base + ".bias")) {
+    Expected<Value> bv = floatWeight(base + ".bias", {out}, "bias", true);
+    if (!bv)
+      return bv.takeError();
+    bias = *bv;
+  }
+  SmallVector<int64_t> outShape(xt.getShape());
+  outShape.back() = out;
+  auto outType = RankedTensorType::get(outShape, xt.getElementType());
+  if (ckpt->quantization() && has(base + ".qweight")) {
+    Expected<qtc::safetensors::PackedLinear> p =
+        qtc::safetensors::readQuantizedLinear(*ckpt, base, *ckpt->quantization());
+    if (!p)
+      return p.takeError();
+    if (p->outFeatures != out || p->inFeatures != in)
+      return fail(dir + ": quantized layer '" + base + "' is " +
+                  std::to_string(p->outFeatures) + " x " +
+                  std::to_string(p->inFeatures) + ", the config needs " +
+                  std::to_string(out) + " x " + std::to_string(in));
+    auto keep = std::make_shared<qtc::safetensors::PackedLinear>(std::move(*p));
+    Value w = constant(keep->weights, {out, keep->rowBytes()}, b.getI8Type(),
+                       base + ".qweight", keep);
+    Value s = constant(
+        llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(keep->scales.data()),
+                                keep->scales.size() * 2),
+        {out, keep->numGroups()}, b.getF16Type(), base + ".scales", keep);
+    Value zp;
+    if (keep->zeroPoints)
+      zp = constant(*keep->zeroPoints, {out, keep->numGroups()}, b.getI8Type(),
+                    base + ".qzeros", keep);
+    if (keep->bias) {
+      std::vector<float> f(out);
+      for (int64_t i = 0; i < out; ++i)
+        f[i] = llvm::APFloat(llvm::APFloat::IEEEhalf(),
+                             llvm::APInt(16, (*keep->bias)[i]))
+                   .convertToFloat();
+      auto fb = std::make_shared<std::vector<float>>(std::move(f));
+      bias = constant(llvm::ArrayRef<uint8_t>(
+                          reinterpret_cast<const uint8_t *>(fb->data()),
+                          fb->size() * 4),
+                      {out}, b.getF32Type(), base + ".bias", fb);
+    }
+    Value input = x;
+    if (keep->inputPermutation) {
+      // Act-order: gather the input features in the packed K order.
+      const std::vector<int64_t> &perm = *keep->inputPermutation;
+      Value idx = constant(
+          llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(perm.data()),
+                                  perm.size() * 8),
+          {in}, b.getI64Type(), base + ".g_idx_order", keep);
+      Value init = emptyLike(b, l, x, xt.getElementType());
+      int64_t rank = xt.getRank();
+      SmallVector<AffineMap> maps = {
+          AffineMap::get(rank, 0, {b.getAffineDimExpr(rank - 1)}, &context),
+          b.getMultiDimIdentityMap(rank)};
+      SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+      input = linalg::GenericOp::create(
+                  b, l, TypeRange{init.getType()}, ValueRange{idx},
+                  ValueRange{init}, maps, iters,
+                  [&](OpBuilder &nb, Location nl, ValueRange a) {
+                    SmallVector<Value> coords;
+                    for (int64_t d = 0; d + 1 < rank; ++d)
+                      coords.push_back(linalg::IndexOp::create(nb, nl, d));
+                    coords.push_back(arith::IndexCastOp::create(
+                        nb, nl, nb.getIndexType(), a[0]));
+                    linalg::YieldOp::create(
+                        nb, nl, tensor::ExtractOp::create(nb, nl, x, coords)
+                                    .getResult());
+                  })
+                  ->getResult(0);
+    }
+    auto format = qt::PackedAttr::get(
+        &context, IntegerType::get(&context, keep->bits, IntegerType::Unsigned),
+        keep->groupSize, b.getF16Type(), static_cast<bool>(zp),
+        qt::BitOrder::LsbFirst);
+    return qt::QuantizedMatmulOp::create(b, l, outType, input, w, s, zp, bias,
+                                         format)
+        .getResult();
+  }
+  SmallVector<int64_t> wShape = inOut ? SmallVector<int64_t>{in, out}
+                                      : SmallVector<int64_t>{out, in};
+  Expected<Value> w = floatWeight(base + ".weight", wShape, "linear weight",
+                                  /*asF32=*/false);
+  if (!w)
+    return w.takeError();
+  // [..., K] -> [M, K]; W [N, K] read transposed by the matmul's maps.
+  Value x2 = collapseLeading(b, l, x, 1);
+  SmallVector<OpFoldResult> s2 = mixedSizes(b, l, x2);
+  Value init = zeros(b, l, {s2[0], b.getIndexAttr(out)}, xt.getElementType());
+  AffineExpr m, n, k;
+  bindDims(&context, m, n, k);
+  auto maps = b.getAffineMapArrayAttr(
+      {AffineMap::get(3, 0, {m, k}, &context), AffineMap::get(3, 0, {n, k}, &context),
+       AffineMap::get(3, 0, {m, n}, &context)});
+  auto mm = linalg::MatmulOp::create(b, l, TypeRange{init.getType()},
+                                     ValueRange{x2, *w}, ValueRange{init});
+  if (!inOut)
+    mm->setAttr("indexing_maps", maps);
+  Value y = mm->getResult(0);
+  SmallVector<OpFoldResult> xs = mixedSizes(b, l, x);
+  xs.back() = b.getIndexAttr(out);
+  if (xt.getRank() != 2)
+    y = reshapeTo(b, l, y, xs);
+  if (bias)
+    y = add(y, broadcastTo(b, l, bias, mixedSizes(b, l, y)));
+  return y;
+}
+
+/// The signature every decoder shares: input_ids and position_ids, then
+/// each layer's past key and value; the body starts at the entry block.
+ModelBuilder::Decoder ModelBuilder::beginDecoder(OwningOpRef<ModuleOp> &owned) {
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  Decoder d;
+  d.B = options.batch.value_or(ShapedType::kDynamic);
+  d.S = options.sequence.value_or(ShapedType::kDynamic);
+  int64_t P = options.past.value_or(ShapedType::kDynamic);
+  int64_t T = (ShapedType::isDynamic(d.S) || ShapedType::isDynamic(P))
+                  ? ShapedType::kDynamic
+                  : d.S + P;
+  auto ids = RankedTensorType::get({d.B, d.S}, i64);
+  auto cache = RankedTensorType::get({d.B, cfg.kvHeads, P, cfg.headDim}, f32);
+  d.present = RankedTensorType::get({d.B, cfg.kvHeads, T, cfg.headDim}, f32);
+  SmallVector<Type> args = {ids, ids};
+  SmallVector<std::string> argNames = {"input_ids", "position_ids"};
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    args.append({cache, cache});
+    argNames.push_back("past_key_values." + std::to_string(i) + ".key");
+    argNames.push_back("past_key_values." + std::to_string(i) + ".value");
+  }
+  auto module = ModuleOp::create(FileLineColLoc::get(&context, dir, 0, 0));
+  owned = OwningOpRef<ModuleOp>(module);
+  b.setInsertionPointToEnd(module.getBody());
+  d.func = func::FuncOp::create(b, loc(cfg.modelType), options.functionName,
+                                b.getFunctionType(args, {}));
+  entry = d.func.addEntryBlock();
+  for (auto [i, n] : llvm::enumerate(argNames))
+    d.func.setArgAttr(i, "hf.name", b.getStringAttr(n));
+  b.setInsertionPointToEnd(entry);
+  return d;
+}
+
+/// Returns the logits and the present keys and values.
+void ModelBuilder::finishDecoder(Decoder &d, Value logits,
+                                 ArrayRef<Value> presents) {
+  SmallVector<Value> results = {logits};
+  results.append(presents.begin(), presents.end());
+  func::ReturnOp::create(b, d.func.getLoc(), results);
+  d.func.setFunctionType(b.getFunctionType(
+      d.func.getArgumentTypes(), TypeRange(ValueRange(results))));
+  d.func.setResultAttr(0, "hf.name", b.getStringAttr("logits"));
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    d.func.setResultAttr(1 + 2 * i, "hf.name",
+                         b.getStringAttr("present." + std::to_string(i) + ".key"));
+    d.func.setResultAttr(2 + 2 * i, "hf.name",
+                         b.getStringAttr("present." + std::to_string(i) + ".value"));
+  }
+}
+
+Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
+  Type f32 = b.getF32Type();
+  OwningOpRef<ModuleOp> owned;
+  Decoder d = beginDecoder(owned);
+  int64_t B = d.B, S = d.S;
+  RankedTensorType present = d.present;
+  Value inputIds = entry->getArgument(0), positions = entry->getArgument(1);
+
+  // Rotary tables: angle(p, j) = p / factor / theta^(2j / head_dim).
+  int64_t half = cfg.headDim / 2;
+  auto cosT = std::make_shared<std::vector<float>>(cfg.maxPositions * half);
+  auto sinT = std::make_shared<std::vector<float>>(cfg.maxPositions * half);
+  for (int64_t p = 0; p < cfg.maxPositions; ++p)
+    for (int64_t j = 0; j < half; ++j) {
+      double inv = std::pow(cfg.ropeTheta, -2.0 * j / cfg.headDim);
+      double a = (p / cfg.ropeLinearFactor) * inv;
+      (*cosT)[p * half + j] = static_cast<float>(std::cos(a));
+      (*sinT)[p * half + j] = static_cast<float>(std::sin(a));
+    }
+  auto tableBytes = [](const std::shared_ptr<std::vector<float>> &v) {
+    return llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(v->data()),
+                                   v->size() * 4);
+  };
+  Value cosV = constant(tableBytes(cosT), {cfg.maxPositions, half}, f32,
+                        "rope_cos", cosT);
+  Value sinV = constant(tableBytes(sinT), {cfg.maxPositions, half}, f32,
+                        "rope_sin", sinT);
+
+  std::string emb = prefix + "embed_tokens.weight";
+  Expected<Value> table = floatWeight(emb, {cfg.vocab, cfg.hidden},
+                                      "token embeddings", false);
+  if (!table)
+    return table.takeError();
+  Type tableElem = typeOf(*table).getElementType();
+  Value h = qt::EmbeddingOp::create(
+      b, loc(emb), RankedTensorType::get({B, S, cfg.hidden}, tableElem),
+      *table, inputIds, Value(), Value(), qt::PackedAttr());
+  if (!tableElem.isF32())
+    h = mapElements(b, loc(emb), h, f32, [](OpBuilder &nb, Location l, ValueRange v) {
+      return arith::ExtFOp::create(nb, l, nb.getF32Type(), v[0]);
+    });
+
+  SmallVector<Value> presents;
+  FloatAttr eps = b.getF32FloatAttr(static_cast<float>(cfg.normEps));
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    std::string lp = prefix + "layers." + std::to_string(i) + ".";
+    Expected<Value> ln1 = floatWeight(lp + "input_layernorm.weight",
+                                      {cfg.hidden}, "RMSNorm weight", true);
+    if (!ln1)
+      return ln1.takeError();
+    Value x = qt::RmsNormOp::create(b, loc(lp + "input_layernorm"), typeOf(h),
+                                    h, *ln1, eps);
+    int64_t qDim = cfg.heads * cfg.headDim, kvDim = cfg.kvHeads * cfg.headDim;
+    Expected<Value> q = linear(x, lp + "self_attn.q_proj", qDim, cfg.hidden);
+    if (!q) return q.takeError();
+    Expected<Value> k = linear(x, lp + "self_attn.k_proj", kvDim, cfg.hidden);
+    if (!k) return k.takeError();
+    Expected<Value> v = linear(x, lp + "self_attn.v_proj", kvDim, cfg.hidden);
+    if (!v) return v.takeError();
+    Value qh = splitHeads(*q, cfg.heads), kh = splitHeads(*k, cfg.kvHeads),
+          vh = splitHeads(*v, cfg.kvHeads);
+    Location rl = loc(lp + "self_attn.rotary_emb");
+    qh = qt::RotaryEmbeddingOp::create(b, rl, typeOf(qh), qh, cosV, sinV,
+                                       positions, IntegerAttr(), UnitAttr());
+    kh = qt::RotaryEmbeddingOp::create(b, rl, typeOf(kh), kh, cosV, sinV,
+                                       positions, IntegerAttr(), UnitAttr());
+    auto attnType = RankedTensorType::get({B, cfg.heads, S, cfg.headDim}, f32);
+    auto att = qt::AttentionOp::create(
+        b, loc(lp + "self_attn"), attnType, present, present, qh, kh, vh,
+        Value(), entry->getArgument(2 + 2 * i), entry->getArgument(3 + 2 * i),
+        b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(cfg.headDim))),
+        b.getUnitAttr());
+    presents.append({att.getPresentKey(), att.getPresentValue()});
+    Expected<Value> o = linear(mergeHeads(att.getOutput()),
+                               lp + "self_attn.o_proj", cfg.hidden, qDim);
+    if (!o) return o.takeError();
+    h = add(h, *o);
+    Expected<Value> ln2 = floatWeight(lp + "post_attention_layernorm.weight",
+                                      {cfg.hidden}, "RMSNorm weight", true);
+    if (!ln2)
+      return ln2.takeError();
+    x = qt::RmsNormOp::create(b, loc(lp + "post_attention_layernorm"),
+                              typeOf(h), h, *ln2, eps);
+    Expected<Value> gate = linear(x, lp + "mlp.gate_proj", cfg.intermediate, cfg.hidden);
+    if (!gate) return gate.takeError();
+    Expected<Value> up = linear(x, lp + "mlp.up_proj", cfg.intermediate, cfg.hidden);
+    if (!up) return up.takeError();
+    Value act = qt::SiluOp::create(b, loc(lp + "mlp.act_fn"), *gate);
+    Value prod = mapElements(b, loc(lp + "mlp"), ValueRange{act, *up}, f32,
+                             [](OpBuilder &nb, Location l, ValueRange a) {
+                               return arith::MulFOp::create(nb, l, a[0], a[1]);
+                             });
+    Expected<Value> down = linear(prod, lp + "mlp.down_proj", cfg.hidden, cfg.intermediate);
+    if (!down) return down.takeError();
+    h = add(h, *down);
+  }
+  Expected<Value> norm = floatWeight(prefix + "norm.weight", {cfg.hidden},
+                                     "final RMSNorm weight", true);
+  if (!norm)
+    return norm.takeError();
+  h = qt::RmsNormOp::create(b, loc(prefix + "norm"), typeOf(h), h, *norm, eps);
+  std::string head = (cfg.tied || (!has("lm_head.weight") && !has("lm_head.qweight")))
+                         ? emb
+                         : std::string("lm_head");
+  Expected<Value> logits =
+      head == emb ? linear(h, emb.substr(0, emb.size() - 7), cfg.vocab, cfg.hidden)
+                  : linear(h, head, cfg.vocab, cfg.hidden);
+  if (!logits)
+    return logits.takeError();
+  finishDecoder(d, *logits, presents);
+  return std::move(owned);
+}
+
+Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
+  Type f32 = b.getF32Type();
+  OwningOpRef<ModuleOp> owned;
+  Decoder d = beginDecoder(owned);
+  int64_t B = d.B, S = d.S;
+  RankedTensorType present = d.present;
+  std::string wte = prefix + "wte.weight", wpe = prefix + "wpe.weight";
+  Expected<Value> tok = floatWeight(wte, {cfg.vocab, cfg.hidden},
+                                    "token embeddings", true);
+  if (!tok) return tok.takeError();
+  Expected<Value> pos = floatWeight(wpe, {cfg.maxPositions, cfg.hidden},
+                                    "position embeddings", true);
+  if (!pos) return pos.takeError();
+  auto embType = RankedTensorType::get({B, S, cfg.hidden}, f32);
+  // Separate statements keep the op order deterministic.
+  Value tokens = qt::EmbeddingOp::create(b, loc(wte), embType, *tok,
+                                         entry->getArgument(0), Value(),
+                                         Value(), qt::PackedAttr());
+  Value places = qt::EmbeddingOp::create(b, loc(wpe), embType, *pos,
+                                         entry->getArgument(1), Value(),
+                                         Value(), qt::PackedAttr());
+  Value h = add(tokens, places);
+  SmallVector<Value> presents;
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    std::string lp = prefix + "h." + std::to_string(i) + ".";
+    Expected<Value> x = layerNorm(h, lp + "ln_1");
+    if (!x) return x.takeError();
+    Expected<Value> qkv = linear(*x, lp + "attn.c_attn", 3 * cfg.hidden,
+                                 cfg.hidden, /*inOut=*/true);
+    if (!qkv) return qkv.takeError();
+    Value qh = splitHeads(sliceLast(*qkv, 0, cfg.hidden), cfg.heads);
+    Value kh = splitHeads(sliceLast(*qkv, cfg.hidden, cfg.hidden), cfg.heads);
+    Value vh = splitHeads(sliceLast(*qkv, 2 * cfg.hidden, cfg.hidden), cfg.heads);
+    auto attnType = RankedTensorType::get({B, cfg.heads, S, cfg.headDim}, f32);
+    auto att = qt::AttentionOp::create(
+        b, loc(lp + "attn"), attnType, present, present, qh, kh, vh, Value(),
+        entry->getArgument(2 + 2 * i), entry->getArgument(3 + 2 * i),
+        b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(cfg.headDim))),
+        b.getUnitAttr());
+    presents.append({att.getPresentKey(), att.getPresentValue()});
+    Expected<Value> o = linear(mergeHeads(att.getOutput()), lp + "attn.c_proj",
+                               cfg.hidden, cfg.hidden, true);
+    if (!o) return o.takeError();
+    h = add(h, *o);
+    Expected<Value> x2 = layerNorm(h, lp + "ln_2");
+    if (!x2) return x2.takeError();
+    Expected<Value> fc = linear(*x2, lp + "mlp.c_fc", cfg.intermediate,
+                                cfg.hidden, true);
+    if (!fc) return fc.takeError();
+    Expected<Value> proj = linear(gelu(*fc, lp + "mlp.act"), lp + "mlp.c_proj",
+                                  cfg.hidden, cfg.intermediate, true);
+    if (!proj) return proj.takeError();
+    h = add(h, *proj);
+  }
+  Expected<Value> hf = layerNorm(h, prefix + "ln_f");
+  if (!hf) return hf.takeError();
+  bool ownHead = has("lm_head.weight") && !cfg.tied;
+  Expected<Value> logits =
+      linear(*hf, ownHead ? "lm_head" : prefix + "wte", cfg.vocab, cfg.hidden);
+  if (!logits) return logits.takeError();
+  finishDecoder(d, *logits, presents);
+  return std::move(owned);
+}
+
+Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildBert() {
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  int64_t B = options.batch.value_or(ShapedType::kDynamic);
+  int64_t S = options.sequence.value_or(ShapedType::kDynamic);
+  auto ids = RankedTensorType::get({B, S}, i64);
+  SmallVector<Type> args = {ids, ids, ids};
+  auto module = ModuleOp::create(FileLineColLoc::get(&context, dir, 0, 0));
+  OwningOpRef<ModuleOp> owned(module);
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(b, loc("bert"), options.functionName,
+                                   b.getFunctionType(args, {}));
+  entry = func.addEntryBlock();
+  const char *names[] = {"input_ids", "attention_mask", "token_type_ids"};
+  for (int i = 0; i < 3; ++i)
+    func.setArgAttr(i, "hf.name", b.getStringAttr(names[i]));
+  b.setInsertionPointToEnd(entry);
+  Location l0 = loc(prefix + "embeddings");
+  Value inputIds = entry->getArgument(0);
+  // Positions 0..S-1 for every row.
+  Value posInit = emptyLike(b, l0, inputIds, i64);
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2)};
+  SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
+  Value positions =
+      linalg::GenericOp::create(
+          b, l0, TypeRange{posInit.getType()}, ValueRange{}, ValueRange{posInit},
+          maps, iters,
+          [&](OpBuilder &nb, Location l, ValueRange) {
+            linalg::YieldOp::create(
+                nb, l,
+                arith::IndexCastOp::create(nb, l, nb.getI64Type(),
+                                           linalg::IndexOp::create(nb, l, 1))
+                    .getResult());
+          })
+          ->getResult(0);
+  std::string ep = prefix + "embeddings.";
+  Expected<Value> word = floatWeight(ep + "word_embeddings.weight",
+                                     {cfg.vocab, cfg.hidden}, "word embeddings", true);
+  if (!word) return word.takeError();
+  Expected<Value> pos = floatWeight(ep + "position_embeddings.weight",
+                                    {cfg.maxPositions, cfg.hidden},
+                                    "position embeddings", true);
+  if (!pos) return pos.takeError();
+  Expected<Value> type = floatWeight(ep + "token_type_embeddings.weight",
+                                     {cfg.typeVocab, cfg.hidden},
+                                     "token type embeddings", true);
+  if (!type) return type.takeError();
+  auto embType = RankedTensorType::get({B, S, cfg.hidden}, f32);
+  auto lookup = [&](Value table, Value idx, llvm::StringRef n) -> Value {
+    return qt::EmbeddingOp::create(b, loc(n), embType, table, idx, Value(),
+                                   Value(), qt::PackedAttr());
+  };
+  Value words = lookup(*word, inputIds, ep + "word_embeddings");
+  Value places = lookup(*pos, positions, ep + "position_embeddings");
+  Value types = lookup(*type, entry->getArgument(2), ep + "token_type_embeddings");
+  Value h = add(add(words, places), types);
+  Expected<Value> hn = layerNorm(h, ep + "LayerNorm");
+  if (!hn) return hn.takeError();
+  h = *hn;
+  // Keys of padding tokens (attention_mask == 0) are masked: [B, 1, 1, S].
+  Value keep = mapElements(
+      b, l0, entry->getArgument(1), b.getI1Type(),
+      [](OpBuilder &nb, Location l, ValueRange v) {
+        Value zero = arith::ConstantIntOp::create(nb, l, 0, 64);
+        return arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ne, v[0], zero);
+      });
+  Value mask = insertUnitDims(b, l0, keep, {1, 2});
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    std::string lp = prefix + "encoder.layer." + std::to_string(i) + ".";
+    Expected<Value> q = linear(h, lp + "attention.self.query", cfg.hidden, cfg.hidden);
+    if (!q) return q.takeError();
+    Expected<Value> k = linear(h, lp + "attention.self.key", cfg.hidden, cfg.hidden);
+    if (!k) return k.takeError();
+    Expected<Value> v = linear(h, lp + "attention.self.value", cfg.hidden, cfg.hidden);
+    if (!v) return v.takeError();
+    auto attnType = RankedTensorType::get({B, cfg.heads, S, cfg.headDim}, f32);
+    Value att = qt::AttentionOp::create(
+                    b, loc(lp + "attention.self"), attnType, Type(), Type(),
+                    splitHeads(*q, cfg.heads), splitHeads(*k, cfg.heads),
+                    splitHeads(*v, cfg.heads), mask, Value(), Value(),
+                    b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(cfg.headDim))),
+                    UnitAttr())
+                    .getOutput();
+    Expected<Value> o = linear(mergeHeads(att), lp + "attention.output.dense",
+                               cfg.hidden, cfg.hidden);
+    if (!o) return o.takeError();
+    Expected<Value> h1 = layerNorm(add(h, *o), lp + "attention.output.LayerNorm");
+    if (!h1) return h1.takeError();
+    Expected<Value> inter = linear(*h1, lp + "intermediate.dense",
+                                   cfg.intermediate, cfg.hidden);
+    if (!inter) return inter.takeError();
+    Expected<Value> out = linear(gelu(*inter, lp + "intermediate.act"),
+                                 lp + "output.dense", cfg.hidden, cfg.intermediate);
+    if (!out) return out.takeError();
+    Expected<Value> h2 = layerNorm(add(*h1, *out), lp + "output.LayerNorm");
+    if (!h2) return h2.takeError();
+    h = *h2;
+  }
+  func::ReturnOp::create(b, func.getLoc(), ValueRange{h});
+  func.setFunctionType(b.getFunctionType(args, TypeRange{h.getType()}));
+  func.setResultAttr(0, "hf.name", b.getStringAttr("last_hidden_state"));
+  return std::move(owned);
+}
+
+Expected<OwningOpRef<ModuleOp>> ModelBuilder::run() {
+  if (Error e = readConfig())
+    return std::move(e);
+  Expected<OwningOpRef<ModuleOp>> module =
+      cfg.modelType == "gpt2"   ? buildGPT2()
+      : cfg.modelType == "bert" ? buildBert()
+                                : buildDecoder();
+  if (!module)
+    return module.takeError();
+  std::string diagnostics;
+  {
+    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+      if (diag.getSeverity() == DiagnosticSeverity::Error && diagnostics.empty())
+        diagnostics = diag.str();
+      return success();
+    });
+    if (failed(mlir::verify(**module)))
+      return fail(dir + ": the built IR is invalid: " + diagnostics);
+  }
+  return module;
+}
+
+} // namespace
+
+void qtc::hf::registerImportDialects(DialectRegistry &registry) {
+  registry.insert<arith::ArithDialect, func::FuncDialect, linalg::LinalgDialect,
+                  math::MathDialect, tensor::TensorDialect, qt::QTDialect>();
+}
+
+Expected<OwningOpRef<ModuleOp>>
+qtc::hf::importCheckpoint(llvm::StringRef dir, MLIRContext &context,
+                          const ImportOptions &options) {
+  DialectRegistry registry;
+  registerImportDialects(registry);
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
+  Expected<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::open(dir);
+  if (!ckpt)
+    return ckpt.takeError();
+  std::shared_ptr<Checkpoint> shared(std::move(*ckpt));
+  ModelBuilder builder(context, shared, dir.str(), options);
+  return builder.run();
+}

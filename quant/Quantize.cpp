@@ -1,0 +1,495 @@
+//===- Quantize.cpp - Round-to-nearest weight quantization ----------------===//
+
+#include "quant/Quantize.h"
+
+#include "llvm/ADT/APFloat.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+using namespace qtc;
+
+float qtc::roundToHalf(float x) {
+  llvm::APFloat f(x);
+  bool lost;
+  f.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  f.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return f.convertToFloat();
+}
+
+std::string qtc::quantSpecError(const QuantSpec &spec, int64_t cols) {
+  if (spec.bits < 2 || spec.bits > 8)
+    return "bits must be 2 to 8, got " + std::to_string(spec.bits);
+  if (!spec.levels.empty()) {
+    if (spec.levels.size() != (size_t(1) << spec.bits))
+      return "a grid for " + std::to_string(spec.bits) + "-bit codes needs " +
+             std::to_string(1 << spec.bits) + " levels, got " +
+             std::to_string(spec.levels.size());
+    if (spec.asymmetric)
+      return "a non-uniform grid has no zero point (not with asymmetric)";
+    for (size_t i = 0; i < spec.levels.size(); ++i)
+      if (!std::isfinite(spec.levels[i]) ||
+          (i && !(spec.levels[i] > spec.levels[i - 1])))
+        return "grid levels must be finite and increase strictly";
+  }
+  if (spec.groupSize <= 0)
+    return "group size must be positive";
+  if (cols % spec.groupSize != 0)
+    return "group size " + std::to_string(spec.groupSize) +
+           " does not divide the reduction dimension " + std::to_string(cols);
+  return "";
+}
+
+namespace {
+
+/// Candidate clipping ratios of a group's range, largest first.
+std::vector<float> clipRatios(bool search) {
+  std::vector<float> r;
+  if (!search)
+    return {1.0f};
+  for (int i = 0; i <= 35; ++i)
+    r.push_back(1.0f - 0.02f * i);
+  return r;
+}
+
+struct GroupResult {
+  float scale = 0;
+  int zeroPoint = 0;
+  double error = 0;
+};
+
+/// Index of the level of `levels` (increasing) nearest to `x`.
+int nearestLevel(llvm::ArrayRef<float> levels, float x) {
+  auto it = std::lower_bound(levels.begin(), levels.end(), x);
+  if (it == levels.begin())
+    return 0;
+  if (it == levels.end())
+    return static_cast<int>(levels.size()) - 1;
+  int i = static_cast<int>(it - levels.begin());
+  return (x - levels[i - 1] <= levels[i] - x) ? i - 1 : i;
+}
+
+/// Squared error of `v` coded on the grid `levels` with `scale`; writes the
+/// level indices to `codes` when not null.
+double codeGroupOnGrid(llvm::ArrayRef<float> v, float scale,
+                       llvm::ArrayRef<float> levels, int *codes) {
+  double err = 0;
+  int zero = nearestLevel(levels, 0.0f);
+  for (size_t i = 0; i < v.size(); ++i) {
+    int q = scale == 0.0f ? zero : nearestLevel(levels, v[i] / scale);
+    double d = double(v[i]) - double(levels[q]) * double(scale);
+    err += d * d;
+    if (codes)
+      codes[i] = q;
+  }
+  return err;
+}
+
+/// Squared error of `v` coded with `scale` and `zp`, codes in [lo, hi].
+/// Writes the codes to `codes` when not null.
+double codeGroup(llvm::ArrayRef<float> v, float scale, int zp, int lo, int hi,
+                 int *codes) {
+  double err = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    int q = scale == 0.0f
+                ? zp
+                : std::clamp(static_cast<int>(std::nearbyint(v[i] / scale)) + zp,
+                             lo, hi);
+    double d = double(v[i]) - double(q - zp) * double(scale);
+    err += d * d;
+    if (codes)
+      codes[i] = q;
+  }
+  return err;
+}
+
+GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
+                          const std::vector<float> &ratios) {
+  auto store = [&](double s) {
+    return spec.f16Scales ? roundToHalf(static_cast<float>(s))
+                          : static_cast<float>(s);
+  };
+  GroupResult best;
+  best.error = codeGroup(v, 0.0f, 0, 0, 0, nullptr);
+  if (!spec.levels.empty()) {
+    // As the symmetric scheme: the element of largest magnitude lands on
+    // either end of the grid (the scale may be negative), then one
+    // least-squares refit for the chosen codes.
+    llvm::ArrayRef<float> levels = spec.levels;
+    best.error = codeGroupOnGrid(v, 0.0f, levels, nullptr);
+    float m = 0;
+    for (float x : v)
+      if (std::fabs(x) > std::fabs(m))
+        m = x;
+    if (m == 0.0f)
+      return best;
+    for (float a : ratios)
+      for (float level : {levels.front(), levels.back()}) {
+        if (level == 0.0f)
+          continue;
+        float s = store(double(a) * m / level);
+        if (s == 0.0f || !std::isfinite(s))
+          continue;
+        double e = codeGroupOnGrid(v, s, levels, nullptr);
+        if (e < best.error)
+          best = {s, 0, e};
+      }
+    if (best.scale != 0.0f) {
+      std::vector<int> q(v.size());
+      codeGroupOnGrid(v, best.scale, levels, q.data());
+      double num = 0, den = 0;
+      for (size_t i = 0; i < v.size(); ++i) {
+        num += double(v[i]) * levels[q[i]];
+        den += double(levels[q[i]]) * levels[q[i]];
+      }
+      if (den > 0) {
+        float s = store(num / den);
+        if (s != 0.0f && std::isfinite(s)) {
+          double e = codeGroupOnGrid(v, s, levels, nullptr);
+          if (e < best.error)
+            best = {s, 0, e};
+        }
+      }
+    }
+    return best;
+  }
+  if (!spec.asymmetric) {
+    const int qmin = -(1 << (spec.bits - 1)), qmax = (1 << (spec.bits - 1)) - 1;
+    float m = 0;
+    for (float x : v)
+      if (std::fabs(x) > std::fabs(m))
+        m = x;
+    if (m == 0.0f)
+      return best;
+    for (float a : ratios)
+      for (int level : {qmin, qmax}) {
+        float s = store(double(a) * m / level);
+        if (s == 0.0f || !std::isfinite(s))
+          continue;
+        double e = codeGroup(v, s, 0, qmin, qmax, nullptr);
+        if (e < best.error)
+          best = {s, 0, e};
+      }
+    // One least-squares refit of the scale for the chosen codes.
+    if (best.scale != 0.0f) {
+      std::vector<int> q(v.size());
+      codeGroup(v, best.scale, 0, qmin, qmax, q.data());
+      double num = 0, den = 0;
+      for (size_t i = 0; i < v.size(); ++i) {
+        num += double(v[i]) * q[i];
+        den += double(q[i]) * q[i];
+      }
+      if (den > 0) {
+        float s = store(num / den);
+        if (s != 0.0f && std::isfinite(s)) {
+          double e = codeGroup(v, s, 0, qmin, qmax, nullptr);
+          if (e < best.error)
+            best = {s, 0, e};
+        }
+      }
+    }
+    return best;
+  }
+  const int qmax = (1 << spec.bits) - 1;
+  float mn = 0, mx = 0; // the range always holds 0, so 0 is exact
+  for (float x : v) {
+    mn = std::min(mn, x);
+    mx = std::max(mx, x);
+  }
+  if (mn == mx)
+    return best;
+  for (float a : ratios) {
+    double lo = double(a) * mn, hi = double(a) * mx;
+    float s = store((hi - lo) / qmax);
+    if (s == 0.0f || !std::isfinite(s))
+      continue;
+    int zp = std::clamp(static_cast<int>(std::nearbyint(-lo / s)), 0, qmax);
+    double e = codeGroup(v, s, zp, 0, qmax, nullptr);
+    if (e < best.error)
+      best = {s, zp, e};
+  }
+  return best;
+}
+
+/// The code range of `spec`'s codes.
+int codeMin(const QuantSpec &spec) {
+  return spec.asymmetric ? 0 : -(1 << (spec.bits - 1));
+}
+int codeMax(const QuantSpec &spec) {
+  return spec.asymmetric ? (1 << spec.bits) - 1 : (1 << (spec.bits - 1)) - 1;
+}
+
+/// A result of the right sizes for a rows x cols matrix under `spec`.
+QuantizedMatrix emptyResult(int64_t rows, int64_t cols, const QuantSpec &spec) {
+  QuantizedMatrix q;
+  q.rows = rows;
+  q.cols = cols;
+  int64_t groups = cols / spec.groupSize;
+  q.codes.resize(rows * cols);
+  q.scales.resize(rows * groups);
+  if (spec.asymmetric)
+    q.zeroPoints.resize(rows * groups);
+  return q;
+}
+
+} // namespace
+
+QuantizedMatrix qtc::quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
+                                    int64_t cols, const QuantSpec &spec) {
+  QuantizedMatrix q = emptyResult(rows, cols, spec);
+  int64_t groups = cols / spec.groupSize;
+  std::vector<float> ratios = clipRatios(spec.searchClip);
+  const int lo = codeMin(spec), hi = codeMax(spec);
+  std::vector<int> codes(spec.groupSize);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      llvm::ArrayRef<float> v =
+          w.slice(r * cols + g * spec.groupSize, spec.groupSize);
+      GroupResult best = quantizeGroup(v, spec, ratios);
+      if (spec.levels.empty())
+        codeGroup(v, best.scale, best.zeroPoint, lo, hi, codes.data());
+      else
+        codeGroupOnGrid(v, best.scale, spec.levels, codes.data());
+      for (int64_t i = 0; i < spec.groupSize; ++i)
+        q.codes[r * cols + g * spec.groupSize + i] =
+            static_cast<uint8_t>(codes[i] & ((1 << spec.bits) - 1));
+      q.scales[r * groups + g] = best.scale;
+      if (spec.asymmetric)
+        q.zeroPoints[r * groups + g] = static_cast<uint8_t>(best.zeroPoint);
+    }
+  return q;
+}
+
+std::vector<float> qtc::dequantizeMatrix(const QuantizedMatrix &q,
+                                         const QuantSpec &spec) {
+  std::vector<float> w(q.rows * q.cols);
+  int64_t groups = q.cols / spec.groupSize;
+  for (int64_t r = 0; r < q.rows; ++r)
+    for (int64_t c = 0; c < q.cols; ++c) {
+      int64_t g = r * groups + c / spec.groupSize;
+      int code = q.codes[r * q.cols + c];
+      if (!spec.levels.empty()) {
+        w[r * q.cols + c] = spec.levels[code] * q.scales[g];
+        continue;
+      }
+      if (!spec.asymmetric && (code & (1 << (spec.bits - 1))))
+        code -= 1 << spec.bits; // sign-extend
+      int zp = spec.asymmetric ? q.zeroPoints[g] : 0;
+      w[r * q.cols + c] = static_cast<float>(code - zp) * q.scales[g];
+    }
+  return w;
+}
+
+namespace {
+
+/// In-place Cholesky factor of a row-major n x n symmetric matrix: its lower
+/// triangle becomes L with A = L L^T (the upper triangle is left as is).
+/// False when A is not positive definite.
+bool cholesky(std::vector<double> &a, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    double d = a[j * n + j];
+    for (int64_t k = 0; k < j; ++k)
+      d -= a[j * n + k] * a[j * n + k];
+    if (!(d > 0))
+      return false;
+    d = std::sqrt(d);
+    a[j * n + j] = d;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double v = a[i * n + j];
+      const double *ri = &a[i * n], *rj = &a[j * n];
+      for (int64_t k = 0; k < j; ++k)
+        v -= ri[k] * rj[k];
+      a[i * n + j] = v / d;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+GPTQFactor qtc::gptqFactor(llvm::ArrayRef<double> hessian, int64_t n,
+                           double damp) {
+  GPTQFactor f;
+  if (n <= 0 || static_cast<int64_t>(hessian.size()) != n * n)
+    return f;
+  double mean = 0;
+  for (int64_t i = 0; i < n; ++i)
+    mean += hessian[i * n + i];
+  mean /= double(n);
+  if (!(mean > 0) || !std::isfinite(mean))
+    return f;
+  // H + damp * mean * I, symmetric from the upper triangle.
+  std::vector<double> a(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j)
+      a[i * n + j] = a[j * n + i] = hessian[i * n + j];
+  for (int64_t i = 0; i < n; ++i)
+    a[i * n + i] += damp * mean + (a[i * n + i] > 0 ? 0.0 : mean);
+  if (!cholesky(a, n))
+    return f;
+  // L^-1 (lower), column by column: L x = e_j.
+  std::vector<double> inv(n * n, 0.0);
+  for (int64_t j = 0; j < n; ++j) {
+    inv[j * n + j] = 1.0 / a[j * n + j];
+    for (int64_t i = j + 1; i < n; ++i) {
+      double v = 0;
+      for (int64_t k = j; k < i; ++k)
+        v -= a[i * n + k] * inv[k * n + j];
+      inv[i * n + j] = v / a[i * n + i];
+    }
+  }
+  // H^-1 = L^-T L^-1, then its Cholesky factor; U is that factor's
+  // transpose.
+  std::vector<double> hinv(n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double v = 0;
+      for (int64_t k = i; k < n; ++k) // (L^-1)[k][i] is 0 for k < i
+        v += inv[k * n + i] * inv[k * n + j];
+      hinv[i * n + j] = hinv[j * n + i] = v;
+    }
+  if (!cholesky(hinv, n))
+    return f;
+  f.cols = n;
+  f.u.assign(n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j)
+      f.u[i * n + j] = hinv[j * n + i];
+  return f;
+}
+
+QuantizedMatrix qtc::quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
+                                        int64_t cols, const QuantSpec &spec,
+                                        const GPTQFactor &factor) {
+  if (factor.cols != cols)
+    return quantizeMatrix(w, rows, cols, spec);
+  QuantizedMatrix q = emptyResult(rows, cols, spec);
+  const int64_t g = spec.groupSize, groups = cols / g;
+  std::vector<float> ratios = clipRatios(spec.searchClip);
+  const int lo = codeMin(spec), hi = codeMax(spec);
+  const std::vector<double> &u = factor.u;
+  // The weights as GPTQ updates them, and per block of columns each
+  // row's scaled errors, applied to the later columns once per block.
+  std::vector<double> cur(w.begin(), w.end());
+  constexpr int64_t kBlock = 128;
+  std::vector<double> err(rows * kBlock);
+  std::vector<float> group(g);
+  std::vector<GroupResult> params(rows);
+  for (int64_t b0 = 0; b0 < cols; b0 += kBlock) {
+    int64_t b1 = std::min(cols, b0 + kBlock);
+    for (int64_t i = b0; i < b1; ++i) {
+      if (i % g == 0)
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t t = 0; t < g; ++t)
+            group[t] = static_cast<float>(cur[r * cols + i + t]);
+          params[r] = quantizeGroup(group, spec, ratios);
+          q.scales[r * groups + i / g] = params[r].scale;
+          if (spec.asymmetric)
+            q.zeroPoints[r * groups + i / g] = static_cast<uint8_t>(params[r].zeroPoint);
+        }
+      double d = u[i * cols + i];
+      for (int64_t r = 0; r < rows; ++r) {
+        double *row = &cur[r * cols];
+        float v = static_cast<float>(row[i]);
+        int code;
+        double value;
+        if (spec.levels.empty()) {
+          codeGroup(llvm::ArrayRef<float>(&v, 1), params[r].scale,
+                    params[r].zeroPoint, lo, hi, &code);
+          value = double(code - params[r].zeroPoint) * double(params[r].scale);
+        } else {
+          codeGroupOnGrid(llvm::ArrayRef<float>(&v, 1), params[r].scale,
+                          spec.levels, &code);
+          value = double(spec.levels[code]) * double(params[r].scale);
+        }
+        q.codes[r * cols + i] = static_cast<uint8_t>(code & ((1 << spec.bits) - 1));
+        double e = (row[i] - value) / d;
+        err[r * kBlock + (i - b0)] = e;
+        // Within the block right away; beyond it once per block.
+        const double *ui = &u[i * cols];
+        for (int64_t j = i + 1; j < b1; ++j)
+          row[j] -= e * ui[j];
+      }
+    }
+    if (b1 == cols)
+      break;
+    for (int64_t r = 0; r < rows; ++r) {
+      double *row = &cur[r * cols];
+      for (int64_t t = 0; t < b1 - b0; ++t) {
+        double e = err[r * kBlock + t];
+        const double *ut = &u[(b0 + t) * cols];
+        for (int64_t j = b1; j < cols; ++j)
+          row[j] -= e * ut[j];
+      }
+    }
+  }
+  return q;
+}
+
+std::vector<float> qtc::randomizedHadamard(int64_t size, uint64_t seed) {
+  if (size <= 0 || (size & (size - 1)))
+    return {};
+  // A fixed generator, so a seed gives the same rotation everywhere.
+  std::mt19937_64 rng(seed);
+  std::vector<float> r(size * size);
+  float norm = 1.0f / std::sqrt(static_cast<float>(size));
+  for (int64_t i = 0; i < size; ++i) {
+    float sign = (rng() >> 63) ? -norm : norm;
+    for (int64_t j = 0; j < size; ++j)
+      // Sylvester: H[i, j] = (-1)^popcount(i & j).
+      r[i * size + j] = (__builtin_popcountll(uint64_t(i & j)) & 1) ? -sign : sign;
+  }
+  return r;
+}
+
+void qtc::rotateColumnBlocks(std::vector<float> &m, int64_t rows, int64_t cols,
+                             llvm::ArrayRef<float> r, int64_t block,
+                             bool transpose) {
+  std::vector<double> out(block);
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t b = 0; b < cols; b += block) {
+      float *v = &m[row * cols + b];
+      std::fill(out.begin(), out.end(), 0.0);
+      for (int64_t j = 0; j < block; ++j) {
+        double x = v[j];
+        for (int64_t c = 0; c < block; ++c)
+          out[c] += x * (transpose ? r[c * block + j] : r[j * block + c]);
+      }
+      for (int64_t c = 0; c < block; ++c)
+        v[c] = static_cast<float>(out[c]);
+    }
+}
+
+void qtc::rotateStatistics(std::vector<double> &h, int64_t cols,
+                           llvm::ArrayRef<float> r, int64_t block) {
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j < i; ++j)
+      h[i * cols + j] = h[j * cols + i];
+  // H <- H R (each row's column blocks), then R^T H (each column's row
+  // blocks), in double.
+  std::vector<double> tmp(block);
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t b = 0; b < cols; b += block) {
+      double *v = &h[i * cols + b];
+      std::fill(tmp.begin(), tmp.end(), 0.0);
+      for (int64_t j = 0; j < block; ++j)
+        for (int64_t c = 0; c < block; ++c)
+          tmp[c] += v[j] * r[j * block + c];
+      std::copy(tmp.begin(), tmp.end(), v);
+    }
+  for (int64_t col = 0; col < cols; ++col)
+    for (int64_t b = 0; b < cols; b += block) {
+      std::fill(tmp.begin(), tmp.end(), 0.0);
+      for (int64_t j = 0; j < block; ++j) {
+        double x = h[(b + j) * cols + col];
+        for (int64_t c = 0; c < block; ++c)
+          tmp[c] += x * r[j * block + c];
+      }
+      for (int64_t c = 0; c < block; ++c)
+        h[(b + c) * cols + col] = tmp[c];
+    }
+}
