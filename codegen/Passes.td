@@ -134,6 +134,66 @@ def QTTileQuantizedMatmul : Pass<"qt-tile-quantized-matmul"> {
   ];
 }
 
+def QTOutlineLayers : Pass<"qt-outline-layers", "::mlir::ModuleOp"> {
+  let summary = "Compiles repeated layers once: each becomes a call of a shared function";
+  let description = [{
+    A transformer repeats one layer with other weights, and everything after
+    this pass (the lowering, bufferization and all of LLVM) costs time per
+    op. For each public function with one block, the ops are grouped by the
+    layer their location names (a path component `layers.N`, `layer.N`,
+    `h.N`, `blocks.N` or `block.N`, as exporters and the checkpoint builders
+    name nodes). When the groups' spans do not interleave, each span (every
+    op from a layer's first to its last, constants aside) moves into a
+    private function (noinline) called in its place: constants whose data
+    is large (weights, tables) stay in the caller and become arguments;
+    small ones and splats are cloned into the function. Functions whose
+    bodies print the same (the same ops, types and small constants) are
+    then merged, so a model of N identical layers keeps one layer function
+    called N times.
+
+    Any contiguous span of a block can be outlined without changing what
+    the program computes, so names only decide how much is shared: a
+    model without layer names, or whose layers interleave, is left as it
+    is. Runs after qt-tile-quantized-matmul, which repacks constant weights.
+
+    ```mlir
+    %w0 = arith.constant dense_resource<w0> : tensor<64x64xf32>
+    %w1 = arith.constant dense_resource<w1> : tensor<64x64xf32>
+    %h1 = call @layer(%x, %w0) : (...) -> tensor<8x64xf32>
+    %h2 = call @layer(%h1, %w1) : (...) -> tensor<8x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"minLayers", "min-layers", "unsigned", /*default=*/"2",
+           "Outline only functions with at least this many layers">,
+    Option<"maxInlineBytes", "max-inline-bytes", "int64_t", /*default=*/"512",
+           "Constants of at most this many bytes are cloned into the layer "
+           "function; larger ones are passed in">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark with the layers outlined, or why none were">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def QTConstantGlobals : Pass<"qt-constant-globals", "::mlir::ModuleOp"> {
+  let summary = "Gives tensor constants their memref.global in program order";
+  let description = [{
+    One-shot bufferization makes a `memref.global` for every tensor constant
+    as it reaches it, and it reaches a module's functions in an order kept
+    in a pointer-keyed map: with several functions (outlined layers), two
+    compiles of the same module named and ordered the globals differently.
+    This pass makes them first, walking the module in order, with
+    bufferization's own helper, which bufferization then finds and reuses:
+    the output is the same on every run. Runs right before
+    one-shot-bufferize.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "uint64_t", /*default=*/"64",
+           "Alignment of the globals: one-shot-bufferize's buffer-alignment">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def QTLowerInt8Dot : Pass<"qt-lower-int8-dot"> {
   let summary = "Lowers qt.int8_dot and qt.lookup to x86 intrinsics or to "
                 "vector arithmetic";

@@ -52,6 +52,10 @@ LogicalResult mlir::qt::buildCPULoweringStages(OpPassManager &pm,
   tiling.gridLookup = target->gridLookup;
   tiling.reassociate = target->reassociate;
   pm.addPass(createQTTileQuantizedMatmul(tiling));
+  // Repeated layers become calls of one function: everything below runs
+  // once per kind of layer instead of once per layer.
+  if (options.outlineLayers)
+    pm.addPass(createQTOutlineLayers());
   pm.addPass(createConvertQTToLinalg());
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
@@ -62,6 +66,9 @@ LogicalResult mlir::qt::buildCPULoweringStages(OpPassManager &pm,
   if (target->reassociate)
     pm.addPass(createQTApproximateMath());
   pm.addPass(createCanonicalizerPass());
+  // Every constant's global in program order, so that bufferization's own
+  // order (per function, from a pointer-keyed map) does not show.
+  pm.addPass(createQTConstantGlobals());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -142,6 +149,8 @@ mlir::qt::resolvedCPUPipelineOptions(const CPUPipelineOptions &options) {
                                 t->l1Bytes, t->vectorBits, t->int8Dot,
                                 t->gridLookup, !t->reassociate ? "true" : "false")
                       .str();
+  if (!options.outlineLayers)
+    s += " outline-layers=false";
   if (!options.targetTriple.empty())
     s += " target-triple=" + options.targetTriple;
   if (!options.targetCPU.empty())

@@ -54,6 +54,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Grid code lookup in few-row kernels: permute, select, "
                      "auto (the target's)"),
       llvm::cl::init("auto")};
+  Option<bool> outlineLayers{
+      *this, "outline-layers",
+      llvm::cl::desc("Compile layers of equal shapes once: each layer "
+                     "becomes a call of a shared function that takes its "
+                     "weights as arguments (qt-outline-layers)"),
+      llvm::cl::init(true)};
 
   /// The target these options describe.
   CPUTargetRequest request() const;

@@ -211,7 +211,8 @@ static int compile() {
     return fail("--weights external needs --emit llvm, obj, shared or exe "
                 "(the weights leave the module after lowering)");
 
-  qtc::Compiler compiler(options, quiet ? nullptr : &llvm::errs());
+  qtc::Compiler compiler(options, quiet ? nullptr : &llvm::errs(),
+                         &llvm::errs());
   if (printPipeline) {
     llvm::Expected<std::string> resolved = compiler.pipelineOptions();
     if (!resolved)
@@ -242,7 +243,11 @@ static int compile() {
     llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_None);
     if (ec)
       return fail("cannot write '" + out + "': " + ec.message());
-    (*module)->print(file.os(), mlir::OpPrintingFlags());
+    // With locations: they name the model's nodes, and the next phase
+    // (qt-outline-layers) reads the layers from them, so a replay from this
+    // file runs the same as the compile.
+    (*module)->print(file.os(),
+                     mlir::OpPrintingFlags().enableDebugInfo(true, false));
     file.os() << "\n";
     file.keep();
     if (!quiet)
