@@ -3,22 +3,45 @@
 #include "quant/Quantize.h"
 
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Parallel.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 
 using namespace qtc;
 
 float qtc::roundToHalf(float x) {
-  llvm::APFloat f(x);
-  bool lost;
-  f.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
-            &lost);
-  f.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
-            &lost);
-  return f.convertToFloat();
+  // Bit arithmetic on the f32 encoding, as IEEE's conversion to f16 and back
+  // with ties to even (checked against llvm::APFloat in QuantizeTest): the
+  // quantizer calls this for every candidate scale, and APFloat took a
+  // quarter of a 4-bit compile.
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  uint32_t sign = bits & 0x80000000u, mag = bits & 0x7fffffffu;
+  float out;
+  if (mag >= 0x7f800000u) // inf, NaN
+    return x;
+  if (mag >= 0x477ff000u) { // >= 65520: past f16's largest, to infinity
+    uint32_t inf = sign | 0x7f800000u;
+    std::memcpy(&out, &inf, 4);
+    return out;
+  }
+  if (mag < 0x38800000u) { // below 2^-14: f16's subnormals, steps of 2^-24
+    float y = std::fabs(x) * 16777216.0f; // exact: a power of two
+    y = (y + 12582912.0f) - 12582912.0f;  // to even, y < 2^10
+    y *= 5.9604644775390625e-8f;          // 2^-24, exact
+    return sign ? -y : y;
+  }
+  // Normal: keep 10 of 23 fraction bits, ties to even (a carry into the
+  // exponent is the right result too).
+  uint32_t rounded = (mag + 0xfffu + ((mag >> 13) & 1u)) & ~0x1fffu;
+  uint32_t result = sign | rounded;
+  std::memcpy(&out, &result, 4);
+  return out;
 }
 
 std::string qtc::quantSpecError(const QuantSpec &spec, int64_t cols) {
@@ -89,22 +112,87 @@ double codeGroupOnGrid(llvm::ArrayRef<float> v, float scale,
   return err;
 }
 
+/// std::nearbyint(x) in the default rounding mode (to nearest, ties to
+/// even), without a library call: adding and subtracting 1.5 * 2^23 rounds
+/// any |x| < 2^22 exactly so.
+inline float roundEven(float x) {
+  // Not folded without -ffast-math: (x + c) - c is not x in IEEE math.
+  if (std::fabs(x) < 4194304.0f)
+    return (x + 12582912.0f) - 12582912.0f;
+  return std::nearbyint(x);
+}
+
+/// The code of `x` for `scale` (non-zero) and `zp`, clamped to [lo, hi].
+inline int codeOf(float x, float scale, int zp, int lo, int hi) {
+  return std::clamp(static_cast<int>(roundEven(x / scale)) + zp, lo, hi);
+}
+
 /// Squared error of `v` coded with `scale` and `zp`, codes in [lo, hi].
 /// Writes the codes to `codes` when not null.
 double codeGroup(llvm::ArrayRef<float> v, float scale, int zp, int lo, int hi,
                  int *codes) {
   double err = 0;
   for (size_t i = 0; i < v.size(); ++i) {
-    int q = scale == 0.0f
-                ? zp
-                : std::clamp(static_cast<int>(std::nearbyint(v[i] / scale)) + zp,
-                             lo, hi);
+    int q = scale == 0.0f ? zp : codeOf(v[i], scale, zp, lo, hi);
     double d = double(v[i]) - double(q - zp) * double(scale);
     err += d * d;
     if (codes)
       codes[i] = q;
   }
   return err;
+}
+
+/// The squared error of `v` for each candidate (scales[c], zps[c]) (each
+/// non-zero scale), as codeGroup computes it: each candidate's terms are
+/// summed in the same order, so the errors are the same bits. The
+/// candidates are independent, so the inner loop has no branch and
+/// vectorizes: the quotient is clamped into [lo - zp - 1, hi - zp + 1]
+/// before rounding, which rounds and clamps to the same code, and then is
+/// small enough for the add-and-subtract rounding. Cloned for AVX2 where
+/// GCC can (no FMA: the same roundings as the baseline code).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void codeGroupErrors(llvm::ArrayRef<float> v, const float *scales,
+                     const int *zps, int n, int lo, int hi, double *errs) {
+  for (int c = 0; c < n; ++c)
+    errs[c] = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    float x = v[i];
+    for (int c = 0; c < n; ++c) {
+      float y = x / scales[c];
+      y = std::min(std::max(y, float(lo - zps[c] - 1)), float(hi - zps[c] + 1));
+      int q = static_cast<int>((y + 12582912.0f) - 12582912.0f) + zps[c];
+      q = std::min(std::max(q, lo), hi);
+      double d = double(x) - double(q - zps[c]) * double(scales[c]);
+      errs[c] += d * d;
+    }
+  }
+}
+
+/// codeGroupErrors for a grid: each candidate's error as codeGroupOnGrid
+/// computes it.
+void codeGroupOnGridErrors(llvm::ArrayRef<float> v, const float *scales, int n,
+                           llvm::ArrayRef<float> levels, double *errs) {
+  for (int c = 0; c < n; ++c)
+    errs[c] = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    float x = v[i];
+    for (int c = 0; c < n; ++c) {
+      int q = nearestLevel(levels, x / scales[c]);
+      double d = double(x) - double(levels[q]) * double(scales[c]);
+      errs[c] += d * d;
+    }
+  }
+}
+
+/// The best of `n` candidates by their error (the first of equal ones),
+/// starting from `best`, as a sequential search in candidate order picks.
+void pickBest(const float *scales, const int *zps, const double *errs, int n,
+              GroupResult &best) {
+  for (int c = 0; c < n; ++c)
+    if (errs[c] < best.error)
+      best = {scales[c], zps[c], errs[c]};
 }
 
 GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
@@ -127,17 +215,19 @@ GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
         m = x;
     if (m == 0.0f)
       return best;
+    llvm::SmallVector<float, 80> scales;
     for (float a : ratios)
       for (float level : {levels.front(), levels.back()}) {
         if (level == 0.0f)
           continue;
         float s = store(double(a) * m / level);
-        if (s == 0.0f || !std::isfinite(s))
-          continue;
-        double e = codeGroupOnGrid(v, s, levels, nullptr);
-        if (e < best.error)
-          best = {s, 0, e};
+        if (s != 0.0f && std::isfinite(s))
+          scales.push_back(s);
       }
+    llvm::SmallVector<int, 80> zps(scales.size(), 0);
+    llvm::SmallVector<double, 80> errs(scales.size());
+    codeGroupOnGridErrors(v, scales.data(), scales.size(), levels, errs.data());
+    pickBest(scales.data(), zps.data(), errs.data(), scales.size(), best);
     if (best.scale != 0.0f) {
       std::vector<int> q(v.size());
       codeGroupOnGrid(v, best.scale, levels, q.data());
@@ -165,15 +255,18 @@ GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
         m = x;
     if (m == 0.0f)
       return best;
+    llvm::SmallVector<float, 80> scales;
     for (float a : ratios)
       for (int level : {qmin, qmax}) {
         float s = store(double(a) * m / level);
-        if (s == 0.0f || !std::isfinite(s))
-          continue;
-        double e = codeGroup(v, s, 0, qmin, qmax, nullptr);
-        if (e < best.error)
-          best = {s, 0, e};
+        if (s != 0.0f && std::isfinite(s))
+          scales.push_back(s);
       }
+    llvm::SmallVector<int, 80> zps(scales.size(), 0);
+    llvm::SmallVector<double, 80> errs(scales.size());
+    codeGroupErrors(v, scales.data(), zps.data(), scales.size(), qmin, qmax,
+                    errs.data());
+    pickBest(scales.data(), zps.data(), errs.data(), scales.size(), best);
     // One least-squares refit of the scale for the chosen codes.
     if (best.scale != 0.0f) {
       std::vector<int> q(v.size());
@@ -202,16 +295,20 @@ GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
   }
   if (mn == mx)
     return best;
+  llvm::SmallVector<float, 40> scales;
+  llvm::SmallVector<int, 40> zps;
   for (float a : ratios) {
     double lo = double(a) * mn, hi = double(a) * mx;
     float s = store((hi - lo) / qmax);
     if (s == 0.0f || !std::isfinite(s))
       continue;
-    int zp = std::clamp(static_cast<int>(std::nearbyint(-lo / s)), 0, qmax);
-    double e = codeGroup(v, s, zp, 0, qmax, nullptr);
-    if (e < best.error)
-      best = {s, zp, e};
+    scales.push_back(s);
+    zps.push_back(std::clamp(static_cast<int>(std::nearbyint(-lo / s)), 0, qmax));
   }
+  llvm::SmallVector<double, 40> errs(scales.size());
+  codeGroupErrors(v, scales.data(), zps.data(), scales.size(), 0, qmax,
+                  errs.data());
+  pickBest(scales.data(), zps.data(), errs.data(), scales.size(), best);
   return best;
 }
 
@@ -221,6 +318,19 @@ int codeMin(const QuantSpec &spec) {
 }
 int codeMax(const QuantSpec &spec) {
   return spec.asymmetric ? (1 << spec.bits) - 1 : (1 << (spec.bits - 1)) - 1;
+}
+
+/// Calls fn(r0, r1) on blocks of rows [0, rows), on every processor. The
+/// blocks are disjoint and each row is processed as a whole, so the result
+/// does not depend on the number of threads.
+void forEachRowBlock(int64_t rows,
+                     llvm::function_ref<void(int64_t, int64_t)> fn) {
+  constexpr int64_t kRows = 16;
+  int64_t blocks = (rows + kRows - 1) / kRows;
+  llvm::parallelFor(0, blocks, [&](size_t b) {
+    int64_t r0 = int64_t(b) * kRows;
+    fn(r0, std::min(rows, r0 + kRows));
+  });
 }
 
 /// A result of the right sizes for a rows x cols matrix under `spec`.
@@ -244,8 +354,10 @@ QuantizedMatrix qtc::quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
   int64_t groups = cols / spec.groupSize;
   std::vector<float> ratios = clipRatios(spec.searchClip);
   const int lo = codeMin(spec), hi = codeMax(spec);
+  // Rows are independent: blocks of them on every thread.
+  forEachRowBlock(rows, [&](int64_t r0, int64_t r1) {
   std::vector<int> codes(spec.groupSize);
-  for (int64_t r = 0; r < rows; ++r)
+  for (int64_t r = r0; r < r1; ++r)
     for (int64_t g = 0; g < groups; ++g) {
       llvm::ArrayRef<float> v =
           w.slice(r * cols + g * spec.groupSize, spec.groupSize);
@@ -261,6 +373,7 @@ QuantizedMatrix qtc::quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
       if (spec.asymmetric)
         q.zeroPoints[r * groups + g] = static_cast<uint8_t>(best.zeroPoint);
     }
+  });
   return q;
 }
 
@@ -372,61 +485,68 @@ QuantizedMatrix qtc::quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
   std::vector<float> ratios = clipRatios(spec.searchClip);
   const int lo = codeMin(spec), hi = codeMax(spec);
   const std::vector<double> &u = factor.u;
-  // The weights as GPTQ updates them, and per block of columns each
-  // row's scaled errors, applied to the later columns once per block.
-  std::vector<double> cur(w.begin(), w.end());
-  constexpr int64_t kBlock = 128;
-  std::vector<double> err(rows * kBlock);
-  std::vector<float> group(g);
-  std::vector<GroupResult> params(rows);
-  for (int64_t b0 = 0; b0 < cols; b0 += kBlock) {
-    int64_t b1 = std::min(cols, b0 + kBlock);
-    for (int64_t i = b0; i < b1; ++i) {
-      if (i % g == 0)
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t t = 0; t < g; ++t)
-            group[t] = static_cast<float>(cur[r * cols + i + t]);
-          params[r] = quantizeGroup(group, spec, ratios);
-          q.scales[r * groups + i / g] = params[r].scale;
-          if (spec.asymmetric)
-            q.zeroPoints[r * groups + i / g] = static_cast<uint8_t>(params[r].zeroPoint);
+  // GPTQ treats each row alone (one H for all): blocks of rows run on every
+  // processor, each row with the same arithmetic in the same order.
+  forEachRowBlock(rows, [&](int64_t r0, int64_t r1) {
+    const int64_t n = r1 - r0;
+    // The rows as GPTQ updates them, and per block of columns each row's
+    // scaled errors, applied to the later columns once per block.
+    std::vector<double> cur(w.begin() + r0 * cols, w.begin() + r1 * cols);
+    constexpr int64_t kBlock = 128;
+    std::vector<double> err(n * kBlock);
+    std::vector<float> group(g);
+    std::vector<GroupResult> params(n);
+    for (int64_t b0 = 0; b0 < cols; b0 += kBlock) {
+      int64_t b1 = std::min(cols, b0 + kBlock);
+      for (int64_t i = b0; i < b1; ++i) {
+        if (i % g == 0)
+          for (int64_t r = 0; r < n; ++r) {
+            for (int64_t t = 0; t < g; ++t)
+              group[t] = static_cast<float>(cur[r * cols + i + t]);
+            params[r] = quantizeGroup(group, spec, ratios);
+            q.scales[(r0 + r) * groups + i / g] = params[r].scale;
+            if (spec.asymmetric)
+              q.zeroPoints[(r0 + r) * groups + i / g] =
+                  static_cast<uint8_t>(params[r].zeroPoint);
+          }
+        double d = u[i * cols + i];
+        for (int64_t r = 0; r < n; ++r) {
+          double *row = &cur[r * cols];
+          float v = static_cast<float>(row[i]);
+          int code;
+          double value;
+          if (spec.levels.empty()) {
+            codeGroup(llvm::ArrayRef<float>(&v, 1), params[r].scale,
+                      params[r].zeroPoint, lo, hi, &code);
+            value = double(code - params[r].zeroPoint) * double(params[r].scale);
+          } else {
+            codeGroupOnGrid(llvm::ArrayRef<float>(&v, 1), params[r].scale,
+                            spec.levels, &code);
+            value = double(spec.levels[code]) * double(params[r].scale);
+          }
+          q.codes[(r0 + r) * cols + i] =
+              static_cast<uint8_t>(code & ((1 << spec.bits) - 1));
+          double e = (row[i] - value) / d;
+          err[r * kBlock + (i - b0)] = e;
+          // Within the block right away; beyond it once per block.
+          const double *ui = &u[i * cols];
+          for (int64_t j = i + 1; j < b1; ++j)
+            row[j] -= e * ui[j];
         }
-      double d = u[i * cols + i];
-      for (int64_t r = 0; r < rows; ++r) {
+      }
+      if (b1 == cols)
+        break;
+      for (int64_t r = 0; r < n; ++r) {
         double *row = &cur[r * cols];
-        float v = static_cast<float>(row[i]);
-        int code;
-        double value;
-        if (spec.levels.empty()) {
-          codeGroup(llvm::ArrayRef<float>(&v, 1), params[r].scale,
-                    params[r].zeroPoint, lo, hi, &code);
-          value = double(code - params[r].zeroPoint) * double(params[r].scale);
-        } else {
-          codeGroupOnGrid(llvm::ArrayRef<float>(&v, 1), params[r].scale,
-                          spec.levels, &code);
-          value = double(spec.levels[code]) * double(params[r].scale);
+        for (int64_t t = 0; t < b1 - b0; ++t) {
+          double e = err[r * kBlock + t];
+          const double *ut = &u[(b0 + t) * cols];
+          for (int64_t j = b1; j < cols; ++j)
+            row[j] -= e * ut[j];
         }
-        q.codes[r * cols + i] = static_cast<uint8_t>(code & ((1 << spec.bits) - 1));
-        double e = (row[i] - value) / d;
-        err[r * kBlock + (i - b0)] = e;
-        // Within the block right away; beyond it once per block.
-        const double *ui = &u[i * cols];
-        for (int64_t j = i + 1; j < b1; ++j)
-          row[j] -= e * ui[j];
       }
     }
-    if (b1 == cols)
-      break;
-    for (int64_t r = 0; r < rows; ++r) {
-      double *row = &cur[r * cols];
-      for (int64_t t = 0; t < b1 - b0; ++t) {
-        double e = err[r * kBlock + t];
-        const double *ut = &u[(b0 + t) * cols];
-        for (int64_t j = b1; j < cols; ++j)
-          row[j] -= e * ut[j];
-      }
-    }
-  }
+  });
   return q;
 }
 

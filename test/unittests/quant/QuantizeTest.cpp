@@ -2,9 +2,12 @@
 
 #include "quant/Quantize.h"
 
+#include "llvm/ADT/APFloat.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -140,6 +143,47 @@ TEST(Quantize, ScalesAreHalfPrecision) {
   QuantizedMatrix q = quantizeMatrix(w, 4, 64, QuantSpec{4, 32});
   for (float s : q.scales)
     EXPECT_EQ(s, roundToHalf(s));
+}
+
+// roundToHalf is bit arithmetic for speed; it must equal IEEE's conversion
+// to f16 and back with ties to even, as llvm::APFloat does it: every f32
+// whose magnitude is near f16's range edges (subnormals, the largest
+// finite, the overflow threshold) and a million random encodings.
+TEST(Quantize, RoundToHalfIsIEEE) {
+  auto reference = [](float x) {
+    llvm::APFloat f(x);
+    bool lost;
+    f.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+              &lost);
+    f.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+              &lost);
+    return f.convertToFloat();
+  };
+  auto check = [&](uint32_t bits) {
+    float x;
+    std::memcpy(&x, &bits, 4);
+    if (std::isnan(x))
+      return;
+    float got = roundToHalf(x), want = reference(x);
+    uint32_t g, w;
+    std::memcpy(&g, &got, 4);
+    std::memcpy(&w, &want, 4);
+    ASSERT_EQ(g, w) << "x = " << x << " (0x" << std::hex << bits << ")";
+  };
+  // Around each boundary of f16: 2^-25 (rounds to 0 or the smallest
+  // subnormal), 2^-14 (subnormal/normal), 65504 / 65520 (largest / overflow).
+  for (uint32_t center : {0x33000000u, 0x33800000u, 0x38800000u, 0x477fe000u,
+                          0x477ff000u, 0x47800000u, 0x00000000u, 0x7f7fffffu})
+    for (int64_t d = -70000; d <= 70000; ++d) {
+      int64_t b = int64_t(center) + d;
+      if (b < 0 || b > 0x7f800000)
+        continue;
+      check(uint32_t(b));
+      check(uint32_t(b) | 0x80000000u);
+    }
+  std::mt19937 rng(17);
+  for (int i = 0; i < 1000000; ++i)
+    check(rng());
 }
 
 TEST(Quantize, ZeroGroupsStayZero) {
