@@ -154,6 +154,7 @@ pipelineOptionsOf(const CompilerOptions &o) {
   p->targetCPU = o.targetCPU;
   p->targetFeatures = o.targetFeatures;
   p->strictFP = o.strictFP;
+  p->outlineLayers = o.outlineLayers;
   return p;
 }
 
@@ -232,8 +233,9 @@ llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
 
 } // namespace
 
-Compiler::Compiler(CompilerOptions options, llvm::raw_ostream *log)
-    : opts(std::move(options)), log(log) {
+Compiler::Compiler(CompilerOptions options, llvm::raw_ostream *log,
+                   llvm::raw_ostream *warnings)
+    : opts(std::move(options)), log(log), warnings(warnings) {
   mlir::DialectRegistry registry;
   qtc::registerAllDialects(registry);
   qtc::onnx::registerImportDialects(registry);
@@ -349,11 +351,11 @@ llvm::Error Compiler::normalize(mlir::ModuleOp module) {
       ++fused;
     } else if (name == "qt.dequantize") {
       ++unfused;
-      if (log) {
+      if (warnings) {
         std::string loc;
         llvm::raw_string_ostream os(loc);
         op->getLoc().print(os);
-        llvm::WithColor::warning(*log, "qtc")
+        llvm::WithColor::warning(*warnings, "qtc")
             << "dequantize left unfused at " << loc
             << " (a real-valued copy of that weight is made)\n";
       }
@@ -390,15 +392,17 @@ llvm::Error Compiler::quantize(mlir::ModuleOp module) {
     q.seed = opts.seed;
     q.reportPath = opts.quantReport;
     q.quiet = log == nullptr;
+    q.warnings = warnings;
     // The calibration copy runs in this process: the same lowering, with
     // the compiler quiet, JIT-linked.
     q.compile = [this](mlir::ModuleOp copy)
         -> llvm::Expected<std::unique_ptr<CalibrationModel>> {
-      llvm::raw_ostream *saved = log;
-      log = nullptr;
+      llvm::raw_ostream *savedLog = log, *savedWarnings = warnings;
+      log = warnings = nullptr;
       calibrating = true;
       auto restore = llvm::make_scope_exit([&] {
-        log = saved;
+        log = savedLog;
+        warnings = savedWarnings;
         calibrating = false;
       });
       std::optional<ModelDescription> savedDescription = described;
@@ -739,7 +743,9 @@ llvm::Error Compiler::emitFile(mlir::ModuleOp module, EmitKind kind,
     llvm::SmallVector<llvm::StringRef> argv = {*cc};
     if (!program)
       argv.append({"-shared", "-fPIC", "-Wl,--exclude-libs,ALL"});
-    argv.append({"-o", linkedPath});
+    // No build ID: the linker would hash every byte of the weights for it
+    // (a second per 500 MB).
+    argv.append({"-Wl,--build-id=none", "-o", linkedPath});
     for (const std::string &f : linkInputs)
       argv.push_back(f);
     argv.append({runtime, "-lm", "-pthread"});

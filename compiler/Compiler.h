@@ -75,8 +75,10 @@ llvm::ArrayRef<TargetInfo> targetRegistry();
 
 class Compiler {
 public:
-  /// `log`: where progress lines and warnings go (null: nowhere).
-  explicit Compiler(CompilerOptions options, llvm::raw_ostream *log = nullptr);
+  /// `log`: where progress lines go; `warnings`: where warnings go (null:
+  /// nowhere).
+  explicit Compiler(CompilerOptions options, llvm::raw_ostream *log = nullptr,
+                    llvm::raw_ostream *warnings = nullptr);
   ~Compiler();
 
   const CompilerOptions &options() const { return opts; }
@@ -120,7 +122,7 @@ private:
   llvm::Error buildLowering(mlir::OpPassManager &pm, Phase stop) const;
 
   CompilerOptions opts;
-  llvm::raw_ostream *log;
+  llvm::raw_ostream *log, *warnings;
   std::unique_ptr<mlir::MLIRContext> ctx;
   std::string inputPath;
   std::string runtimeArchive;

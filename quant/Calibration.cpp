@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -607,19 +608,37 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     }
     layers.push_back(std::move(l));
   }
+  llvm::raw_ostream &warn = o.warnings ? *o.warnings : llvm::nulls();
   for (auto [i, hits] : llvm::enumerate(overrideHits))
     if (!hits)
-      log << "qtc: warning: --tensor-type " << o.overrides[i].first
-          << " matches no matmul weight\n";
+      warn << "qtc: warning: --tensor-type " << o.overrides[i].first
+           << " matches no matmul weight\n";
   if (layers.empty()) {
-    log << "qtc: warning: the model has no real-valued matmul weights to "
-           "quantize\n";
+    warn << "qtc: warning: the model has no real-valued matmul weights to "
+            "quantize\n";
     return llvm::Error::success();
   }
-  for (Layer &l : layers)
-    if (!l.keptWhy.empty())
-      log << "qtc: warning: weight '" << l.matmul.name << "' (" << l.matmul.n
-          << "x" << l.matmul.k << ") kept real-valued: " << l.keptWhy << "\n";
+  // One line per reason, with a count and the first weight, not one per
+  // weight (a 30-layer model has 200 of them).
+  llvm::MapVector<std::string, std::pair<unsigned, const Layer *>,
+                  llvm::StringMap<unsigned>>
+      kept;
+  for (const Layer &l : layers)
+    if (!l.keptWhy.empty()) {
+      auto &entry = kept[l.keptWhy];
+      if (!entry.first++)
+        entry.second = &l;
+    }
+  for (auto &[why, entry] : kept) {
+    const WeightMatmul &m = entry.second->matmul;
+    if (entry.first == 1)
+      warn << "qtc: warning: weight '" << m.name << "' (" << m.n << "x" << m.k
+           << ") kept real-valued: " << why << "\n";
+    else
+      warn << "qtc: warning: " << entry.first
+           << " weights kept real-valued (the first '" << m.name << "', "
+           << m.n << "x" << m.k << "): " << why << "\n";
+  }
 
   // Layers whose width is searched, and those fixed by --tensor-type.
   std::vector<size_t> free, fixed;

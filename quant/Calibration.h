@@ -17,6 +17,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <functional>
 #include <memory>
@@ -76,7 +77,10 @@ struct QuantOptions {
   unsigned generations = 20, offspring = 4, seed = 1;
   /// Where to write the JSON report (empty: none).
   std::string reportPath;
+  /// No progress lines (on stderr otherwise).
   bool quiet = false;
+  /// Where warnings go (null: nowhere), one line each.
+  llvm::raw_ostream *warnings = nullptr;
   /// Compiles a module (a copy of the model whose weights are inputs) so
   /// the harness can run calibration inputs through it: the compiler's
   /// in-process JIT.
