@@ -119,7 +119,11 @@ def write_checkpoint(folder, shape, seed=0):
     ids = rng.integers(0, v, size=(CALIBRATION_BATCHES, 1, SEQ), dtype=np.int64)
     pos = np.broadcast_to(np.arange(SEQ, dtype=np.int64),
                           (CALIBRATION_BATCHES, 1, SEQ)).copy()
-    np.savez(calib, input_ids=ids, position_ids=pos)
+    # Every input: the (empty, past 0) caches too.
+    empty = np.zeros((CALIBRATION_BATCHES, 1, kv, 0, hd), np.float32)
+    caches = {f"past_key_values.{i}.{kind}": empty
+              for i in range(shape["num_hidden_layers"]) for kind in ("key", "value")}
+    np.savez(calib, input_ids=ids, position_ids=pos, **caches)
     return params, params * 4, calib
 
 

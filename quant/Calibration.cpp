@@ -586,6 +586,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
 
   // The layers and their weights.
   std::vector<Layer> layers;
+  bool streaming = !mixed && o.calibration.empty() && o.salientFraction == 0;
   for (WeightMatmul &m : mlir::qt::findWeightMatmuls(module)) {
     Layer l;
     l.matmul = m;
@@ -606,6 +607,11 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       for (float v : l.weight)
         l.maxAbs = std::max(l.maxAbs, std::fabs(v));
     }
+    // Without calibration or a search, a layer's weights are needed again
+    // only when it is quantized: read them then, one layer at a time, so
+    // that the compile never holds a second fp32 copy of every weight.
+    if (streaming)
+      l.weight = {};
     layers.push_back(std::move(l));
   }
   llvm::raw_ostream &warn = o.warnings ? *o.warnings : llvm::nulls();
@@ -958,6 +964,9 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
                              {"bits", l.bits < 16 ? l.bits : 0}};
     std::string bar;
     if (l.bits < 16) {
+      if (streaming && !mlir::qt::readWeight(m, l.weight))
+        return llvm::createStringError("the data of weight '" + m.name +
+                                       "' cannot be read");
       QuantSpec spec = specFor(l, l.bits, o);
       QuantizedMatrix q;
       double werr = relSquaredError(l.weight, effectiveWeight(l, spec, &q));
@@ -975,6 +984,8 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       codeBits += l.params() * l.bits;
       mlir::qt::replaceWithQuantizedMatmul(m, q, spec, l.inputScale, l.salient,
                                            l.salientWeight, l.rotation);
+      if (streaming)
+        l.weight = std::vector<float>();
       if (!l.rotation.empty()) {
         entry["rotated"] = true;
         entry["rotation_block"] = l.rotationBlock;

@@ -399,6 +399,26 @@ std::vector<float> qtc::dequantizeMatrix(const QuantizedMatrix &q,
 
 namespace {
 
+/// Calls fn(i0, i1) on blocks of [begin, end), on every processor when
+/// (end - begin) * work (the cost of one item, in multiply-adds) is large
+/// enough to pay for the threads, else on this one.
+void forEachBlock(int64_t begin, int64_t end, int64_t work,
+                  llvm::function_ref<void(int64_t, int64_t)> fn) {
+  int64_t count = end - begin;
+  if (count <= 0)
+    return;
+  if (count * std::max<int64_t>(work, 1) < (int64_t(1) << 18)) {
+    fn(begin, end);
+    return;
+  }
+  int64_t per = std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(work, 1));
+  int64_t blocks = (count + per - 1) / per;
+  llvm::parallelFor(0, blocks, [&](size_t b) {
+    int64_t i0 = begin + int64_t(b) * per;
+    fn(i0, std::min(end, i0 + per));
+  });
+}
+
 /// In-place Cholesky factor of a row-major n x n symmetric matrix: its lower
 /// triangle becomes L with A = L L^T (the upper triangle is left as is).
 /// False when A is not positive definite.
@@ -411,13 +431,19 @@ bool cholesky(std::vector<double> &a, int64_t n) {
       return false;
     d = std::sqrt(d);
     a[j * n + j] = d;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double v = a[i * n + j];
-      const double *ri = &a[i * n], *rj = &a[j * n];
-      for (int64_t k = 0; k < j; ++k)
-        v -= ri[k] * rj[k];
-      a[i * n + j] = v / d;
-    }
+    // The rows below are independent: on every processor when there is
+    // enough of them (each row's sum in the same order either way).
+    auto rows = [&](int64_t i0, int64_t i1) {
+      const double *rj = &a[j * n];
+      for (int64_t i = i0; i < i1; ++i) {
+        double v = a[i * n + j];
+        const double *ri = &a[i * n];
+        for (int64_t k = 0; k < j; ++k)
+          v -= ri[k] * rj[k];
+        a[i * n + j] = v / d;
+      }
+    };
+    forEachBlock(j + 1, n, j, rows);
   }
   return true;
 }
@@ -444,27 +470,39 @@ GPTQFactor qtc::gptqFactor(llvm::ArrayRef<double> hessian, int64_t n,
     a[i * n + i] += damp * mean + (a[i * n + i] > 0 ? 0.0 : mean);
   if (!cholesky(a, n))
     return f;
-  // L^-1 (lower), column by column: L x = e_j.
-  std::vector<double> inv(n * n, 0.0);
-  for (int64_t j = 0; j < n; ++j) {
-    inv[j * n + j] = 1.0 / a[j * n + j];
-    for (int64_t i = j + 1; i < n; ++i) {
-      double v = 0;
-      for (int64_t k = j; k < i; ++k)
-        v -= a[i * n + k] * inv[k * n + j];
-      inv[i * n + j] = v / a[i * n + i];
+  // L^-1 (lower), column by column (L x = e_j), each column stored as a
+  // row of invT so that every sum below reads memory in order; columns on
+  // every processor.
+  std::vector<double> invT(n * n, 0.0);
+  forEachBlock(0, n, n, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      double *col = &invT[j * n];
+      col[j] = 1.0 / a[j * n + j];
+      for (int64_t i = j + 1; i < n; ++i) {
+        double v = 0;
+        const double *ai = &a[i * n];
+        for (int64_t k = j; k < i; ++k)
+          v -= ai[k] * col[k];
+        col[i] = v / a[i * n + i];
+      }
     }
-  }
+  });
   // H^-1 = L^-T L^-1, then its Cholesky factor; U is that factor's
-  // transpose.
+  // transpose. (L^-1)[k][i] is 0 for k < i.
   std::vector<double> hinv(n * n, 0.0);
+  forEachBlock(0, n, n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t j = 0; j <= i; ++j) {
+        double v = 0;
+        const double *ci = &invT[i * n], *cj = &invT[j * n];
+        for (int64_t k = i; k < n; ++k)
+          v += ci[k] * cj[k];
+        hinv[i * n + j] = v;
+      }
+  });
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j <= i; ++j) {
-      double v = 0;
-      for (int64_t k = i; k < n; ++k) // (L^-1)[k][i] is 0 for k < i
-        v += inv[k * n + i] * inv[k * n + j];
-      hinv[i * n + j] = hinv[j * n + i] = v;
-    }
+    for (int64_t j = 0; j < i; ++j)
+      hinv[j * n + i] = hinv[i * n + j];
   if (!cholesky(hinv, n))
     return f;
   f.cols = n;
