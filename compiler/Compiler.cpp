@@ -542,23 +542,54 @@ llvm::Expected<std::string> Compiler::pipelineText() const {
   return text;
 }
 
-namespace {
+llvm::Expected<std::unique_ptr<llvm::Module>>
+Compiler::translate(mlir::ModuleOp module, llvm::LLVMContext &context,
+                    llvm::TargetMachine &tm, ModelDescription &desc,
+                    const mlir::qt::EntrySpec &base) {
+  Stage stage(log, "translating to LLVM IR");
+  llvm::Expected<std::unique_ptr<llvm::Module>> m =
+      mlir::qt::translateToLLVMIR(module, context, tm, opts.strictFP);
+  if (!m) {
+    stage.abort();
+    return m.takeError();
+  }
+  desc.parallel = (*m)->getFunction("__kmpc_fork_call") != nullptr;
+  mlir::qt::EntrySpec spec = base;
+  spec.prefix = opts.name;
+  for (const Port &p : desc.inputs)
+    spec.inputs.push_back({p.name, p.dtype, p.shape});
+  for (const Port &p : desc.outputs)
+    spec.outputs.push_back({p.name, p.dtype, p.shape});
+  spec.description = describeJSON(desc);
+  if (llvm::Error e = mlir::qt::addEntryPoints(**m, spec)) {
+    stage.abort();
+    return std::move(e);
+  }
+  return m;
+}
 
-/// The pieces of an emission shared by files and the JIT.
-struct Lowered {
-  mlir::qt::CPUTarget target;
-  mlir::qt::WeightBlob weights;
-  std::unique_ptr<llvm::LLVMContext> llvmContext;
-  std::unique_ptr<llvm::Module> module;
-};
-
-} // namespace
+llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>>
+Compiler::codegen(std::unique_ptr<llvm::Module> m,
+                  const mlir::qt::CPUTarget &target, bool oneObject) {
+  unsigned threads = opts.compileThreads
+                         ? opts.compileThreads
+                         : llvm::hardware_concurrency().compute_thread_count();
+  if (oneObject)
+    threads = 1;
+  Stage stage(log, "optimizing (O3) and emitting code (" + target.triple +
+                       ", " + target.cpu + ", " + llvm::Twine(threads) +
+                       " threads)");
+  llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>> objects =
+      mlir::qt::compileToObjects(std::move(m), target, threads);
+  if (!objects)
+    stage.abort();
+  return objects;
+}
 
 llvm::Error Compiler::emitFile(mlir::ModuleOp module, EmitKind kind,
                                llvm::StringRef out) {
   if (llvm::Error e = runPhases(module, Phase::LLVM))
     return e;
-  const ModelDescription &desc = *described;
   llvm::Expected<mlir::qt::CPUTarget> target =
       mlir::qt::resolveCPUTarget(pipelineOptionsOf(opts)->request());
   if (!target)
@@ -608,39 +639,22 @@ llvm::Error Compiler::emitFile(mlir::ModuleOp module, EmitKind kind,
   });
 
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> m;
-  {
-    Stage stage(log, "translating to LLVM IR");
-    llvm::Expected<std::unique_ptr<llvm::Module>> translated =
-        mlir::qt::translateToLLVMIR(module, llvmContext, **tm, opts.strictFP);
-    if (!translated) {
-      stage.abort();
-      return translated.takeError();
-    }
-    m = std::move(*translated);
-    described->parallel = m->getFunction("__kmpc_fork_call") != nullptr;
-    mlir::qt::EntrySpec spec;
-    spec.prefix = opts.name;
-    spec.mappedWeights = opts.externalWeights;
-    spec.program = kind == EmitKind::Exe;
-    for (const Port &p : desc.inputs)
-      spec.inputs.push_back({p.name, p.dtype, p.shape});
-    for (const Port &p : desc.outputs)
-      spec.outputs.push_back({p.name, p.dtype, p.shape});
-    ModelDescription withFile = desc;
-    if (opts.externalWeights)
-      withFile.weightsFile = llvm::sys::path::filename(weightsPath).str();
-    spec.description = describeJSON(withFile);
-    if (llvm::Error e = mlir::qt::addEntryPoints(*m, spec)) {
-      stage.abort();
-      return e;
-    }
-    // Weights beyond the small code model's reach get 64-bit addressing.
-    if (weights.bytes > mlir::qt::kLargeWeightsBytes && triple.isX86())
-      for (llvm::GlobalVariable &g : m->globals())
-        if (g.getName().ends_with(weights.symbol))
-          g.setCodeModel(llvm::CodeModel::Large);
-  }
+  mlir::qt::EntrySpec spec;
+  spec.mappedWeights = opts.externalWeights;
+  spec.program = kind == EmitKind::Exe;
+  ModelDescription &desc = *described;
+  if (opts.externalWeights)
+    desc.weightsFile = llvm::sys::path::filename(weightsPath).str();
+  llvm::Expected<std::unique_ptr<llvm::Module>> translated =
+      translate(module, llvmContext, **tm, desc, spec);
+  if (!translated)
+    return translated.takeError();
+  std::unique_ptr<llvm::Module> m = std::move(*translated);
+  // Weights beyond the small code model's reach get 64-bit addressing.
+  if (weights.bytes > mlir::qt::kLargeWeightsBytes && triple.isX86())
+    for (llvm::GlobalVariable &g : m->globals())
+      if (g.getName().ends_with(weights.symbol))
+        g.setCodeModel(llvm::CodeModel::Large);
 
   if (kind == EmitKind::LLVMIR) {
     Stage stage(log, "optimizing (O3) and writing " + out);
@@ -659,25 +673,12 @@ llvm::Error Compiler::emitFile(mlir::ModuleOp module, EmitKind kind,
     return llvm::Error::success();
   }
 
-  unsigned threads = opts.compileThreads
-                         ? opts.compileThreads
-                         : llvm::hardware_concurrency().compute_thread_count();
   // One object file holds everything: a single partition.
-  if (kind == EmitKind::Object)
-    threads = 1;
-  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
-  {
-    Stage stage(log, "optimizing (O3) and emitting code (" + triple.str() +
-                         ", " + (*tm)->getTargetCPU() + ", " +
-                         llvm::Twine(threads) + " threads)");
-    llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>> objs =
-        mlir::qt::compileToObjects(std::move(m), *target, threads);
-    if (!objs) {
-      stage.abort();
-      return objs.takeError();
-    }
-    objects = std::move(*objs);
-  }
+  llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>> compiled =
+      codegen(std::move(m), *target, kind == EmitKind::Object);
+  if (!compiled)
+    return compiled.takeError();
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects = std::move(*compiled);
   if (kind == EmitKind::Object) {
     if (llvm::Error e = writeText(out, objects.front()->getBuffer()))
       return e;
@@ -778,12 +779,9 @@ llvm::Error Compiler::emitFile(mlir::ModuleOp module, EmitKind kind,
                                            llvm::sys::fs::owner_write);
   }
   if (kind == EmitKind::Shared) {
-    ModelDescription withFile = desc;
-    if (opts.externalWeights)
-      withFile.weightsFile = llvm::sys::path::filename(weightsPath).str();
     if (llvm::Error e = writeText(base + ".h", cHeader(desc, opts.externalWeights)))
       return e;
-    if (llvm::Error e = writeText(base + ".json", describeJSON(withFile)))
+    if (llvm::Error e = writeText(base + ".json", describeJSON(desc)))
       return e;
   }
   removeWeights.release();
@@ -818,48 +816,18 @@ llvm::Expected<std::unique_ptr<Model>> Compiler::jit(mlir::ModuleOp module) {
   llvm::Expected<mlir::qt::WeightBlob> weights = mlir::qt::detachWeights(module, w);
   if (!weights)
     return weights.takeError();
-  auto llvmContext = std::make_unique<llvm::LLVMContext>();
-  std::unique_ptr<llvm::Module> m;
-  {
-    Stage stage(log, "translating to LLVM IR");
-    llvm::Expected<std::unique_ptr<llvm::Module>> translated =
-        mlir::qt::translateToLLVMIR(module, *llvmContext, **tm, opts.strictFP);
-    if (!translated) {
-      stage.abort();
-      return translated.takeError();
-    }
-    m = std::move(*translated);
-    desc.parallel = m->getFunction("__kmpc_fork_call") != nullptr;
-    mlir::qt::EntrySpec spec;
-    spec.prefix = opts.name;
-    for (const Port &p : desc.inputs)
-      spec.inputs.push_back({p.name, p.dtype, p.shape});
-    for (const Port &p : desc.outputs)
-      spec.outputs.push_back({p.name, p.dtype, p.shape});
-    spec.description = describeJSON(desc);
-    if (llvm::Error e = mlir::qt::addEntryPoints(*m, spec)) {
-      stage.abort();
-      return std::move(e);
-    }
-  }
-  unsigned threads = opts.compileThreads
-                         ? opts.compileThreads
-                         : llvm::hardware_concurrency().compute_thread_count();
-  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
-  {
-    Stage stage(log, "optimizing (O3) and emitting code (" +
-                         llvm::Twine(threads) + " threads)");
-    llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>> objs =
-        mlir::qt::compileToObjects(std::move(m), *target, threads);
-    if (!objs) {
-      stage.abort();
-      return objs.takeError();
-    }
-    objects = std::move(*objs);
-  }
+  llvm::LLVMContext llvmContext;
+  llvm::Expected<std::unique_ptr<llvm::Module>> translated =
+      translate(module, llvmContext, **tm, desc, mlir::qt::EntrySpec());
+  if (!translated)
+    return translated.takeError();
+  llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>> objects =
+      codegen(std::move(*translated), *target, false);
+  if (!objects)
+    return objects.takeError();
   Stage stage(log, "linking into this process (JIT)");
   llvm::Expected<std::unique_ptr<JITSession>> session =
-      JITSession::create(*target, std::move(objects), &*weights);
+      JITSession::create(*target, std::move(*objects), &*weights);
   if (!session) {
     stage.abort();
     return session.takeError();

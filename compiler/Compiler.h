@@ -37,11 +37,23 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mlir {
 class MLIRContext;
 class OpPassManager;
+namespace qt {
+struct CPUTarget;
+struct EntrySpec;
+} // namespace qt
 } // namespace mlir
+
+namespace llvm {
+class LLVMContext;
+class MemoryBuffer;
+class Module;
+class TargetMachine;
+} // namespace llvm
 
 namespace qtc {
 
@@ -120,6 +132,17 @@ private:
   llvm::Error normalizeQuiet(mlir::ModuleOp module);
   llvm::Error lower(mlir::ModuleOp module, Phase stop);
   llvm::Error buildLowering(mlir::OpPassManager &pm, Phase stop) const;
+  /// The lowered module in LLVM IR with the entry points of `spec` for
+  /// `desc` (whose `parallel` it sets).
+  llvm::Expected<std::unique_ptr<llvm::Module>>
+  translate(mlir::ModuleOp module, llvm::LLVMContext &context,
+            llvm::TargetMachine &tm, ModelDescription &desc,
+            const mlir::qt::EntrySpec &spec);
+  /// O3 and object code, on --compile-threads threads (one object when
+  /// `oneObject`).
+  llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>>
+  codegen(std::unique_ptr<llvm::Module> m, const mlir::qt::CPUTarget &target,
+          bool oneObject);
 
   CompilerOptions opts;
   llvm::raw_ostream *log, *warnings;

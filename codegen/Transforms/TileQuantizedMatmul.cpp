@@ -15,6 +15,7 @@
 
 #include "codegen/Passes.h"
 
+#include "codegen/CPU/Target.h"
 #include "codegen/Conversion/QTToLinalg.h"
 #include "dialects/QT/IR/QTOps.h"
 #include "dialects/QT/Utils/TensorBuilders.h"
@@ -26,10 +27,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Builders.h"
-#include "llvm/TargetParser/Host.h"
 
 #include <cstring>
-#include <unistd.h>
 
 namespace mlir::qt {
 #define GEN_PASS_DEF_QTTILEQUANTIZEDMATMUL
@@ -41,26 +40,6 @@ using namespace mlir::qt;
 using namespace qtc::ir;
 
 namespace {
-
-/// The host's L1 data cache in bytes (32 KiB when unknown).
-int64_t hostL1Bytes() {
-#ifdef _SC_LEVEL1_DCACHE_SIZE
-  long size = sysconf(_SC_LEVEL1_DCACHE_SIZE);
-  if (size > 0)
-    return size;
-#endif
-  return 32 * 1024;
-}
-
-/// The host's widest vector register in bits.
-int64_t hostVectorBits() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  if (features.lookup("avx512f"))
-    return 512;
-  if (features.lookup("avx2") || features.lookup("avx"))
-    return 256;
-  return 128;
-}
 
 /// The largest divisor of `n` that is at most `limit` and a multiple of
 /// `step`, or 0.
@@ -219,16 +198,9 @@ std::optional<int64_t> constantScalar(Value v, bool isSigned) {
   return isSigned ? x.getSExtValue() : static_cast<int64_t>(x.getZExtValue());
 }
 
-/// i32 lanes of the int8 dot product instruction named by the pass's
-/// `int8-dot` option (0: none).
-int64_t int8DotLanes(StringRef option) {
-  if (option == "auto") {
-    llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
-    if (f.lookup("avx512vnni") && f.lookup("avx512f"))
-      return 16;
-    return f.lookup("avxvnni") ? 8 : 0;
-  }
-  return option == "avx512vnni" ? 16 : option == "avxvnni" ? 8 : 0;
+/// i32 lanes of the int8 dot product instruction `name` (0: none).
+int64_t int8DotLanes(StringRef name) {
+  return name == "avx512vnni" ? 16 : name == "avxvnni" ? 8 : 0;
 }
 
 struct TileQuantizedMatmulPass
@@ -236,29 +208,21 @@ struct TileQuantizedMatmulPass
   using QTTileQuantizedMatmulBase::QTTileQuantizedMatmulBase;
 
   void runOnOperation() override {
-    int64_t l1 = l1Bytes ? static_cast<int64_t>(l1Bytes) : hostL1Bytes();
-    int64_t vbits = vectorBits ? static_cast<int64_t>(vectorBits) : hostVectorBits();
-    int64_t dotLanes = int8DotLanes(int8Dot);
-    if (int8Dot != "auto" && int8Dot != "none" && !dotLanes) {
-      getOperation()->emitError("int8-dot must be auto, none, avx512vnni or "
-                                "avxvnni, not '")
-          << int8Dot << "'";
+    // "auto" and 0 are the host's values, as qt-cpu-pipeline resolves them
+    // (codegen/CPU/Target.h); the pipeline passes explicit ones.
+    CPUTargetRequest request;
+    request.l1Bytes = l1Bytes;
+    request.vectorBits = vectorBits;
+    request.int8Dot = int8Dot;
+    request.gridLookup = gridLookup;
+    llvm::Expected<CPUTarget> target = resolveCPUTarget(request);
+    if (!target) {
+      getOperation()->emitError(llvm::toString(target.takeError()));
       return signalPassFailure();
     }
-    if (gridLookup != "auto" && gridLookup != "permute" &&
-        gridLookup != "select") {
-      getOperation()->emitError("grid-lookup must be auto, permute or "
-                                "select, not '")
-          << gridLookup << "'";
-      return signalPassFailure();
-    }
-    if (gridLookup == "auto") {
-      llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
-      int64_t w = vbits / 32;
-      permuteLookup = (w == 16 && f.lookup("avx512f")) || (w == 8 && f.lookup("avx2"));
-    } else {
-      permuteLookup = gridLookup == "permute";
-    }
+    int64_t l1 = target->l1Bytes, vbits = target->vectorBits;
+    int64_t dotLanes = int8DotLanes(target->int8Dot);
+    permuteLookup = target->gridLookup == "permute";
     SmallVector<QuantizedMatmulOp> ops;
     getOperation()->walk([&](QuantizedMatmulOp op) { ops.push_back(op); });
     for (QuantizedMatmulOp op : ops)
