@@ -336,10 +336,9 @@ llvm::Error Compiler::normalize(mlir::ModuleOp module) {
     Stage stage(log, "qt-normalize-pipeline");
     mlir::PassManager pm(ctx.get());
     mlir::qt::buildNormalizePipeline(pm);
-    FirstError first(*ctx);
-    if (mlir::failed(pm.run(module))) {
+    if (llvm::Error e = runPasses(pm, module, "the normalize stage failed")) {
       stage.abort();
-      return first.error(inputPath + ": the normalize stage failed");
+      return e;
     }
   }
   // Quantized weights should all have been fused into matmuls; name the
@@ -430,10 +429,9 @@ llvm::Error Compiler::quantize(mlir::ModuleOp module) {
       o.bits = opts.kvCacheBits;
       o.groupSize = opts.kvGroupSize;
       pm.addPass(mlir::qt::createQTQuantizeKVCache(o));
-      FirstError first(*ctx);
-      if (mlir::failed(pm.run(module))) {
+      if (llvm::Error e = runPasses(pm, module, "quantizing the KV cache failed")) {
         stage.abort();
-        return first.error(inputPath + ": quantizing the KV cache failed");
+        return e;
       }
       module.walk([&](mlir::Operation *op) {
         if (op->getName().getStringRef() == "qt.kv_quantize")
@@ -463,9 +461,16 @@ llvm::Error Compiler::quantize(mlir::ModuleOp module) {
 llvm::Error Compiler::normalizeQuiet(mlir::ModuleOp module) {
   mlir::PassManager pm(ctx.get());
   mlir::qt::buildNormalizePipeline(pm);
+  return runPasses(pm, module, "normalizing the quantized module failed");
+}
+
+llvm::Error Compiler::runPasses(mlir::PassManager &pm, mlir::ModuleOp module,
+                                const llvm::Twine &what) {
+  if (pmHook && mlir::failed(pmHook(pm)))
+    return llvm::createStringError("cannot apply the pass manager options");
   FirstError first(*ctx);
   if (mlir::failed(pm.run(module)))
-    return first.error(inputPath + ": normalizing the quantized module failed");
+    return first.error(inputPath + ": " + what);
   return llvm::Error::success();
 }
 
@@ -496,10 +501,9 @@ llvm::Error Compiler::lower(mlir::ModuleOp module, Phase stop) {
     stage.abort();
     return e;
   }
-  FirstError first(*ctx);
-  if (mlir::failed(pm.run(module))) {
+  if (llvm::Error e = runPasses(pm, module, "qt-cpu-pipeline failed")) {
     stage.abort();
-    return first.error(inputPath + ": qt-cpu-pipeline failed");
+    return e;
   }
   return llvm::Error::success();
 }

@@ -34,6 +34,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,7 @@
 namespace mlir {
 class MLIRContext;
 class OpPassManager;
+class PassManager;
 namespace qt {
 struct CPUTarget;
 struct EntrySpec;
@@ -118,6 +120,14 @@ public:
   /// The lowering pipeline as MLIR's textual pass pipeline.
   llvm::Expected<std::string> pipelineText() const;
 
+  /// Called on every pass manager the compiler runs (the driver applies
+  /// MLIR's command-line options: --mlir-print-ir-after-all, --mlir-timing,
+  /// ...).
+  void setPassManagerHook(
+      std::function<llvm::LogicalResult(mlir::PassManager &)> hook) {
+    pmHook = std::move(hook);
+  }
+
   /// The C runtime archive `--emit shared|exe` link (default: lib/ next to
   /// the running executable's bin/).
   void setRuntimeArchive(std::string path) { runtimeArchive = std::move(path); }
@@ -130,6 +140,9 @@ private:
   llvm::Error normalize(mlir::ModuleOp module);
   llvm::Error quantize(mlir::ModuleOp module);
   llvm::Error normalizeQuiet(mlir::ModuleOp module);
+  /// Runs `pm` on `module` (with the hook); the first error's message.
+  llvm::Error runPasses(mlir::PassManager &pm, mlir::ModuleOp module,
+                        const llvm::Twine &what);
   llvm::Error lower(mlir::ModuleOp module, Phase stop);
   llvm::Error buildLowering(mlir::OpPassManager &pm, Phase stop) const;
   /// The lowered module in LLVM IR with the entry points of `spec` for
@@ -149,6 +162,7 @@ private:
   std::unique_ptr<mlir::MLIRContext> ctx;
   std::string inputPath;
   std::string runtimeArchive;
+  std::function<llvm::LogicalResult(mlir::PassManager &)> pmHook;
   /// The entry's ports, taken before lowering changes the signature.
   std::optional<ModelDescription> described;
   bool quantized = false;

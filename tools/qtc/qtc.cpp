@@ -13,9 +13,17 @@
 
 #include "compiler/Compiler.h"
 #include "compiler/Model.h"
+#include "compiler/Registration.h"
 #include "quant/Npy.h"
 
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -213,6 +221,10 @@ static int compile() {
 
   qtc::Compiler compiler(options, quiet ? nullptr : &llvm::errs(),
                          &llvm::errs());
+  compiler.setPassManagerHook([](mlir::PassManager &pm) {
+    mlir::applyDefaultTimingPassManagerCLOptions(pm);
+    return mlir::applyPassManagerCLOptions(pm);
+  });
   if (printPipeline) {
     llvm::Expected<std::string> resolved = compiler.pipelineOptions();
     if (!resolved)
@@ -594,9 +606,32 @@ static int evalArtifacts() {
 }
 
 
+/// MLIR's pass manager, timing and printing options, for `qtc compile`
+/// (they register themselves for the top level, which subcommands do not
+/// see).
+static void registerMLIROptions() {
+  // Passes by name, for --mlir-print-ir-after=PASS and the like.
+  mlir::registerAllPasses();
+  qtc::registerAllPasses();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  llvm::SetVector<cl::Option *> mlirOptions;
+  for (auto &entry : cl::getRegisteredOptions(cl::SubCommand::getTopLevel()))
+    if (entry.first.starts_with("mlir-"))
+      mlirOptions.insert(entry.second);
+  for (cl::Option *o : mlirOptions) {
+    o->removeArgument();
+    o->addSubCommand(compileCmd);
+    o->addArgument();
+  }
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerCompileOptions();
+  registerMLIROptions();
   // --help shows qtc's own options, not every LLVM and MLIR flag.
   cl::HideUnrelatedOptions(qtcCategory);
   cl::HideUnrelatedOptions({&qtcCategory, &quantCategory}, compileCmd);
@@ -618,7 +653,10 @@ int main(int argc, char **argv) {
       "avg:3 --calibration calib.npz --emit shared -o model-mixed.so\n"
       "  qtc eval model.so model-w4.so --inputs inputs.npz\n"
       "  qtc compile model.mlir --compile-to=llvm --strict-fp\n"
-      "  qtc compile model.onnx --print-pipeline\n");
+      "  qtc compile model.onnx --print-pipeline\n\n"
+      "qtc compile also takes MLIR's pass manager options, as mlir-opt does: "
+      "--mlir-print-ir-after-all, --mlir-print-ir-before=PASS, --mlir-timing, "
+      "--mlir-disable-threading, --mlir-elide-elementsattrs-if-larger=N, ...\n");
   if (compileCmd)
     return compile();
   if (runCmd)

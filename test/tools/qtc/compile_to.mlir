@@ -56,6 +56,13 @@
 // RUN: qtc compile --quiet %t/normalized.mlir --emit shared -o %t/model.so
 // RUN: test -f %t/model.so
 
+// MLIR's pass manager options work as in mlir-opt.
+// RUN: qtc compile --quiet %t/imported.mlir --compile-to=normalize -o %t/n.mlir --mlir-print-ir-after=qt-fuse-dequant-matmul 2>&1 | FileCheck %s --check-prefix=PRINTIR
+// PRINTIR: // -----// IR Dump After QTFuseDequantMatmul (qt-fuse-dequant-matmul) //----- //
+// RUN: qtc compile --quiet %t/imported.mlir --compile-to=llvm -o %t/t.mlir --mlir-timing 2>&1 | FileCheck %s --check-prefix=TIMING
+// TIMING: Execution time report
+// TIMING: QTOutlineLayers
+
 // Errors: one line, non-zero exit.
 // RUN: not qtc compile %t/imported.mlir --compile-to=bogus 2>&1 | FileCheck %s --check-prefix=BADPHASE
 // BADPHASE: qtc: error: --compile-to expects import, normalize, quantize, lowered or llvm (got 'bogus')
