@@ -34,6 +34,7 @@
   X(omp_get_num_threads)                                                       \
   /* weights.c */                                                              \
   X(qtc_weights_load)                                                          \
-  X(qtc_weights_ensure)
+  X(qtc_weights_ensure)                                                        \
+  X(qtc_weights_error)
 
 #endif /* QTC_RUNTIME_SYMBOLS_H */

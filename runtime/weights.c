@@ -37,6 +37,8 @@ static void lock(qtc_weights *w) {
 
 static void unlock(qtc_weights *w) { __atomic_store_n(&w->lock, 0, __ATOMIC_RELEASE); }
 
+const char *qtc_weights_error(const qtc_weights *w) { return w->error; }
+
 static int failf(qtc_weights *w, const char *path, const char *what) {
   snprintf(w->error, sizeof w->error, "%s: %s", path, what);
   return 1;

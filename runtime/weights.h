@@ -2,9 +2,9 @@
  *
  * A model compiled with `qtc compile --weights external` reads its large
  * constants from a side file (MODEL.weights) that these functions map and
- * check; the generated entry (qtc_model_run, qtc_model_load_weights) calls
- * them. The file layout is in runtime/README.md. The generated entry
- * repeats the struct below, so keep the two in step.
+ * check; the generated entry points (NAME_run, NAME_load_weights,
+ * NAME_error; codegen/LLVM/Emit.cpp) call them. The file layout is in
+ * runtime/README.md.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -17,12 +17,25 @@
 extern "C" {
 #endif
 
-/* One model's side file: zero-initialize (a static object is). */
+/* One model's side file: zero-initialize (a static object is). Generated
+ * code treats it as QTC_WEIGHTS_STATE_BYTES opaque bytes aligned to 8. */
 typedef struct {
   const void *base; /* the mapped region once loaded, else NULL */
   int lock;
   char error[512]; /* the last failure, one line; "" if none */
 } qtc_weights;
+
+#define QTC_WEIGHTS_STATE_BYTES 528
+#ifdef __cplusplus
+static_assert(sizeof(qtc_weights) <= QTC_WEIGHTS_STATE_BYTES,
+              "qtc_weights outgrew the state generated code reserves");
+#else
+_Static_assert(sizeof(qtc_weights) <= QTC_WEIGHTS_STATE_BYTES,
+               "qtc_weights outgrew the state generated code reserves");
+#endif
+
+/* The last failure of `w`, one line ("" if none). */
+const char *qtc_weights_error(const qtc_weights *w);
 
 /* Checks that PATH's header matches `id` and `bytes` (what the compile
  * that produced the model wrote) and maps its data region over `region`,

@@ -2,6 +2,9 @@
 
 #include "codegen/LLVM/Emit.h"
 
+#include "runtime/weights.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/Analysis/LoopInfo.h"
@@ -88,10 +91,30 @@ optimizeAndEmit(llvm::Module &m, const CPUTarget &target, llvm::StringRef name) 
 llvm::Expected<std::unique_ptr<llvm::Module>>
 mlir::qt::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
                             llvm::TargetMachine &tm, bool strictFP) {
+  // The outlined layers (qt-outline-layers marks them noinline).
+  llvm::SmallVector<std::string> layers;
+  for (auto f : module.getOps<LLVM::LLVMFuncOp>())
+    if (auto passthrough = f.getPassthrough())
+      if (llvm::any_of(*passthrough, [](Attribute a) {
+            auto s = dyn_cast<StringAttr>(a);
+            return s && s.getValue() == "noinline";
+          }))
+        layers.push_back(f.getSymName().str());
   std::unique_ptr<llvm::Module> m =
       mlir::translateModuleToLLVMIR(module, context);
   if (!m)
     return llvm::createStringError("translation to LLVM IR failed");
+  // A layer's buffers are distinct or read-only: its weights, values
+  // computed before the call, results in buffers of their own. Saying so
+  // lets LLVM keep weights in registers across stores, as it could when the
+  // layer was part of one function that addressed the weights as globals.
+  // (MLIR passes llvm.noalias on memref arguments only under the
+  // bare-pointer calling convention.)
+  for (const std::string &name : layers)
+    if (llvm::Function *f = m->getFunction(name))
+      for (llvm::Argument &arg : f->args())
+        if (arg.getType()->isPointerTy())
+          arg.addAttr(llvm::Attribute::NoAlias);
   m->setTargetTriple(tm.getTargetTriple());
   m->setDataLayout(tm.createDataLayout());
   if (!strictFP) {
@@ -169,8 +192,8 @@ llvm::Error mlir::qt::addEntryPoints(llvm::Module &m, const EntrySpec &spec) {
                                  llvm::FunctionType::get(ret, params, false));
   };
 
-  // Mapped weights: the runtime's state of the side file (runtime/weights.h:
-  // {const void *base; int lock; char error[512];}), zero-initialized.
+  // Mapped weights: the runtime's state of the side file (runtime/weights.h),
+  // opaque bytes, zero-initialized.
   llvm::GlobalVariable *state = nullptr, *region = nullptr, *id = nullptr,
                        *bytes = nullptr;
   if (spec.mappedWeights) {
@@ -180,7 +203,7 @@ llvm::Error mlir::qt::addEntryPoints(llvm::Module &m, const EntrySpec &spec) {
     if (!region || !id || !bytes)
       return llvm::createStringError("internal: the weights region of " + p +
                                      " is missing");
-    auto *stateTy = llvm::ArrayType::get(b.getInt8Ty(), 528);
+    auto *stateTy = llvm::ArrayType::get(b.getInt8Ty(), QTC_WEIGHTS_STATE_BYTES);
     state = new llvm::GlobalVariable(m, stateTy, false,
                                      llvm::GlobalValue::InternalLinkage,
                                      llvm::Constant::getNullValue(stateTy),
@@ -214,7 +237,7 @@ llvm::Error mlir::qt::addEntryPoints(llvm::Module &m, const EntrySpec &spec) {
   // const char *NAME_error(void)
   define(p + "_error", ptr, {});
   if (state)
-    b.CreateRet(b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), state, 12));
+    b.CreateRet(b.CreateCall(declare("qtc_weights_error", ptr, {ptr}), {state}));
   else
     b.CreateRet(b.CreateGlobalString("", p + ".no_error"));
   // int NAME_load_weights(const char *path)
