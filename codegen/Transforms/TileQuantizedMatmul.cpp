@@ -1044,7 +1044,11 @@ struct TileQuantizedMatmulPass
                     zp = arith::ConstantOp::create(
                         gb, l, gb.getF32FloatAttr(static_cast<float>(format.getImplicitZeroPoint())));
                   }
-                  Value zs = arith::NegFOp::create(gb, l, arith::MulFOp::create(gb, l, zp, sc));
+                  // With a min, the offset added after scaling is the min.
+                  Value zs = format.getHasMin()
+                                 ? zp
+                                 : (Value)arith::NegFOp::create(
+                                       gb, l, arith::MulFOp::create(gb, l, zp, sc));
                   sv.push_back(vector::BroadcastOp::create(gb, l, vt, sc));
                   zsv.push_back(vector::BroadcastOp::create(gb, l, vt, zs));
                 }

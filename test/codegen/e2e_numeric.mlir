@@ -1,7 +1,8 @@
 // convert-qt-to-linalg, lowered to LLVM by upstream passes and run by the
 // JIT, against numpy computing the ops' definitions independently
 // (run_lowered.py): quantized matmul at 2, 3, 4, 6 and 8 bits, signed and
-// unsigned codes, with and without zero points, non-uniform grids (levels;
+// unsigned codes, with and without zero points, with mins added after
+// scaling (llama.cpp's Q4_1 and K-quants), non-uniform grids (levels;
 // vpermps and select-tree lookups in the few-row kernel), f16/f32 scales and
 // bias,
 // untiled and tiled into weight panels (qt-tile-quantized-matmul), on the
@@ -16,4 +17,4 @@
 // two matmuls sharing A and their init).
 // RUN: python3 %S/run_lowered.py qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 89 passed, 0 failed
+// CHECK: 94 passed, 0 failed

@@ -97,17 +97,20 @@ def decode(codes, scales, zp, signed, bits, group, levels=None):
 
 
 def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=None, levels=False,
-                          passes=()):
+                          passes=(), with_min=False):
     m, k, n, group = shape or (3, 48 if bits in (3, 6) else 64, 5, 16)
     codes = rng.integers(0, 2 ** bits, size=(n, k))
-    scales = (rng.random((n, k // group)) * 0.1 + 0.01).astype(np.float16 if scale_type == "f16" else np.float32)
+    sdt = np.float16 if scale_type == "f16" else np.float32
+    scales = (rng.random((n, k // group)) * 0.1 + 0.01).astype(sdt)
     zp = rng.integers(0, 2 ** bits, size=(n, k // group)) if with_zp else None
+    # `min` (llama.cpp's Q4_1, Q4_K...): w = code * scale + min.
+    mins = (-(rng.random((n, k // group)) * 0.8)).astype(sdt) if with_min else None
     x = rng.standard_normal((m, k)).astype(np.float32)
     bias = rng.standard_normal(n).astype(np.float32) if with_bias else None
     code_type = ("si" if signed else "ui") + str(bits)
     lv = random_levels(bits) if levels else None
     fmt = (f"#qt.packed<{code_type}, group_size = {group}, scale = {scale_type}{', zero_point' if with_zp else ''}"
-           f"{levels_text(lv) if levels else ''}>")
+           f"{levels_text(lv) if levels else ''}{', min' if with_min else ''}>")
     packed = pack(codes, bits)
     zp_store = None if zp is None else (np.where(zp >= 128, zp - 256, zp) if not signed else
                                         np.where(zp >= 2 ** (bits - 1), zp - 2 ** bits, zp))
@@ -118,6 +121,9 @@ def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=No
     if zp is not None:
         body.append(f"  %z = arith.constant {dense(zp_store, 'i8')}")
         extra += f" zero_points(%z : tensor<{n}x{k // group}xi8>)"
+    if mins is not None:
+        body.append(f"  %z = arith.constant {dense(mins, scale_type)}")
+        extra += f" zero_points(%z : tensor<{n}x{k // group}x{scale_type}>)"
     if bias is not None:
         body.append(f"  %b = arith.constant {dense(bias, 'f32')}")
         extra += f" bias(%b : tensor<{n}xf32>)"
@@ -129,12 +135,15 @@ def quantized_matmul_case(bits, signed, with_zp, scale_type, with_bias, shape=No
     if zp is not None:
         zp_ref = np.where(zp >= 2 ** (bits - 1), zp - 2 ** bits, zp) if signed else zp
     w = decode(codes, scales, zp_ref, signed, bits, group, lv)
+    if mins is not None:
+        g = np.arange(k) // group
+        w = codes * scales.astype(np.float64)[:, g] + mins.astype(np.float64)[:, g]
     ref = x.astype(np.float64) @ w.T + (bias if bias is not None else 0)
     got = run("\n".join(body), f"{m}x{n}", passes)
     label = f" {m}x{k}x{n} g{group} (tiled)" if shape else ""
     if passes:
         label += " " + " ".join(passes)
-    grid = " levels" if levels else ""
+    grid = " levels" if levels else " min" if with_min else ""
     return f"quantized_matmul {code_type}{grid} zp={with_zp} scale={scale_type} bias={with_bias}{label}", got, ref
 
 
@@ -474,6 +483,14 @@ def main():
               lambda: quantized_matmul_case(3, False, False, "f32", True, (5, 768, 24, 64), levels=True),
               lambda: quantized_matmul_case(4, False, False, "f16", True, (1, 512, 40, 32), levels=True),
               lambda: quantized_matmul_case(4, False, False, "f16", False, (16, 1024, 256, 128), levels=True),
+              # Mins added after scaling (llama.cpp's Q4_1, Q4_K...):
+              # untiled, 5 and 6-bit codes tiled into panels, the few-row
+              # kernel with f16 and f32 mins.
+              lambda: quantized_matmul_case(4, False, False, "f16", False, with_min=True),
+              lambda: quantized_matmul_case(5, False, False, "f32", True, (5, 512, 24, 32), with_min=True),
+              lambda: quantized_matmul_case(6, False, False, "f32", False, (16, 1024, 256, 16), with_min=True),
+              lambda: quantized_matmul_case(4, False, False, "f16", True, (1, 512, 40, 32), with_min=True),
+              lambda: quantized_matmul_case(2, False, False, "f32", False, (2, 512, 32, 16), with_min=True),
               # The few-row kernel's portable tree of selects.
               # (L1 and vector width pinned, so the shapes are tiled on
               # every host.)

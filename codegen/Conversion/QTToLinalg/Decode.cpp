@@ -86,7 +86,25 @@ Value mlir::qt::detail::scaleCode(OpBuilder &b, Location l, Value code, PackedAt
     code = arith::ShRSIOp::create(b, l, arith::ShLIOp::create(b, l, code, up),
                                   up);
   }
+  auto toType = [&](Value s) -> Value {
+    if (s.getType() == type)
+      return s;
+    unsigned from = s.getType().getIntOrFloatBitWidth(),
+             to = type.getIntOrFloatBitWidth();
+    // f16 <-> bf16 (equal widths) go through f32: truncf must narrow.
+    if (from == to)
+      s = arith::ExtFOp::create(b, l, b.getF32Type(), s);
+    return to > s.getType().getIntOrFloatBitWidth()
+               ? (Value)arith::ExtFOp::create(b, l, type, s)
+               : (Value)arith::TruncFOp::create(b, l, type, s);
+  };
   Value w = arith::SIToFPOp::create(b, l, type, code);
+  if (format.getHasMin())
+    // code * scale + min, rounded after each step (as llama.cpp's
+    // reference dequantizers and gguf-py compute it).
+    return arith::AddFOp::create(
+        b, l, arith::MulFOp::create(b, l, w, toType(scale)),
+        toType(zeroPoint));
   Value zp;
   if (zeroPoint) {
     if (isa<FloatType>(zeroPoint.getType())) {
@@ -103,17 +121,7 @@ Value mlir::qt::detail::scaleCode(OpBuilder &b, Location l, Value code, PackedAt
     zp = scalarConstant(b, l, type,
                         static_cast<double>(format.getImplicitZeroPoint()));
   }
-  Value s = scale;
-  if (s.getType() != type) {
-    unsigned from = s.getType().getIntOrFloatBitWidth(),
-             to = type.getIntOrFloatBitWidth();
-    // f16 <-> bf16 (equal widths) go through f32: truncf must narrow.
-    if (from == to)
-      s = arith::ExtFOp::create(b, l, b.getF32Type(), s);
-    s = to > s.getType().getIntOrFloatBitWidth()
-            ? (Value)arith::ExtFOp::create(b, l, type, s)
-            : (Value)arith::TruncFOp::create(b, l, type, s);
-  }
+  Value s = toType(scale);
   return arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, w, zp), s);
 }
 

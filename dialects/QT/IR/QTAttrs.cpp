@@ -27,12 +27,12 @@ void QTDialect::registerAttributes() {
 //===----------------------------------------------------------------------===//
 
 // #qt.packed<ui4, group_size = 32, scale = f16 [, zero_point] [, order = K]
-//            [, levels = [l0, l1, ...]]>
+//            [, levels = [l0, l1, ...]] [, min]>
 Attribute PackedAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
   Type codeType, scaleType;
   int64_t groupSize = 0;
-  bool hasZeroPoint = false;
+  bool hasZeroPoint = false, hasMin = false;
   BitOrder order = BitOrder::LsbFirst;
   SmallVector<float> levels;
   bool hasLevels = false;
@@ -49,6 +49,10 @@ Attribute PackedAttr::parse(AsmParser &parser, Type) {
       return {};
     if (keyword == "zero_point") {
       hasZeroPoint = true;
+      continue;
+    }
+    if (keyword == "min") {
+      hasMin = true;
       continue;
     }
     if (keyword == "order") {
@@ -83,7 +87,7 @@ Attribute PackedAttr::parse(AsmParser &parser, Type) {
       continue;
     }
     parser.emitError(kwLoc) << "unexpected '" << keyword
-                            << "', expected 'zero_point', 'order' or 'levels'";
+                            << "', expected 'zero_point', 'min', 'order' or 'levels'";
     return {};
   }
   if (parser.parseGreater())
@@ -103,7 +107,8 @@ Attribute PackedAttr::parse(AsmParser &parser, Type) {
       loc, parser.getContext(), intType, groupSize, scaleType, hasZeroPoint,
       order,
       hasLevels ? DenseF32ArrayAttr::get(parser.getContext(), levels)
-                : DenseF32ArrayAttr());
+                : DenseF32ArrayAttr(),
+      hasMin);
 }
 
 void PackedAttr::print(AsmPrinter &printer) const {
@@ -120,13 +125,15 @@ void PackedAttr::print(AsmPrinter &printer) const {
     });
     printer << "]";
   }
+  if (getHasMin())
+    printer << ", min";
   printer << ">";
 }
 
 LogicalResult PackedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  IntegerType codeType, int64_t groupSize,
                                  Type scaleType, bool hasZeroPoint, BitOrder,
-                                 DenseF32ArrayAttr levels) {
+                                 DenseF32ArrayAttr levels, bool hasMin) {
   if (codeType.isSignless())
     return emitError() << "code type " << codeType
                        << " must say its signedness: ui<bits> or si<bits>";
@@ -139,6 +146,16 @@ LogicalResult PackedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!scaleType.isF32() && !scaleType.isF16() && !scaleType.isBF16())
     return emitError() << "scale type must be f32, f16 or bf16, got "
                        << scaleType;
+  if (hasMin) {
+    if (hasZeroPoint)
+      return emitError() << "a format has either a zero point or a min, not "
+                            "both";
+    if (levels)
+      return emitError() << "a format with levels has no min";
+    if (!codeType.isUnsigned())
+      return emitError() << "codes with a min must be unsigned (ui" << bits
+                         << "), got " << codeType;
+  }
   if (levels) {
     ArrayRef<float> l = levels.asArrayRef();
     if (static_cast<int64_t>(l.size()) != (int64_t(1) << bits))
@@ -164,11 +181,11 @@ LogicalResult PackedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 PackedAttr PackedAttr::withZeroPoint(bool hasZeroPoint) const {
   return PackedAttr::get(getContext(), getCodeType(), getGroupSize(),
                          getScaleType(), hasZeroPoint, getOrder(),
-                         getLevels());
+                         getLevels(), getHasMin());
 }
 
 PackedAttr PackedAttr::withOrder(BitOrder order) const {
   return PackedAttr::get(getContext(), getCodeType(), getGroupSize(),
                          getScaleType(), getHasZeroPoint(), order,
-                         getLevels());
+                         getLevels(), getHasMin());
 }

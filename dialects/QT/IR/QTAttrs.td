@@ -31,6 +31,15 @@ def QT_PackedAttr : QT_Attr<"Packed", "packed"> {
     - `zero_point`: present when the op takes an explicit zero-point tensor
       (asymmetric quantization). Without it the zero point is 0 for signed
       codes and 2^(B-1) for unsigned codes (symmetric).
+    - `min`: codes are unsigned and the op's `zero_points` operand holds a
+      real-valued minimum per group (of the scale type) that is added after
+      scaling, instead of a zero point subtracted before it:
+
+        w[n, k] = code[n, k] * scale[n, k / group_size] + min[n, k / group_size]
+
+      llama.cpp's Q4_1, Q5_1, Q2_K, Q4_K and Q5_K blocks are such
+      (`d * q + m`, `d * sc * q - dmin * m`); a real-valued zero point
+      -min / scale would round.
     - `order`: bit order of codes in a row, `lsb_first` (default; ONNX,
       onnxruntime, GPTQ) or `msb_first`.
     - `levels` (optional): a non-uniform grid of 2^B reals in increasing
@@ -49,6 +58,7 @@ def QT_PackedAttr : QT_Attr<"Packed", "packed"> {
     #qt.packed<ui4, group_size = 32, scale = f16, zero_point>
     #qt.packed<si8, group_size = 128, scale = f32, order = msb_first>
     #qt.packed<ui2, group_size = 64, scale = f16, levels = [-1.0, -0.25, 0.25, 1.0]>
+    #qt.packed<ui4, group_size = 32, scale = f32, min>
     ```
   }];
   let parameters = (ins
@@ -57,16 +67,19 @@ def QT_PackedAttr : QT_Attr<"Packed", "packed"> {
     "::mlir::Type":$scaleType,
     "bool":$hasZeroPoint,
     "::mlir::qt::BitOrder":$order,
-    "::mlir::DenseF32ArrayAttr":$levels
+    "::mlir::DenseF32ArrayAttr":$levels,
+    "bool":$hasMin
   );
   let builders = [
     AttrBuilder<(ins "::mlir::IntegerType":$codeType, "int64_t":$groupSize,
                      "::mlir::Type":$scaleType, "bool":$hasZeroPoint,
                      "::mlir::qt::BitOrder":$order,
-                     CArg<"::llvm::ArrayRef<float>", "{}">:$levels), [{
+                     CArg<"::llvm::ArrayRef<float>", "{}">:$levels,
+                     CArg<"bool", "false">:$hasMin), [{
       return $_get($_ctxt, codeType, groupSize, scaleType, hasZeroPoint,
                    order, levels.empty() ? ::mlir::DenseF32ArrayAttr()
-                        : ::mlir::DenseF32ArrayAttr::get($_ctxt, levels));
+                        : ::mlir::DenseF32ArrayAttr::get($_ctxt, levels),
+                   hasMin);
     }]>
   ];
   let hasCustomAssemblyFormat = 1;
@@ -75,6 +88,8 @@ def QT_PackedAttr : QT_Attr<"Packed", "packed"> {
     /// Code width in bits.
     unsigned getBits() const { return getCodeType().getWidth(); }
     bool isSignedCodes() const { return getCodeType().isSigned(); }
+    /// True when the op takes a `zero_points` operand (zero points or mins).
+    bool hasOffsets() const { return getHasZeroPoint() || getHasMin(); }
     /// The zero point used when the op has no zero-point tensor.
     int64_t getImplicitZeroPoint() const {
       return isSignedCodes() ? 0 : (int64_t(1) << (getBits() - 1));

@@ -126,17 +126,22 @@ LogicalResult verifyPackedOperands(Operation *op, PackedAttr format,
   if (failed(checkShape(op, "scales", scales, {rows, groups}, groupWhy)) ||
       failed(checkElementType(op, "scales", scales, format.getScaleType())))
     return failure();
-  if (format.getHasZeroPoint() && !zeroPoints)
+  if (format.hasOffsets() && !zeroPoints)
     return op->emitOpError()
-           << "format has 'zero_point' but no 'zero_points' operand is given";
-  if (!format.getHasZeroPoint() && zeroPoints)
+           << "format has '" << (format.getHasMin() ? "min" : "zero_point")
+           << "' but no 'zero_points' operand is given";
+  if (!format.hasOffsets() && zeroPoints)
     return op->emitOpError() << "'zero_points' operand is given but the "
-                                "format has no 'zero_point'";
+                                "format has no 'zero_point' or 'min'";
   if (zeroPoints) {
     if (failed(checkShape(op, "zero_points", zeroPoints, {rows, groups},
                           groupWhy)))
       return failure();
     Type zpElem = zeroPoints.getElementType();
+    if (format.getHasMin() && zpElem != format.getScaleType())
+      return op->emitOpError()
+             << "the mins in 'zero_points' must have the scale type "
+             << format.getScaleType() << ", got " << zpElem;
     if (!zpElem.isInteger(8) && zpElem != format.getScaleType())
       return op->emitOpError()
              << "'zero_points' must hold i8 codes or values of the scale "

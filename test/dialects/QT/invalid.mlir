@@ -502,3 +502,43 @@ func.func @lookup_index(%t: vector<8xf32>, %i: vector<16xi32>) -> vector<8xf32> 
   %r = qt.lookup %t, %i : vector<8xf32>, vector<16xi32>
   return %r : vector<8xf32>
 }
+
+// -----
+
+func.func @min_signed(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) -> tensor<2x8xf32> {
+  // expected-error @+2 {{codes with a min must be unsigned (ui4), got 'si4'}}
+  %y = qt.quantized_matmul %x, %w, %s zero_points(%m : tensor<8x2xf32>)
+      {format = #qt.packed<si4, group_size = 32, scale = f32, min>}
+      : tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf32> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @min_and_zero_point(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) -> tensor<2x8xf32> {
+  // expected-error @+2 {{a format has either a zero point or a min, not both}}
+  %y = qt.quantized_matmul %x, %w, %s zero_points(%m : tensor<8x2xf32>)
+      {format = #qt.packed<ui4, group_size = 32, scale = f32, zero_point, min>}
+      : tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf32> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @min_type(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>, %m: tensor<8x2xi8>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{the mins in 'zero_points' must have the scale type 'f32', got 'i8'}}
+  %y = qt.quantized_matmul %x, %w, %s zero_points(%m : tensor<8x2xi8>)
+      {format = #qt.packed<ui4, group_size = 32, scale = f32, min>}
+      : tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf32> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @min_missing(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{format has 'min' but no 'zero_points' operand is given}}
+  %y = qt.quantized_matmul %x, %w, %s
+      {format = #qt.packed<ui4, group_size = 32, scale = f32, min>}
+      : tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf32> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}

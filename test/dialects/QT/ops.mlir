@@ -205,3 +205,16 @@ func.func @lookup(%t: vector<16xf32>, %i: vector<16xi32>) -> vector<16xf32> {
   %r = qt.lookup %t, %i : vector<16xf32>, vector<16xi32>
   return %r : vector<16xf32>
 }
+
+// -----
+
+// A format with mins (llama.cpp's Q4_1, Q4_K): w = code * scale + min.
+// CHECK-LABEL: func.func @packed_min
+// CHECK: #qt.packed<ui4, group_size = 32, scale = f32, min>
+func.func @packed_min(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>,
+                      %s: tensor<8x2xf32>, %m: tensor<8x2xf32>) -> tensor<2x8xf32> {
+  %y = qt.quantized_matmul %x, %w, %s zero_points(%m : tensor<8x2xf32>)
+      {format = #qt.packed<ui4, group_size = 32, scale = f32, min>}
+      : tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf32> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
