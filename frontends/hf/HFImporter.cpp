@@ -5,6 +5,8 @@
 #include "dialects/QT/Utils/TensorBuilders.h"
 #include "frontends/hf/Checkpoint.h"
 #include "frontends/hf/QuantizedLinear.h"
+#include "frontends/gguf/BlockFormats.h"
+#include "frontends/gguf/Gguf.h"
 
 #include "dialects/QT/IR/QTDialect.h"
 #include "dialects/QT/IR/QTOps.h"
@@ -13,7 +15,9 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/WithColor.h"
 
 #include <cmath>
 #include <cstring>
@@ -39,6 +43,12 @@ struct Config {
           intermediate = 0, vocab = 0, maxPositions = 0;
   double ropeTheta = 10000.0, ropeLinearFactor = 1.0, normEps = 1e-6;
   bool tied = false;
+  /// Rotary pairs (2j, 2j+1) instead of (j, j + d/2): llama.cpp's "normal"
+  /// rope, which its converter arranges Llama's q/k rows for.
+  bool ropeInterleaved = false;
+  /// Per-pair divisors of the rotary frequencies (Llama 3's rope scaling,
+  /// GGUF `rope_freqs.weight`); empty when none.
+  std::vector<float> ropeFreqFactors;
   /// GPT-2 / BERT: activation ("gelu" erf form, "gelu_new" tanh form),
   /// token types.
   std::string activation = "gelu";
@@ -51,6 +61,12 @@ public:
           std::string dir, const qtc::hf::ImportOptions &options)
       : context(context), b(&context), ckpt(std::move(ckpt)),
         dir(std::move(dir)), options(options) {}
+  /// Builds from a GGUF file: the same families, with names and
+  /// hyper-parameters mapped from llama.cpp's conventions.
+  ModelBuilder(MLIRContext &context, std::shared_ptr<qtc::gguf::GGUFFile> file,
+               const qtc::hf::ImportOptions &options)
+      : context(context), b(&context), gguf(std::move(file)),
+        dir(gguf->path().str()), options(options) {}
 
   Expected<OwningOpRef<ModuleOp>> run();
 
@@ -58,6 +74,7 @@ private:
   MLIRContext &context;
   OpBuilder b;
   std::shared_ptr<Checkpoint> ckpt;
+  std::shared_ptr<qtc::gguf::GGUFFile> gguf;
   std::string dir;
   const qtc::hf::ImportOptions &options;
   Config cfg;
@@ -67,6 +84,33 @@ private:
   /// Weights already turned into constants (a tied lm_head reuses the
   /// embedding table), keyed by tensor name and whether widened to f32.
   llvm::StringMap<Value> weights;
+  /// Source tensors the builder consumed (checked against the file's at the
+  /// end: a tensor nobody reads means the model was misread).
+  llvm::StringSet<> used;
+  /// GGUF matrices repacked into #qt.packed, by GGUF tensor name.
+  struct PackedConstants {
+    Value codes, scales, mins;
+    qt::PackedAttr format;
+  };
+  llvm::StringMap<PackedConstants> packedWeights;
+
+  /// A weight as stored: its bytes, row-major shape and element type
+  /// (F32/F16/BF16), or a GGUF block type to repack.
+  struct Stored {
+    std::string name; // as in the file
+    llvm::ArrayRef<uint8_t> bytes;
+    std::vector<int64_t> shape;
+    DType dtype = DType::F32;
+    bool real = true; // false: `ggmlType` holds quantized blocks
+    uint32_t ggmlType = 0;
+  };
+  /// The GGUF name of a Hugging Face tensor name ("" when none).
+  std::string ggufName(llvm::StringRef name) const;
+  Expected<Stored> stored(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
+                          llvm::StringRef why);
+  Expected<PackedConstants> packedWeight(const Stored &st);
+  Error readGGUFConfig();
+  Error checkAllUsed();
 
   Location loc(llvm::StringRef name) {
     return NameLoc::get(b.getStringAttr(name),
@@ -76,7 +120,13 @@ private:
   Expected<TensorRef> tensor(llvm::StringRef name,
                              llvm::ArrayRef<int64_t> shape,
                              llvm::StringRef why);
-  bool has(llvm::StringRef name) const { return ckpt->find(name).has_value(); }
+  bool has(llvm::StringRef name) const {
+    if (gguf) {
+      std::string g = ggufName(name);
+      return !g.empty() && gguf->findTensor(g);
+    }
+    return ckpt->find(name).has_value();
+  }
   /// A constant over the checkpoint bytes (no copy when aligned).
   Value constant(llvm::ArrayRef<uint8_t> bytes, llvm::ArrayRef<int64_t> shape,
                  Type elem, llvm::StringRef name,
@@ -273,6 +323,7 @@ Expected<TensorRef> ModelBuilder::tensor(llvm::StringRef name,
   std::optional<TensorRef> t = ckpt->find(name);
   if (!t)
     return fail(dir + ": tensor '" + name + "' is missing (" + why + ")");
+  used.insert(name);
   if (!shape.empty() && llvm::ArrayRef<int64_t>(t->info->shape) != shape) {
     std::string want, got;
     for (int64_t d : shape)
@@ -301,7 +352,9 @@ Value ModelBuilder::constant(llvm::ArrayRef<uint8_t> bytes,
   if (reinterpret_cast<uintptr_t>(bytes.data()) % align == 0) {
     // Share the mapping; the blob keeps the checkpoint (or `owner`) alive.
     std::shared_ptr<void> keep =
-        owner ? owner : std::static_pointer_cast<void>(ckpt);
+        owner  ? owner
+        : gguf ? std::static_pointer_cast<void>(gguf)
+               : std::static_pointer_cast<void>(ckpt);
     blob = AsmResourceBlob(
         data, align, [keep](void *, size_t, size_t) mutable { keep.reset(); },
         /*dataIsMutable=*/false);
@@ -320,8 +373,14 @@ Expected<Value> ModelBuilder::floatWeight(llvm::StringRef name,
                                      llvm::ArrayRef<int64_t> shape,
                                      llvm::StringRef why, bool asF32) {
   // A stored f32 tensor is the same constant whether widened or not.
-  std::optional<TensorRef> stored = ckpt->find(name);
-  bool widen = asF32 && !(stored && stored->info->dtype == DType::F32);
+  bool storedF32 = false;
+  if (gguf) {
+    const qtc::gguf::TensorInfo *t = gguf->findTensor(ggufName(name));
+    storedF32 = t && t->type == uint32_t(qtc::gguf::GGMLType::F32);
+  } else if (std::optional<TensorRef> st = ckpt->find(name)) {
+    storedF32 = st->info->dtype == DType::F32;
+  }
+  bool widen = asF32 && !storedF32;
   std::string key = (name + (widen ? "#f32" : "")).str();
   if (Value cached = weights.lookup(key))
     return cached;
@@ -334,10 +393,15 @@ Expected<Value> ModelBuilder::floatWeight(llvm::StringRef name,
 Expected<Value> ModelBuilder::makeFloatWeight(llvm::StringRef name,
                                               llvm::ArrayRef<int64_t> shape,
                                               llvm::StringRef why, bool asF32) {
-  Expected<TensorRef> t = tensor(name, shape, why);
+  Expected<Stored> t = stored(name, shape, why);
   if (!t)
     return t.takeError();
-  DType dt = t->info->dtype;
+  if (!t->real)
+    return fail(dir + ": tensor '" + t->name + "' is " +
+                qtc::gguf::typeTraits(t->ggmlType)->name +
+                ", a quantized type, where a real-valued tensor is needed (" +
+                why + ")");
+  DType dt = t->dtype;
   Type elem;
   if (dt == DType::F32)
     elem = b.getF32Type();
@@ -349,21 +413,137 @@ Expected<Value> ModelBuilder::makeFloatWeight(llvm::StringRef name,
     return fail(dir + ": tensor '" + name + "' has dtype " +
                 qtc::safetensors::dtypeName(dt) + ", expected F32, F16 or BF16");
   if (!asF32 || elem.isF32())
-    return constant(t->bytes(), shape, elem, name);
+    return constant(t->bytes, shape, elem, name);
   // Small per-feature vectors (norm weights, biases) are widened to f32 at
   // import; matrices stay in their stored type.
-  auto out = std::make_shared<std::vector<float>>(t->info->numElements);
+  int64_t count = static_cast<int64_t>(t->bytes.size() / 2);
+  auto out = std::make_shared<std::vector<float>>(count);
   const llvm::fltSemantics &sem =
       dt == DType::F16 ? llvm::APFloat::IEEEhalf() : llvm::APFloat::BFloat();
-  for (int64_t i = 0; i < t->info->numElements; ++i) {
+  for (int64_t i = 0; i < count; ++i) {
     uint16_t bits;
-    std::memcpy(&bits, t->bytes().data() + 2 * i, 2);
+    std::memcpy(&bits, t->bytes.data() + 2 * i, 2);
     (*out)[i] = llvm::APFloat(sem, llvm::APInt(16, bits)).convertToFloat();
   }
   return constant(
       llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(out->data()),
                               out->size() * 4),
       shape, b.getF32Type(), name, out);
+}
+
+std::string ModelBuilder::ggufName(llvm::StringRef name) const {
+  llvm::StringRef n = name;
+  n.consume_front("model.");
+  if (n == "embed_tokens.weight")
+    return "token_embd.weight";
+  if (n == "norm.weight")
+    return "output_norm.weight";
+  if (n == "lm_head.weight")
+    return "output.weight";
+  if (!n.consume_front("layers."))
+    return "";
+  auto [layer, rest] = n.split('.');
+  static const std::pair<llvm::StringLiteral, llvm::StringLiteral> map[] = {
+      {"input_layernorm", "attn_norm"},
+      {"self_attn.q_proj", "attn_q"},
+      {"self_attn.k_proj", "attn_k"},
+      {"self_attn.v_proj", "attn_v"},
+      {"self_attn.o_proj", "attn_output"},
+      {"self_attn.q_norm", "attn_q_norm"},
+      {"self_attn.k_norm", "attn_k_norm"},
+      {"post_attention_layernorm", "ffn_norm"},
+      {"mlp.gate_proj", "ffn_gate"},
+      {"mlp.up_proj", "ffn_up"},
+      {"mlp.down_proj", "ffn_down"},
+  };
+  auto [module, param] = rest.rsplit('.');
+  for (const auto &[hf, gg] : map)
+    if (module == hf)
+      return ("blk." + layer + "." + gg + "." + param).str();
+  return "";
+}
+
+Expected<ModelBuilder::Stored>
+ModelBuilder::stored(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
+                     llvm::StringRef why) {
+  Stored st;
+  if (!gguf) {
+    Expected<TensorRef> t = tensor(name, shape, why);
+    if (!t)
+      return t.takeError();
+    st.name = name.str();
+    st.bytes = t->bytes();
+    st.shape.assign(t->info->shape.begin(), t->info->shape.end());
+    st.dtype = t->info->dtype;
+    return st;
+  }
+  std::string g = ggufName(name);
+  const qtc::gguf::TensorInfo *info = g.empty() ? nullptr : gguf->findTensor(g);
+  if (!info)
+    return fail(dir + ": tensor '" + (g.empty() ? name.str() : g) +
+                "' is missing (" + why + ")");
+  used.insert(g);
+  st.name = g;
+  st.bytes = gguf->bytes(*info);
+  st.shape = info->shape();
+  if (!shape.empty() && llvm::ArrayRef<int64_t>(st.shape) != shape)
+    return fail(dir + ": tensor '" + g + "' has shape " +
+                qtc::safetensors::formatShape(st.shape) +
+                ", the metadata needs " + qtc::safetensors::formatShape(shape) +
+                " (" + why + ")");
+  using qtc::gguf::GGMLType;
+  switch (static_cast<GGMLType>(info->type)) {
+  case GGMLType::F32: st.dtype = DType::F32; break;
+  case GGMLType::F16: st.dtype = DType::F16; break;
+  case GGMLType::BF16: st.dtype = DType::BF16; break;
+  default: {
+    const qtc::gguf::TypeTraits *traits = qtc::gguf::typeTraits(info->type);
+    if (!traits || !traits->supported)
+      return fail(dir + ": tensor '" + g + "' has type " + info->typeName() +
+                  ", which qtc cannot read (F32, F16, BF16, Q4_0, Q4_1, "
+                  "Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, "
+                  "IQ4_XS)");
+    st.real = false;
+    st.ggmlType = info->type;
+  }
+  }
+  return st;
+}
+
+Expected<ModelBuilder::PackedConstants>
+ModelBuilder::packedWeight(const Stored &st) {
+  auto it = packedWeights.find(st.name);
+  if (it != packedWeights.end())
+    return it->second;
+  if (st.shape.size() != 2)
+    return fail(dir + ": tensor '" + st.name + "' is " +
+                qtc::gguf::typeTraits(st.ggmlType)->name + " with " +
+                std::to_string(st.shape.size()) +
+                " dimensions; quantized tensors must be matrices");
+  Expected<qtc::gguf::PackedMatrix> m =
+      qtc::gguf::repack(st.ggmlType, st.bytes, st.shape[0], st.shape[1]);
+  if (!m)
+    return fail(dir + ": tensor '" + st.name + "': " +
+                llvm::toString(m.takeError()));
+  auto keep = std::make_shared<qtc::gguf::PackedMatrix>(std::move(*m));
+  Type scaleType = keep->f32Scales ? b.getF32Type() : b.getF16Type();
+  PackedConstants pc;
+  pc.codes = constant(keep->codes, {keep->rows, keep->rowBytes()},
+                      b.getI8Type(), st.name, keep);
+  pc.scales = constant(keep->scales, {keep->rows, keep->groups()}, scaleType,
+                       st.name + ".scales", keep);
+  if (keep->hasMin)
+    pc.mins = constant(keep->mins, {keep->rows, keep->groups()}, scaleType,
+                       st.name + ".mins", keep);
+  pc.format = qt::PackedAttr::get(
+      &context,
+      IntegerType::get(&context, keep->bits,
+                       keep->signedCodes ? IntegerType::Signed
+                                         : IntegerType::Unsigned),
+      keep->groupSize, scaleType, /*hasZeroPoint=*/false,
+      qt::BitOrder::LsbFirst, keep->levels, keep->hasMin);
+  packedWeights[st.name] = pc;
+  return pc;
 }
 
 /// y = x . W^T (+ bias), W [out, in] as stored, or the packed GPTQ/AWQ
@@ -398,11 +578,27 @@ Expected<Value> ModelBuilder::linear(Value x, llvm::StringRef name, int64_t out,
   SmallVector<int64_t> outShape(xt.getShape());
   outShape.back() = out;
   auto outType = RankedTensorType::get(outShape, xt.getElementType());
-  if (ckpt->quantization() && has(base + ".qweight")) {
+  if (gguf && !inOut) {
+    Expected<Stored> st = stored(base + ".weight", {out, in}, "linear weight");
+    if (!st)
+      return st.takeError();
+    if (!st->real) {
+      Expected<PackedConstants> pc = packedWeight(*st);
+      if (!pc)
+        return pc.takeError();
+      return qt::QuantizedMatmulOp::create(b, l, outType, x, pc->codes,
+                                           pc->scales, pc->mins, bias,
+                                           pc->format)
+          .getResult();
+    }
+  }
+  if (ckpt && ckpt->quantization() && has(base + ".qweight")) {
     Expected<qtc::safetensors::PackedLinear> p =
         qtc::safetensors::readQuantizedLinear(*ckpt, base, *ckpt->quantization());
     if (!p)
       return p.takeError();
+    for (const char *part : {".qweight", ".qzeros", ".scales", ".g_idx"})
+      used.insert(base + part);
     if (p->outFeatures != out || p->inFeatures != in)
       return fail(dir + ": quantized layer '" + base + "' is " +
                   std::to_string(p->outFeatures) + " x " +
@@ -562,6 +758,8 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
   for (int64_t p = 0; p < cfg.maxPositions; ++p)
     for (int64_t j = 0; j < half; ++j) {
       double inv = std::pow(cfg.ropeTheta, -2.0 * j / cfg.headDim);
+      if (!cfg.ropeFreqFactors.empty())
+        inv /= cfg.ropeFreqFactors[j];
       double a = (p / cfg.ropeLinearFactor) * inv;
       (*cosT)[p * half + j] = static_cast<float>(std::cos(a));
       (*sinT)[p * half + j] = static_cast<float>(std::sin(a));
@@ -576,14 +774,30 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
                         "rope_sin", sinT);
 
   std::string emb = prefix + "embed_tokens.weight";
-  Expected<Value> table = floatWeight(emb, {cfg.vocab, cfg.hidden},
-                                      "token embeddings", false);
-  if (!table)
-    return table.takeError();
-  Type tableElem = typeOf(*table).getElementType();
-  Value h = qt::EmbeddingOp::create(
-      b, loc(emb), RankedTensorType::get({B, S, cfg.hidden}, tableElem),
-      *table, inputIds, Value(), Value(), qt::PackedAttr());
+  Value h;
+  Expected<Stored> embStored =
+      stored(emb, {cfg.vocab, cfg.hidden}, "token embeddings");
+  if (!embStored)
+    return embStored.takeError();
+  Type tableElem = f32;
+  if (!embStored->real) {
+    // A quantized table stays packed: each looked-up row is decoded.
+    Expected<PackedConstants> pc = packedWeight(*embStored);
+    if (!pc)
+      return pc.takeError();
+    h = qt::EmbeddingOp::create(
+        b, loc(emb), RankedTensorType::get({B, S, cfg.hidden}, f32), pc->codes,
+        inputIds, pc->scales, pc->mins, pc->format);
+  } else {
+    Expected<Value> table = floatWeight(emb, {cfg.vocab, cfg.hidden},
+                                        "token embeddings", false);
+    if (!table)
+      return table.takeError();
+    tableElem = typeOf(*table).getElementType();
+    h = qt::EmbeddingOp::create(
+        b, loc(emb), RankedTensorType::get({B, S, cfg.hidden}, tableElem),
+        *table, inputIds, Value(), Value(), qt::PackedAttr());
+  }
   if (!tableElem.isF32())
     h = mapElements(b, loc(emb), h, f32, [](OpBuilder &nb, Location l, ValueRange v) {
       return arith::ExtFOp::create(nb, l, nb.getF32Type(), v[0]);
@@ -609,10 +823,11 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
     Value qh = splitHeads(*q, cfg.heads), kh = splitHeads(*k, cfg.kvHeads),
           vh = splitHeads(*v, cfg.kvHeads);
     Location rl = loc(lp + "self_attn.rotary_emb");
+    UnitAttr pairs = cfg.ropeInterleaved ? b.getUnitAttr() : UnitAttr();
     qh = qt::RotaryEmbeddingOp::create(b, rl, typeOf(qh), qh, cosV, sinV,
-                                       positions, IntegerAttr(), UnitAttr());
+                                       positions, IntegerAttr(), pairs);
     kh = qt::RotaryEmbeddingOp::create(b, rl, typeOf(kh), kh, cosV, sinV,
-                                       positions, IntegerAttr(), UnitAttr());
+                                       positions, IntegerAttr(), pairs);
     auto attnType = RankedTensorType::get({B, cfg.heads, S, cfg.headDim}, f32);
     auto att = qt::AttentionOp::create(
         b, loc(lp + "self_attn"), attnType, present, present, qh, kh, vh,
@@ -827,8 +1042,194 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildBert() {
   return std::move(owned);
 }
 
+Error ModelBuilder::readGGUFConfig() {
+  auto str = [&](llvm::StringRef k) -> std::optional<llvm::StringRef> {
+    if (const qtc::gguf::Value *v = gguf->find(k))
+      return v->getString();
+    return std::nullopt;
+  };
+  std::optional<llvm::StringRef> arch = str("general.architecture");
+  if (!arch)
+    return fail(dir + ": metadata 'general.architecture' is missing or not "
+                      "a string");
+  // llama.cpp converts Mistral and SmolLM checkpoints as `llama`.
+  if (*arch == "llama") {
+    cfg.modelType = "llama";
+    // The converter permutes q/k rows so that llama.cpp's "normal" rope
+    // (adjacent pairs) computes what Llama's half-split rope does.
+    cfg.ropeInterleaved = true;
+  } else if (*arch == "qwen2") {
+    cfg.modelType = "qwen2";
+  } else {
+    return fail(dir + ": metadata 'general.architecture' is '" + *arch +
+                "', which qtc does not build from GGUF (llama, qwen2)");
+  }
+  std::string a = arch->str();
+  auto num = [&](llvm::StringRef suffix, int64_t &out,
+                 bool required) -> Error {
+    std::string key = a + "." + suffix.str();
+    const qtc::gguf::Value *v = gguf->find(key);
+    if (!v) {
+      if (required)
+        return fail(dir + ": metadata '" + key + "' is missing");
+      return Error::success();
+    }
+    std::optional<int64_t> i = v->getInt();
+    if (!i || *i <= 0)
+      return fail(dir + ": metadata '" + key +
+                  "' must be a positive integer, got " + v->typeName());
+    out = *i;
+    return Error::success();
+  };
+  auto real = [&](llvm::StringRef suffix, double &out,
+                  bool required) -> Error {
+    std::string key = a + "." + suffix.str();
+    const qtc::gguf::Value *v = gguf->find(key);
+    if (!v) {
+      if (required)
+        return fail(dir + ": metadata '" + key + "' is missing");
+      return Error::success();
+    }
+    std::optional<double> f = v->getFloat();
+    if (!f || !std::isfinite(*f) || *f <= 0)
+      return fail(dir + ": metadata '" + key +
+                  "' must be a positive number, got " + v->typeName());
+    out = *f;
+    return Error::success();
+  };
+  if (Error e = num("block_count", cfg.layers, true)) return e;
+  if (Error e = num("embedding_length", cfg.hidden, true)) return e;
+  if (Error e = num("feed_forward_length", cfg.intermediate, true)) return e;
+  if (Error e = num("attention.head_count", cfg.heads, true)) return e;
+  cfg.kvHeads = cfg.heads;
+  if (Error e = num("attention.head_count_kv", cfg.kvHeads, false)) return e;
+  cfg.maxPositions = 2048;
+  if (Error e = num("context_length", cfg.maxPositions, false)) return e;
+  if (cfg.hidden % cfg.heads)
+    return fail(dir + ": metadata '" + a + ".embedding_length' (" +
+                std::to_string(cfg.hidden) + ") is not a multiple of '" + a +
+                ".attention.head_count' (" + std::to_string(cfg.heads) + ")");
+  cfg.headDim = cfg.hidden / cfg.heads;
+  if (Error e = num("attention.key_length", cfg.headDim, false)) return e;
+  int64_t valueDim = cfg.headDim;
+  if (Error e = num("attention.value_length", valueDim, false)) return e;
+  if (valueDim != cfg.headDim)
+    return fail(dir + ": metadata '" + a + ".attention.value_length' (" +
+                std::to_string(valueDim) + ") differs from the key length " +
+                std::to_string(cfg.headDim) + "; not supported");
+  if (cfg.heads % cfg.kvHeads)
+    return fail(dir + ": metadata '" + a + ".attention.head_count' (" +
+                std::to_string(cfg.heads) + ") is not a multiple of '" + a +
+                ".attention.head_count_kv' (" + std::to_string(cfg.kvHeads) +
+                ")");
+  int64_t ropeDim = cfg.headDim;
+  if (Error e = num("rope.dimension_count", ropeDim, false)) return e;
+  if (ropeDim != cfg.headDim)
+    return fail(dir + ": metadata '" + a + ".rope.dimension_count' is " +
+                std::to_string(ropeDim) + ", a partial rotary embedding of "
+                "heads of " + std::to_string(cfg.headDim) +
+                ", which this family does not have");
+  if (Error e = real("attention.layer_norm_rms_epsilon", cfg.normEps, true))
+    return e;
+  if (Error e = real("rope.freq_base", cfg.ropeTheta, false)) return e;
+  if (const qtc::gguf::Value *v = gguf->find(a + ".expert_count"))
+    if (v->getInt().value_or(0) > 0)
+      return fail(dir + ": metadata '" + a + ".expert_count' is " +
+                  std::to_string(*v->getInt()) +
+                  ": mixture-of-experts models are not supported");
+  if (std::optional<llvm::StringRef> type = str(a + ".rope.scaling.type")) {
+    if (*type == "linear") {
+      if (Error e = real("rope.scaling.factor", cfg.ropeLinearFactor, true))
+        return e;
+    } else if (*type != "none") {
+      return fail(dir + ": metadata '" + a + ".rope.scaling.type' is '" +
+                  *type + "', which is not supported (none, linear)");
+    }
+  }
+  // The vocabulary is the embedding table's row count.
+  const qtc::gguf::TensorInfo *embd = gguf->findTensor("token_embd.weight");
+  if (!embd || embd->dims.size() != 2)
+    return fail(dir + ": tensor 'token_embd.weight' is missing or not a "
+                      "matrix (token embeddings)");
+  cfg.vocab = embd->dims[1];
+  if (const qtc::gguf::Value *v = gguf->find(a + ".vocab_size"))
+    if (v->getInt() != cfg.vocab)
+      return fail(dir + ": metadata '" + a + ".vocab_size' (" +
+                  (v->getInt() ? std::to_string(*v->getInt()) : v->typeName()) +
+                  ") disagrees with tensor 'token_embd.weight' (" +
+                  std::to_string(cfg.vocab) + " rows)");
+  cfg.tied = !gguf->findTensor("output.weight");
+  // Llama 3's rope scaling: per-pair frequency divisors.
+  if (const qtc::gguf::TensorInfo *f = gguf->findTensor("rope_freqs.weight")) {
+    if (f->type != uint32_t(qtc::gguf::GGMLType::F32) || f->dims.size() != 1 ||
+        f->dims[0] != cfg.headDim / 2)
+      return fail(dir + ": tensor 'rope_freqs.weight' must be F32 [" +
+                  std::to_string(cfg.headDim / 2) + "], got " +
+                  f->typeName() + " " +
+                  qtc::safetensors::formatShape(f->shape()));
+    llvm::ArrayRef<uint8_t> bytes = gguf->bytes(*f);
+    cfg.ropeFreqFactors.resize(cfg.headDim / 2);
+    std::memcpy(cfg.ropeFreqFactors.data(), bytes.data(), bytes.size());
+    for (float v : cfg.ropeFreqFactors)
+      if (!(v > 0) || !std::isfinite(v))
+        return fail(dir + ": tensor 'rope_freqs.weight' holds " +
+                    std::to_string(v) + ", expected positive factors");
+    used.insert("rope_freqs.weight");
+  }
+  prefix = "model.";
+  return Error::success();
+}
+
+Error ModelBuilder::checkAllUsed() {
+  std::vector<std::string> unused;
+  auto consider = [&](llvm::StringRef name) {
+    if (used.contains(name))
+      return;
+    // Buffers transformers saves that are derived, not weights.
+    if (name.ends_with("rotary_emb.inv_freq") ||
+        name.ends_with("embeddings.position_ids") ||
+        name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias"))
+      return;
+    // A tied head stored anyway is the embedding table again.
+    if (cfg.tied && name == "lm_head.weight")
+      return;
+    // BERT checkpoints carry the pooler and pre-training heads, which
+    // last_hidden_state does not use.
+    if (cfg.modelType == "bert" &&
+        (name.starts_with("pooler.") || name.starts_with("bert.pooler.") ||
+         name.starts_with("cls.")))
+      return;
+    unused.push_back(name.str());
+  };
+  if (gguf) {
+    for (const qtc::gguf::TensorInfo &t : gguf->tensors())
+      consider(t.name);
+  } else {
+    for (const std::string &n : ckpt->tensorNames())
+      consider(n);
+  }
+  if (unused.empty())
+    return Error::success();
+  std::string list;
+  for (size_t i = 0; i < unused.size() && i < 8; ++i)
+    list += (i ? ", '" : "'") + unused[i] + "'";
+  if (unused.size() > 8)
+    list += " and " + std::to_string(unused.size() - 8) + " more";
+  std::string what = std::to_string(unused.size()) + " tensor" +
+                     (unused.size() == 1 ? "" : "s") + " the " +
+                     cfg.modelType + " builder does not use: " + list;
+  if (!options.allowUnusedTensors)
+    return fail(dir + ": " + what +
+                " (the file is not the model its metadata says; "
+                "--allow-unused-tensors builds it anyway)");
+  if (options.warnings)
+    llvm::WithColor::warning(*options.warnings, "qtc")
+        << dir << ": " << what << " (ignored: --allow-unused-tensors)\n";
+  return Error::success();
+}
+
 Expected<OwningOpRef<ModuleOp>> ModelBuilder::run() {
-  if (Error e = readConfig())
+  if (Error e = gguf ? readGGUFConfig() : readConfig())
     return std::move(e);
   Expected<OwningOpRef<ModuleOp>> module =
       cfg.modelType == "gpt2"   ? buildGPT2()
@@ -836,6 +1237,8 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::run() {
                                 : buildDecoder();
   if (!module)
     return module.takeError();
+  if (Error e = checkAllUsed())
+    return std::move(e);
   std::string diagnostics;
   {
     ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
@@ -868,5 +1271,21 @@ qtc::hf::importCheckpoint(llvm::StringRef dir, MLIRContext &context,
     return ckpt.takeError();
   std::shared_ptr<Checkpoint> shared(std::move(*ckpt));
   ModelBuilder builder(context, shared, dir.str(), options);
+  return builder.run();
+}
+
+Expected<OwningOpRef<ModuleOp>>
+qtc::hf::importGGUF(llvm::StringRef path, MLIRContext &context,
+                    const ImportOptions &options) {
+  DialectRegistry registry;
+  registerImportDialects(registry);
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
+  Expected<std::unique_ptr<qtc::gguf::GGUFFile>> file =
+      qtc::gguf::GGUFFile::open(path);
+  if (!file)
+    return file.takeError();
+  std::shared_ptr<qtc::gguf::GGUFFile> shared(std::move(*file));
+  ModelBuilder builder(context, shared, options);
   return builder.run();
 }

@@ -30,6 +30,12 @@ struct ImportOptions {
   /// when unset).
   std::optional<int64_t> batch, sequence, past;
   std::string functionName = "main";
+  /// Tensors in the file that the model's builder does not use are an
+  /// error (the file is not the model its config or metadata describes);
+  /// with this set, a warning that lists them.
+  bool allowUnusedTensors = false;
+  /// Where warnings go, one line each ("qtc: warning: ..."; nullptr: none).
+  llvm::raw_ostream *warnings = nullptr;
 };
 
 /// Dialects the builders create ops of.
@@ -43,6 +49,14 @@ void registerImportDialects(mlir::DialectRegistry &registry);
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importCheckpoint(llvm::StringRef dir, mlir::MLIRContext &context,
                  const ImportOptions &options = {});
+
+/// Builds the model in the GGUF file at `path` (general.architecture llama
+/// or qwen2), with the same signature as importCheckpoint's decoders.
+/// Quantized tensors stay packed (repacked losslessly into #qt.packed);
+/// F32/F16/BF16 tensors are views of the mapped file.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+importGGUF(llvm::StringRef path, mlir::MLIRContext &context,
+           const ImportOptions &options = {});
 
 } // namespace qtc::hf
 

@@ -160,6 +160,10 @@ SafetensorsFile::parse(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
     return fileError(name, "file is " + Twine(fileSize) +
                                " bytes, too short for the 8-byte header "
                                "length");
+  if (contents.starts_with("GGUF"))
+    return fileError(name, "is a GGUF file (llama.cpp's format), not "
+                           "safetensors: give it to `qtc compile` or "
+                           "`qtc-translate --import-gguf`");
   uint64_t headerSize =
       support::endian::read64le(reinterpret_cast<const uint8_t *>(
           contents.data()));

@@ -1028,6 +1028,11 @@ qtc::onnx::importOnnxBuffer(llvm::StringRef bytes, llvm::StringRef displayName,
                             MLIRContext &context,
                             const ImportOptions &options) {
   loadDialects(context);
+  if (bytes.starts_with("GGUF"))
+    return llvm::createStringError(
+        displayName + ": is a GGUF file (llama.cpp's format), not an ONNX "
+                      "model: give it to `qtc compile` or `qtc-translate "
+                      "--import-gguf`");
   ::onnx::ModelProto model;
   google::protobuf::io::ArrayInputStream stream(bytes.data(),
                                                 static_cast<int>(bytes.size()));

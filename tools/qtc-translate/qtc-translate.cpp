@@ -28,7 +28,7 @@ namespace cl = llvm::cl;
 static cl::OptionCategory category("qtc-translate options");
 
 static cl::opt<std::string> inputFile(cl::Positional,
-                                      cl::desc("<model.onnx | checkpoint dir>"),
+                                      cl::desc("<model.onnx | checkpoint dir | model.gguf>"),
                                       cl::Required, cl::cat(category));
 static cl::opt<bool> importOnnx("import-onnx",
                                 cl::desc("Import an ONNX model (.onnx)"),
@@ -38,14 +38,24 @@ static cl::opt<bool> importHF(
     cl::desc("Build a model from a Hugging Face checkpoint directory "
              "(config.json + safetensors; llama, mistral, qwen2, gpt2, bert; GPTQ/AWQ)"),
     cl::cat(category));
+static cl::opt<bool> importGGUF(
+    "import-gguf",
+    cl::desc("Build a model from a GGUF file (llama.cpp's format; llama, "
+             "qwen2; quantized blocks stay packed)"),
+    cl::cat(category));
+static cl::opt<bool> allowUnused(
+    "allow-unused-tensors",
+    cl::desc("--import-hf, --import-gguf: warn about tensors the model does "
+             "not use instead of failing"),
+    cl::cat(category));
 static cl::opt<int64_t> hfBatch("batch",
-                                cl::desc("--import-hf: static batch size"),
+                                cl::desc("--import-hf, --import-gguf: static batch size"),
                                 cl::init(-1), cl::cat(category));
 static cl::opt<int64_t> hfSeq("seq",
-                              cl::desc("--import-hf: static number of new tokens"),
+                              cl::desc("--import-hf, --import-gguf: static number of new tokens"),
                               cl::init(-1), cl::cat(category));
 static cl::opt<int64_t> hfPast("past",
-                               cl::desc("--import-hf: static number of cached tokens"),
+                               cl::desc("--import-hf, --import-gguf: static number of cached tokens"),
                                cl::init(-1), cl::cat(category));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
@@ -84,28 +94,35 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions({&category, &llvm::getColorCategory()});
   cl::ParseCommandLineOptions(
       argc, argv,
-      "qtc model importer: ONNX models and Hugging Face checkpoints -> MLIR "
+      "qtc model importer: ONNX models, Hugging Face checkpoints and GGUF "
+      "files -> MLIR "
       "(qt + upstream dialects)\n\n"
       "  qtc-translate --import-onnx model.onnx -o model.mlir\n"
       "  qtc-translate --import-onnx model.onnx --input-shape "
       "input_ids=1,16\n"
       "  qtc-translate --import-onnx model.onnx --dim batch=1 --dim "
       "sequence=16\n"
-      "  qtc-translate --import-hf path/to/checkpoint --batch 1\n\n"
+      "  qtc-translate --import-hf path/to/checkpoint --batch 1\n"
+      "  qtc-translate --import-gguf model.gguf --batch 1\n\n"
       "MLIR printing flags such as --mlir-elide-resource-strings-if-larger=N\n"
       "are accepted too (--help-hidden lists them).\n");
-  if (importOnnx == importHF)
-    return fail("choose one importer: --import-onnx or --import-hf");
+  if (int(importOnnx) + int(importHF) + int(importGGUF) != 1)
+    return fail("choose one importer: --import-onnx, --import-hf or "
+                "--import-gguf");
 
   mlir::MLIRContext context;
   mlir::OwningOpRef<mlir::ModuleOp> imported;
-  if (importHF) {
+  if (importHF || importGGUF) {
     qtc::hf::ImportOptions hfOptions;
     hfOptions.functionName = functionName;
+    hfOptions.allowUnusedTensors = allowUnused;
+    hfOptions.warnings = &llvm::errs();
     if (hfBatch >= 0) hfOptions.batch = hfBatch;
     if (hfSeq >= 0) hfOptions.sequence = hfSeq;
     if (hfPast >= 0) hfOptions.past = hfPast;
-    auto module = qtc::hf::importCheckpoint(inputFile, context, hfOptions);
+    auto module =
+        importGGUF ? qtc::hf::importGGUF(inputFile, context, hfOptions)
+                   : qtc::hf::importCheckpoint(inputFile, context, hfOptions);
     if (!module)
       return fail(llvm::toString(module.takeError()));
     imported = std::move(*module);
