@@ -433,7 +433,6 @@ bool qtc::gguf::hasMagic(llvm::ArrayRef<uint8_t> bytes) {
 }
 
 bool qtc::gguf::isGGUFFile(const llvm::Twine &path) {
-  llvm::SmallString<4> magic;
   if (llvm::sys::fs::is_directory(path))
     return false;
   Expected<llvm::sys::fs::file_t> fd =

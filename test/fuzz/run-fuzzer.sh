@@ -14,7 +14,7 @@ for seeds in "$@"; do
   while IFS= read -r -d '' f; do
     cp "$f" "$corpus/seed-$i-$(basename "$f")"
     i=$((i + 1))
-  done < <(find "$seeds" -type f \( -name '*.onnx' -o -name '*.safetensors' \) -size -512k -print0)
+  done < <(find "$seeds" -type f \( -name '*.onnx' -o -name '*.safetensors' -o -name '*.gguf' \) -size -512k -print0)
 done
 artifacts=$(dirname "$corpus")/artifacts-$(basename "$corpus")
 mkdir -p "$artifacts"
