@@ -448,6 +448,26 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                                      ValueRange{sumInit})
                  .getResult(0);
   }
+  // A table tied to this matmul (the token embeddings a tied LM head
+  // reuses) is looked up from the same packed weights: no real-valued copy
+  // stays beside them. Only when the codes are the weights as they are (no
+  // input scaling, rotation or columns kept apart).
+  if (m.transposedB && inputScale.empty() && salientColumns.empty() &&
+      rotation.empty()) {
+    SmallVector<EmbeddingOp> tied;
+    for (Operation *user : m.weight->getResult(0).getUsers())
+      if (auto e = dyn_cast<EmbeddingOp>(user))
+        if (!e.getFormat() && e.getTable() == m.weight.getResult())
+          tied.push_back(e);
+    for (EmbeddingOp e : tied) {
+      OpBuilder eb(e);
+      auto lookup = EmbeddingOp::create(eb, e.getLoc(), e.getType(), weights,
+                                        e.getIndices(), scales, zeroPoints,
+                                        format);
+      e.getResult().replaceAllUsesWith(lookup.getResult());
+      e.erase();
+    }
+  }
   m.op->getResult(0).replaceAllUsesWith(result);
   m.op->erase();
 }
