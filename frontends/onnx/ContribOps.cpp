@@ -317,7 +317,7 @@ Expected<SmallVector<Value>> attention(NodeContext &ctx, Value q, Value k,
       b, state, types[0], pastK ? types[1] : Type(), pastK ? types[2] : Type(),
       q, k, v, mask, pastK, pastV,
       scale ? b.getF32FloatAttr(*scale) : FloatAttr(),
-      causal ? b.getUnitAttr() : UnitAttr());
+      causal ? b.getUnitAttr() : UnitAttr(), IntegerAttr(), FloatAttr());
   // Shape mismatches surface in the final verification, with this node's
   // name as the location.
   Operation *op = b.create(state);

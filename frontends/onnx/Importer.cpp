@@ -955,7 +955,7 @@ Expected<bool> GraphImporter::importFusion(const Fusion &fusion) {
     result = mlir::qt::AttentionOp::create(
                  builder, loc, outType, Type(), Type(), x, k, v, mask, Value(),
                  Value(), builder.getF32FloatAttr(static_cast<float>(fusion.scale)),
-                 UnitAttr())
+                 UnitAttr(), IntegerAttr(), FloatAttr())
                  .getOutput();
     break;
   }

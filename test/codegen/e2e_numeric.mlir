@@ -8,7 +8,8 @@
 // untiled and tiled into weight panels (qt-tile-quantized-matmul), on the
 // calling thread and on the runtime's thread pool;
 // dequantize (words of 1, 3 and 5 bytes, and per code); gelu (erf, tanh); silu; rms_norm; layer_norm; attention
-// (grouped heads, float/boolean/causal masks, KV cache); rotary embedding
+// (grouped heads, float/boolean/causal masks, sliding windows, soft-capped
+// scores, KV cache); rotary embedding
 // (half/interleaved, partial, position ids); embedding (real and packed);
 // dynamic_quantize (per tensor / per group, symmetric / asymmetric);
 // real-valued matmuls with [K, N] and [N, K] weights (vector kernels);
@@ -17,4 +18,4 @@
 // two matmuls sharing A and their init).
 // RUN: python3 %S/run_lowered.py qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 94 passed, 0 failed
+// CHECK: 98 passed, 0 failed

@@ -351,7 +351,7 @@ def softmax(x):
     return e / e.sum(-1, keepdims=True)
 
 
-def attention_case(with_cache, mask_kind, causal):
+def attention_case(with_cache, mask_kind, causal, window=None, softcap=None):
     b, hq, hk, s, p, d = 1, 4, 2, 3, (2 if with_cache else 0), 8
     q = rng.standard_normal((b, hq, s, d)).astype(np.float32)
     k = rng.standard_normal((b, hk, s, d)).astype(np.float32)
@@ -368,6 +368,8 @@ def attention_case(with_cache, mask_kind, causal):
         kk, vv = np.concatenate([pk, k], 2), np.concatenate([pv, v], 2)
         extra += f" cache(%pk, %pv : tensor<{b}x{hk}x{p}x{d}xf32>, tensor<{b}x{hk}x{p}x{d}xf32>)"
     scores = np.einsum("bhsd,bhtd->bhst", q.astype(np.float64), np.repeat(kk, hq // hk, 1)) / math.sqrt(d)
+    if softcap:
+        scores = softcap * np.tanh(scores / softcap)
     mask = None
     if mask_kind == "float":
         mask = (rng.standard_normal((1, t)) * 2).astype(np.float32)
@@ -382,16 +384,22 @@ def attention_case(with_cache, mask_kind, causal):
     if causal:
         future = np.arange(t)[None, :] > (p + np.arange(s))[:, None]
         scores = np.where(future, -3.4028234663852886e38, scores)
+        if window:
+            old = np.arange(t)[None, :] + window <= (p + np.arange(s))[:, None]
+            scores = np.where(old, -3.4028234663852886e38, scores)
+    attrs = ", ".join(a for a in ["causal" if causal else "",
+                                  f"window = {window}" if window else "",
+                                  f"softcap = {softcap!r} : f32" if softcap else ""] if a)
     ref = np.einsum("bhst,bhte->bhse", softmax(scores), np.repeat(vv, hq // hk, 1))
     results = f"tensor<{b}x{hq}x{s}x{d}xf32>"
     if with_cache:
         results += f", tensor<{b}x{hk}x{t}x{d}xf32>, tensor<{b}x{hk}x{t}x{d}xf32>"
-        lines.append(f"  %r, %rk, %rv = qt.attention %q, %k, %v{extra} {{{'causal' if causal else ''}}} : "
+        lines.append(f"  %r, %rk, %rv = qt.attention %q, %k, %v{extra} {{{attrs}}} : "
                      f"tensor<{b}x{hq}x{s}x{d}xf32>, tensor<{b}x{hk}x{s}x{d}xf32>, tensor<{b}x{hk}x{s}x{d}xf32> -> {results}")
     else:
-        lines.append(f"  %r = qt.attention %q, %k, %v{extra} {{{'causal' if causal else ''}}} : "
+        lines.append(f"  %r = qt.attention %q, %k, %v{extra} {{{attrs}}} : "
                      f"tensor<{b}x{hq}x{s}x{d}xf32>, tensor<{b}x{hk}x{s}x{d}xf32>, tensor<{b}x{hk}x{s}x{d}xf32> -> {results}")
-    name = f"attention cache={with_cache} mask={mask_kind} causal={causal}"
+    name = f"attention cache={with_cache} mask={mask_kind} causal={causal} window={window} softcap={softcap}"
     return name, run("\n".join(lines), f"{b}x{hq}x{s}x{d}"), ref
 
 
@@ -537,6 +545,12 @@ def main():
         for mask in (None, "float", "bool"):
             for causal in (False, True):
                 cases.append(lambda c=cache, m=mask, ca=causal: attention_case(c, m, ca))
+    # Sliding windows (the last 2 positions; 1: only itself) with and
+    # without a cache, and Gemma 2's soft-capped scores.
+    cases += [lambda: attention_case(True, None, True, window=2),
+              lambda: attention_case(False, "float", True, window=1),
+              lambda: attention_case(True, None, False, softcap=1.5),
+              lambda: attention_case(True, "bool", True, window=3, softcap=0.7)]
     for inter in (False, True):
         for rdim in (None, 4):
             for pos in (False, True):

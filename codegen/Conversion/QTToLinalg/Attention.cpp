@@ -92,6 +92,8 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     }
     maps.push_back(b.getMultiDimIdentityMap(4));
     bool causal = op.getCausal();
+    std::optional<uint64_t> window = op.getWindow();
+    std::optional<APFloat> softcap = op.getSoftcap();
     Value logits =
         linalg::GenericOp::create(
             b, l, TypeRange{sInit.getType()}, ins,
@@ -99,6 +101,15 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
             maps, SmallVector<utils::IteratorType>(4, par),
             [&](OpBuilder &nb, Location nl, ValueRange a) {
               Value x = arith::MulFOp::create(nb, nl, a[0], scale);
+              if (softcap) {
+                Value cap =
+                    scalarConstant(nb, nl, elem, softcap->convertToDouble());
+                x = arith::MulFOp::create(
+                    nb, nl,
+                    math::TanhOp::create(nb, nl,
+                                         arith::DivFOp::create(nb, nl, x, cap)),
+                    cap);
+              }
               if (mask) {
                 if (a[1].getType().isInteger(1))
                   x = arith::SelectOp::create(nb, nl, a[1], x, lowest);
@@ -112,6 +123,15 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
                 Value future = arith::CmpIOp::create(
                     nb, nl, arith::CmpIPredicate::ugt, t, limit);
                 x = arith::SelectOp::create(nb, nl, future, lowest, x);
+                if (window) {
+                  // Out of the window: t + window <= P + s.
+                  Value w = arith::ConstantIndexOp::create(
+                      nb, nl, static_cast<int64_t>(*window));
+                  Value old = arith::CmpIOp::create(
+                      nb, nl, arith::CmpIPredicate::ule,
+                      arith::AddIOp::create(nb, nl, t, w), limit);
+                  x = arith::SelectOp::create(nb, nl, old, lowest, x);
+                }
               }
               linalg::YieldOp::create(nb, nl, x);
             })

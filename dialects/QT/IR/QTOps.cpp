@@ -703,6 +703,12 @@ LogicalResult AttentionOp::verify() {
     }
   }
 
+  if (getWindow() && !getCausal())
+    return emitOpError() << "'window' needs 'causal' (it counts back from "
+                            "each query's position)";
+  if (std::optional<APFloat> cap = getSoftcap())
+    if (!(cap->convertToDouble() > 0) || cap->isInfinity())
+      return emitOpError() << "'softcap' must be positive and finite";
   RankedTensorType output = tensorType(getOutput());
   if (failed(checkShape(op, "output", output, {b, hq, s, dv})))
     return failure();

@@ -373,6 +373,11 @@ def QT_AttentionOp : QT_Op<"attention", [Pure, AttrSizedOperandSegments,
     - `scale`: defaults to 1 / sqrt(D);
     - `causal`: query i (at position P + i with a cache of P entries) sees
       key positions <= P + i;
+    - `window` (with `causal`; sliding-window attention, Mistral, Gemma,
+      Phi-3): query i sees only the last `window` positions, P + i -
+      window < t <= P + i;
+    - `softcap` (Gemma 2): scores become softcap * tanh(scores / softcap)
+      after scaling, before the mask;
     - `mask` (optional): broadcastable to `[B, Hq, S, P + T]`; a float mask
       is added to the scores, an i1 mask keeps the positions that are true
       (padding masks);
@@ -396,7 +401,9 @@ def QT_AttentionOp : QT_Op<"attention", [Pure, AttrSizedOperandSegments,
                        Optional<AnyRankedTensor>:$past_key,
                        Optional<AnyRankedTensor>:$past_value,
                        OptionalAttr<F32Attr>:$scale,
-                       UnitAttr:$causal);
+                       UnitAttr:$causal,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$window,
+                       OptionalAttr<F32Attr>:$softcap);
   let results = (outs AnyRankedTensor:$output,
                       Optional<AnyRankedTensor>:$present_key,
                       Optional<AnyRankedTensor>:$present_value);

@@ -542,3 +542,21 @@ func.func @min_missing(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2
       : tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf32> -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+
+// -----
+
+func.func @window_not_causal(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> tensor<1x4x3x8xf32> {
+  // expected-error @+1 {{'window' needs 'causal' (it counts back from each query's position)}}
+  %o = qt.attention %q, %k, %v {window = 4}
+      : tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x4x3x8xf32>
+  return %o : tensor<1x4x3x8xf32>
+}
+
+// -----
+
+func.func @softcap_negative(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> tensor<1x4x3x8xf32> {
+  // expected-error @+1 {{'softcap' must be positive and finite}}
+  %o = qt.attention %q, %k, %v {causal, softcap = -1.0 : f32}
+      : tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x4x3x8xf32>
+  return %o : tensor<1x4x3x8xf32>
+}

@@ -218,3 +218,14 @@ func.func @packed_min(%x: tensor<2x64xf32>, %w: tensor<8x32xi8>,
       : tensor<2x64xf32>, tensor<8x32xi8>, tensor<8x2xf32> -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+
+// -----
+
+// Sliding-window attention with soft-capped scores (Gemma 2).
+// CHECK-LABEL: func.func @attention_window_softcap
+// CHECK: qt.attention {{.*}} {causal, softcap = 5.000000e+01 : f32, window = 4 : i64}
+func.func @attention_window_softcap(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> tensor<1x4x3x8xf32> {
+  %o = qt.attention %q, %k, %v {causal, window = 4, softcap = 50.0 : f32}
+      : tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x4x3x8xf32>
+  return %o : tensor<1x4x3x8xf32>
+}
