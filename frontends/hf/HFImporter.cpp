@@ -47,8 +47,29 @@ struct Config {
   /// rope, which its converter arranges Llama's q/k rows for.
   bool ropeInterleaved = false;
   /// Per-pair divisors of the rotary frequencies (Llama 3's rope scaling,
-  /// GGUF `rope_freqs.weight`); empty when none.
+  /// GGUF `rope_freqs.weight`; Phi-3's longrope factors); empty when none.
   std::vector<float> ropeFreqFactors;
+  /// Multiplies cos and sin (longrope's attention factor).
+  double ropeAttentionFactor = 1.0;
+  /// Rotary features per head (Phi-3's partial rotary; 0: all).
+  int64_t rotaryDim = 0;
+  /// Base of the local (sliding-window) layers' rope (Gemma 3; 0: same).
+  double ropeLocalTheta = 0;
+  /// Sliding-window attention: the window (0: none) and which layers use it.
+  int64_t slidingWindow = 0;
+  std::vector<bool> layerSliding;
+  /// Softmax scale (0: 1/sqrt(head_dim)); Gemma's query_pre_attn_scalar.
+  double attnScale = 0;
+  /// Gemma 2: tanh soft-capping of attention scores and of the logits.
+  double attnSoftcap = 0, finalSoftcap = 0;
+  /// Gemma: embeddings times sqrt(hidden); RMSNorm by (1 + w) (in HF
+  /// checkpoints; GGUF files store 1 + w); norms after attention and MLP.
+  double embedScale = 1.0;
+  bool normPlusOne = false, sandwichNorms = false;
+  /// Qwen 3, Gemma 3: RMSNorm of each head's query and key.
+  bool qkNorm = false;
+  /// Phi-3: one qkv projection, one gate_up projection.
+  bool fusedQKV = false, fusedGateUp = false;
   /// GPT-2 / BERT: activation ("gelu" erf form, "gelu_new" tanh form),
   /// token types.
   std::string activation = "gelu";
@@ -188,6 +209,14 @@ private:
                      {s[0], s[1], b.getIndexAttr(cfg.heads * cfg.headDim)});
   }
   Expected<OwningOpRef<ModuleOp>> buildDecoder();
+  Expected<Value> normWeight(llvm::StringRef name, int64_t dim,
+                             llvm::StringRef why);
+  Expected<Value> rmsNorm(Value x, llvm::StringRef name, int64_t dim,
+                          llvm::StringRef why);
+  Value scaleBy(Value x, double factor);
+  Value softcap(Value x, double cap, llvm::StringRef name);
+  std::pair<Value, Value> ropeTables(double theta, llvm::StringRef name,
+                                     bool scaled);
 };
 
 Error ModelBuilder::readConfig() {
@@ -260,10 +289,13 @@ Error ModelBuilder::readConfig() {
                   "' is not supported (gelu, gelu_new, gelu_pytorch_tanh)");
     return Error::success();
   }
-  if (cfg.modelType != "llama" && cfg.modelType != "mistral" &&
-      cfg.modelType != "qwen2")
+  static const llvm::StringLiteral decoders[] = {
+      "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3"};
+  if (!llvm::is_contained(decoders, cfg.modelType))
     return fail(where + ": model_type '" + cfg.modelType +
-                "' is not supported (llama, mistral, qwen2, gpt2, bert)");
+                "' is not supported (llama, mistral, qwen2, qwen3, gemma2, "
+                "gemma3_text, phi3, gpt2, bert)");
+  bool gemma = cfg.modelType == "gemma2" || cfg.modelType == "gemma3_text";
   if (Error e = num("hidden_size", cfg.hidden, true)) return e;
   if (Error e = num("num_hidden_layers", cfg.layers, true)) return e;
   if (Error e = num("num_attention_heads", cfg.heads, true)) return e;
@@ -278,26 +310,103 @@ Error ModelBuilder::readConfig() {
   if (cfg.heads % cfg.kvHeads != 0)
     return fail(where + ": num_attention_heads must be a multiple of "
                         "num_key_value_heads");
-  // Mistral's sliding window is not applied: exact while the cached plus new
-  // tokens fit in the window.
-  if (std::optional<int64_t> window = c->getInteger("sliding_window");
-      window && *window < cfg.maxPositions &&
-      c->getBoolean("use_sliding_window").value_or(true))
-    emitWarning(FileLineColLoc::get(&context, where, 0, 0))
-        << "sliding_window " << *window
-        << " is not applied: results are exact for up to " << *window
-        << " tokens";
   if (std::optional<double> eps = c->getNumber("rms_norm_eps"))
     cfg.normEps = *eps;
+  // Gemma always ties its embeddings.
+  cfg.tied = gemma;
   if (std::optional<bool> t = c->getBoolean("tie_word_embeddings"))
     cfg.tied = *t;
-  // Rotary settings: transformers 5 writes `rope_parameters`, older
-  // versions `rope_theta` and `rope_scaling`.
-  const llvm::json::Object *rope = c->getObject("rope_parameters");
-  if (!rope)
-    rope = c->getObject("rope_scaling");
+  cfg.activation = "silu";
+  std::string act = str("hidden_activation");
+  if (act.empty())
+    act = str("hidden_act");
+  if (!act.empty()) {
+    if (act != "silu" && act != "gelu_pytorch_tanh" && act != "gelu")
+      return fail(where + ": hidden activation '" + act +
+                  "' is not supported (silu, gelu_pytorch_tanh, gelu)");
+    cfg.activation = act;
+  }
+  cfg.qkNorm = cfg.modelType == "qwen3" || cfg.modelType == "gemma3_text";
+  cfg.fusedQKV = cfg.fusedGateUp = cfg.modelType == "phi3";
+  if (gemma) {
+    cfg.normPlusOne = cfg.sandwichNorms = true;
+    cfg.embedScale = static_cast<double>(
+        static_cast<float>(std::sqrt(static_cast<double>(cfg.hidden))));
+    double scalar = static_cast<double>(cfg.headDim);
+    if (std::optional<double> v = c->getNumber("query_pre_attn_scalar"))
+      scalar = *v;
+    if (!(scalar > 0))
+      return fail(where + ": 'query_pre_attn_scalar' must be positive");
+    cfg.attnScale = 1.0 / std::sqrt(scalar);
+    cfg.attnSoftcap = c->getNumber("attn_logit_softcapping").value_or(0.0);
+    cfg.finalSoftcap = c->getNumber("final_logit_softcapping").value_or(0.0);
+  }
+  std::optional<double> partial = c->getNumber("partial_rotary_factor");
+  if (const llvm::json::Object *rp = c->getObject("rope_parameters"))
+    if (std::optional<double> f = rp->getNumber("partial_rotary_factor"))
+      partial = f;
+  if (std::optional<double> f = partial) {
+    if (!(*f > 0 && *f <= 1))
+      return fail(where + ": 'partial_rotary_factor' must be in (0, 1]");
+    cfg.rotaryDim = static_cast<int64_t>(cfg.headDim * *f);
+    if (cfg.rotaryDim % 2)
+      return fail(where + ": 'partial_rotary_factor' gives an odd rotary "
+                          "dimension " + std::to_string(cfg.rotaryDim));
+  }
+
+  // Sliding-window attention: which layers use the window. transformers
+  // writes `layer_types`; older configs give the pattern per family.
+  std::optional<int64_t> window = c->getInteger("sliding_window");
+  bool useWindow = window && *window > 0 &&
+                   c->getBoolean("use_sliding_window").value_or(true);
+  cfg.layerSliding.assign(cfg.layers, false);
+  if (const llvm::json::Array *types = c->getArray("layer_types")) {
+    if (static_cast<int64_t>(types->size()) != cfg.layers)
+      return fail(where + ": 'layer_types' has " +
+                  std::to_string(types->size()) + " entries for " +
+                  std::to_string(cfg.layers) + " layers");
+    for (int64_t i = 0; i < cfg.layers; ++i) {
+      std::optional<llvm::StringRef> t = (*types)[i].getAsString();
+      if (!t || (*t != "sliding_attention" && *t != "full_attention"))
+        return fail(where + ": 'layer_types' entry " + std::to_string(i) +
+                    " must be 'sliding_attention' or 'full_attention'");
+      cfg.layerSliding[i] = *t == "sliding_attention";
+    }
+  } else if (cfg.modelType == "gemma2") {
+    for (int64_t i = 0; i < cfg.layers; ++i)
+      cfg.layerSliding[i] = i % 2 == 0;
+  } else if (cfg.modelType == "gemma3_text") {
+    int64_t pattern = c->getInteger("sliding_window_pattern").value_or(6);
+    for (int64_t i = 0; i < cfg.layers; ++i)
+      cfg.layerSliding[i] = pattern <= 0 || (i + 1) % pattern != 0;
+  } else if (cfg.modelType == "qwen2" || cfg.modelType == "qwen3") {
+    int64_t from = c->getInteger("max_window_layers").value_or(0);
+    for (int64_t i = from; i < cfg.layers; ++i)
+      cfg.layerSliding[i] = true;
+  } else {
+    cfg.layerSliding.assign(cfg.layers, true);
+  }
+  if (useWindow)
+    cfg.slidingWindow = *window;
+  else
+    cfg.layerSliding.assign(cfg.layers, false);
+
+  // Rotary settings: transformers 5 writes `rope_parameters` (per layer
+  // type for Gemma 3), older versions `rope_theta` and `rope_scaling`.
   if (std::optional<double> theta = c->getNumber("rope_theta"))
     cfg.ropeTheta = *theta;
+  if (std::optional<double> local = c->getNumber("rope_local_base_freq"))
+    cfg.ropeLocalTheta = *local;
+  const llvm::json::Object *rope = c->getObject("rope_parameters");
+  if (rope && rope->getObject("full_attention")) {
+    if (const llvm::json::Object *sl = rope->getObject("sliding_attention"))
+      if (std::optional<double> t = sl->getNumber("rope_theta"))
+        cfg.ropeLocalTheta = *t;
+    rope = rope->getObject("full_attention");
+  }
+  if (const llvm::json::Object *legacy = c->getObject("rope_scaling"))
+    if (!rope)
+      rope = legacy;
   if (rope) {
     if (std::optional<double> theta = rope->getNumber("rope_theta"))
       cfg.ropeTheta = *theta;
@@ -306,11 +415,58 @@ Error ModelBuilder::readConfig() {
       type = t->str();
     else if (std::optional<llvm::StringRef> t = rope->getString("type"))
       type = t->str();
+    int64_t rot = cfg.rotaryDim ? cfg.rotaryDim : cfg.headDim;
     if (type == "linear") {
       cfg.ropeLinearFactor = rope->getNumber("factor").value_or(1.0);
+    } else if (type == "llama3") {
+      // Llama 3.1: low frequencies divided by `factor`, high ones kept,
+      // a smooth blend between (transformers' _compute_llama3_parameters).
+      double factor = rope->getNumber("factor").value_or(8.0);
+      double lowF = rope->getNumber("low_freq_factor").value_or(1.0);
+      double highF = rope->getNumber("high_freq_factor").value_or(4.0);
+      double orig =
+          rope->getNumber("original_max_position_embeddings").value_or(8192);
+      double lowWave = orig / lowF, highWave = orig / highF;
+      cfg.ropeFreqFactors.resize(rot / 2);
+      for (int64_t j = 0; j < rot / 2; ++j) {
+        double inv = std::pow(cfg.ropeTheta, -2.0 * j / rot);
+        double wave = 2 * M_PI / inv;
+        double scaled = inv;
+        if (wave > lowWave) {
+          scaled = inv / factor;
+        } else if (wave >= highWave) {
+          double smooth = (orig / wave - lowF) / (highF - lowF);
+          scaled = (1 - smooth) * inv / factor + smooth * inv;
+        }
+        cfg.ropeFreqFactors[j] = static_cast<float>(inv / scaled);
+      }
+    } else if (type == "longrope") {
+      // Phi-3: per-pair factors (the short ones: exact up to the original
+      // context), cos and sin scaled by the attention factor.
+      const llvm::json::Array *shortF = rope->getArray("short_factor");
+      if (!shortF || static_cast<int64_t>(shortF->size()) != rot / 2)
+        return fail(where + ": longrope 'short_factor' must list " +
+                    std::to_string(rot / 2) + " factors");
+      for (const llvm::json::Value &v : *shortF) {
+        std::optional<double> f = v.getAsNumber();
+        if (!f || !(*f > 0))
+          return fail(where + ": longrope 'short_factor' holds a value that "
+                              "is not a positive number");
+        cfg.ropeFreqFactors.push_back(static_cast<float>(*f));
+      }
+      double orig = c->getNumber("original_max_position_embeddings")
+                        .value_or(rope->getNumber(
+                                      "original_max_position_embeddings")
+                                      .value_or(cfg.maxPositions));
+      double factor = cfg.maxPositions / orig;
+      cfg.ropeAttentionFactor =
+          factor <= 1 ? 1.0
+                      : std::sqrt(1 + std::log(factor) / std::log(orig));
+      if (std::optional<double> a = rope->getNumber("attention_factor"))
+        cfg.ropeAttentionFactor = *a;
     } else if (!type.empty() && type != "default") {
       return fail(where + ": rope type '" + type + "' is not supported "
-                          "(default, linear)");
+                          "(default, linear, llama3, longrope)");
     }
   }
   prefix = has("model.embed_tokens.weight") ? "model." : "";
@@ -456,7 +612,20 @@ std::string ModelBuilder::ggufName(llvm::StringRef name) const {
       {"mlp.up_proj", "ffn_up"},
       {"mlp.down_proj", "ffn_down"},
   };
+  // Gemma's norms around attention and MLP; Phi-3's fused projections.
+  static const std::pair<llvm::StringLiteral, llvm::StringLiteral> sandwich[] = {
+      {"post_attention_layernorm", "post_attention_norm"},
+      {"pre_feedforward_layernorm", "ffn_norm"},
+      {"post_feedforward_layernorm", "post_ffw_norm"},
+      {"self_attn.qkv_proj", "attn_qkv"},
+      {"mlp.gate_up_proj", "ffn_up"},
+  };
   auto [module, param] = rest.rsplit('.');
+  for (const auto &[hf, gg] : sandwich) {
+    bool fused = hf.ends_with("_proj");
+    if (module == hf && (fused ? cfg.fusedQKV : cfg.sandwichNorms))
+      return ("blk." + layer + "." + gg + "." + param).str();
+  }
   for (const auto &[hf, gg] : map)
     if (module == hf)
       return ("blk." + layer + "." + gg + "." + param).str();
@@ -743,6 +912,97 @@ void ModelBuilder::finishDecoder(Decoder &d, Value logits,
   }
 }
 
+Expected<Value> ModelBuilder::normWeight(llvm::StringRef name, int64_t dim,
+                                         llvm::StringRef why) {
+  Expected<Value> w = floatWeight(name, {dim}, why, true);
+  if (!w || !cfg.normPlusOne)
+    return w;
+  // Gemma's RMSNorm scales by (1 + w); llama.cpp's converter stores 1 + w.
+  std::string key = (name + "#plus1").str();
+  if (Value cached = weights.lookup(key))
+    return cached;
+  auto out = std::make_shared<std::vector<float>>(dim);
+  Expected<Stored> st = stored(name, {dim}, why);
+  if (!st)
+    return st.takeError();
+  auto c = (*w).getDefiningOp<arith::ConstantOp>();
+  auto attr = c ? dyn_cast<DenseResourceElementsAttr>(c.getValue()) : nullptr;
+  AsmResourceBlob *blob = attr ? attr.getRawHandle().getBlob() : nullptr;
+  if (!blob || blob->getData().size() != static_cast<size_t>(dim) * 4)
+    return fail(dir + ": tensor '" + name + "' could not be read back");
+  std::memcpy(out->data(), blob->getData().data(), dim * 4);
+  for (float &v : *out)
+    v = 1.0f + v;
+  Value made = constant(
+      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(out->data()),
+                              out->size() * 4),
+      {dim}, b.getF32Type(), name, out);
+  weights[key] = made;
+  return made;
+}
+
+Expected<Value> ModelBuilder::rmsNorm(Value x, llvm::StringRef name,
+                                      int64_t dim, llvm::StringRef why) {
+  Expected<Value> w = normWeight((name + ".weight").str(), dim, why);
+  if (!w)
+    return w.takeError();
+  return qt::RmsNormOp::create(
+             b, loc(name), typeOf(x), x, *w,
+             b.getF32FloatAttr(static_cast<float>(cfg.normEps)))
+      .getResult();
+}
+
+Value ModelBuilder::scaleBy(Value x, double factor) {
+  Type et = typeOf(x).getElementType();
+  return mapElements(b, b.getUnknownLoc(), x, et,
+                     [&](OpBuilder &nb, Location l, ValueRange v) {
+                       Value f = scalarConstant(nb, l, et, factor);
+                       return arith::MulFOp::create(nb, l, v[0], f);
+                     });
+}
+
+Value ModelBuilder::softcap(Value x, double cap, llvm::StringRef name) {
+  Type et = typeOf(x).getElementType();
+  return mapElements(b, loc(name), x, et,
+                     [&](OpBuilder &nb, Location l, ValueRange v) {
+                       Value c = scalarConstant(nb, l, et, cap);
+                       Value t = math::TanhOp::create(
+                           nb, l, arith::DivFOp::create(nb, l, v[0], c));
+                       return arith::MulFOp::create(nb, l, t, c);
+                     });
+}
+
+/// Rotary tables for base `theta`: angle(p, j) = p * mscale-free inverse
+/// frequency of pair j (divided by the scaling factors the family has).
+std::pair<Value, Value> ModelBuilder::ropeTables(double theta,
+                                                 llvm::StringRef name,
+                                                 bool scaled) {
+  Type f32 = b.getF32Type();
+  int64_t rot = cfg.rotaryDim ? cfg.rotaryDim : cfg.headDim;
+  int64_t half = rot / 2;
+  auto cosT = std::make_shared<std::vector<float>>(cfg.maxPositions * half);
+  auto sinT = std::make_shared<std::vector<float>>(cfg.maxPositions * half);
+  for (int64_t p = 0; p < cfg.maxPositions; ++p)
+    for (int64_t j = 0; j < half; ++j) {
+      double inv = std::pow(theta, -2.0 * j / rot);
+      if (scaled && !cfg.ropeFreqFactors.empty())
+        inv /= cfg.ropeFreqFactors[j];
+      double a = (p / (scaled ? cfg.ropeLinearFactor : 1.0)) * inv;
+      double m = scaled ? cfg.ropeAttentionFactor : 1.0;
+      (*cosT)[p * half + j] = static_cast<float>(std::cos(a) * m);
+      (*sinT)[p * half + j] = static_cast<float>(std::sin(a) * m);
+    }
+  auto tableBytes = [](const std::shared_ptr<std::vector<float>> &v) {
+    return llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(v->data()),
+                                   v->size() * 4);
+  };
+  Value c = constant(tableBytes(cosT), {cfg.maxPositions, half}, f32,
+                     (name + "_cos").str(), cosT);
+  Value s = constant(tableBytes(sinT), {cfg.maxPositions, half}, f32,
+                     (name + "_sin").str(), sinT);
+  return {c, s};
+}
+
 Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
   Type f32 = b.getF32Type();
   OwningOpRef<ModuleOp> owned;
@@ -751,27 +1011,11 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
   RankedTensorType present = d.present;
   Value inputIds = entry->getArgument(0), positions = entry->getArgument(1);
 
-  // Rotary tables: angle(p, j) = p / factor / theta^(2j / head_dim).
-  int64_t half = cfg.headDim / 2;
-  auto cosT = std::make_shared<std::vector<float>>(cfg.maxPositions * half);
-  auto sinT = std::make_shared<std::vector<float>>(cfg.maxPositions * half);
-  for (int64_t p = 0; p < cfg.maxPositions; ++p)
-    for (int64_t j = 0; j < half; ++j) {
-      double inv = std::pow(cfg.ropeTheta, -2.0 * j / cfg.headDim);
-      if (!cfg.ropeFreqFactors.empty())
-        inv /= cfg.ropeFreqFactors[j];
-      double a = (p / cfg.ropeLinearFactor) * inv;
-      (*cosT)[p * half + j] = static_cast<float>(std::cos(a));
-      (*sinT)[p * half + j] = static_cast<float>(std::sin(a));
-    }
-  auto tableBytes = [](const std::shared_ptr<std::vector<float>> &v) {
-    return llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(v->data()),
-                                   v->size() * 4);
-  };
-  Value cosV = constant(tableBytes(cosT), {cfg.maxPositions, half}, f32,
-                        "rope_cos", cosT);
-  Value sinV = constant(tableBytes(sinT), {cfg.maxPositions, half}, f32,
-                        "rope_sin", sinT);
+  auto [cosV, sinV] = ropeTables(cfg.ropeTheta, "rope", /*scaled=*/true);
+  Value cosLocal = cosV, sinLocal = sinV;
+  if (cfg.ropeLocalTheta > 0)
+    std::tie(cosLocal, sinLocal) =
+        ropeTables(cfg.ropeLocalTheta, "rope_local", /*scaled=*/false);
 
   std::string emb = prefix + "embed_tokens.weight";
   Value h;
@@ -802,67 +1046,126 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
     h = mapElements(b, loc(emb), h, f32, [](OpBuilder &nb, Location l, ValueRange v) {
       return arith::ExtFOp::create(nb, l, nb.getF32Type(), v[0]);
     });
+  if (cfg.embedScale != 1.0)
+    h = scaleBy(h, cfg.embedScale);
 
   SmallVector<Value> presents;
-  FloatAttr eps = b.getF32FloatAttr(static_cast<float>(cfg.normEps));
+  int64_t qDim = cfg.heads * cfg.headDim, kvDim = cfg.kvHeads * cfg.headDim;
   for (int64_t i = 0; i < cfg.layers; ++i) {
     std::string lp = prefix + "layers." + std::to_string(i) + ".";
-    Expected<Value> ln1 = floatWeight(lp + "input_layernorm.weight",
-                                      {cfg.hidden}, "RMSNorm weight", true);
-    if (!ln1)
-      return ln1.takeError();
-    Value x = qt::RmsNormOp::create(b, loc(lp + "input_layernorm"), typeOf(h),
-                                    h, *ln1, eps);
-    int64_t qDim = cfg.heads * cfg.headDim, kvDim = cfg.kvHeads * cfg.headDim;
-    Expected<Value> q = linear(x, lp + "self_attn.q_proj", qDim, cfg.hidden);
-    if (!q) return q.takeError();
-    Expected<Value> k = linear(x, lp + "self_attn.k_proj", kvDim, cfg.hidden);
-    if (!k) return k.takeError();
-    Expected<Value> v = linear(x, lp + "self_attn.v_proj", kvDim, cfg.hidden);
-    if (!v) return v.takeError();
-    Value qh = splitHeads(*q, cfg.heads), kh = splitHeads(*k, cfg.kvHeads),
-          vh = splitHeads(*v, cfg.kvHeads);
+    bool sliding = cfg.slidingWindow > 0 && cfg.layerSliding[i];
+    Expected<Value> x = rmsNorm(h, lp + "input_layernorm", cfg.hidden,
+                                "RMSNorm weight");
+    if (!x)
+      return x.takeError();
+    Value q, k, v;
+    if (cfg.fusedQKV) {
+      Expected<Value> qkv = linear(*x, lp + "self_attn.qkv_proj",
+                                   qDim + 2 * kvDim, cfg.hidden);
+      if (!qkv) return qkv.takeError();
+      q = sliceLast(*qkv, 0, qDim);
+      k = sliceLast(*qkv, qDim, kvDim);
+      v = sliceLast(*qkv, qDim + kvDim, kvDim);
+    } else {
+      Expected<Value> qe = linear(*x, lp + "self_attn.q_proj", qDim, cfg.hidden);
+      if (!qe) return qe.takeError();
+      Expected<Value> ke = linear(*x, lp + "self_attn.k_proj", kvDim, cfg.hidden);
+      if (!ke) return ke.takeError();
+      Expected<Value> ve = linear(*x, lp + "self_attn.v_proj", kvDim, cfg.hidden);
+      if (!ve) return ve.takeError();
+      q = *qe, k = *ke, v = *ve;
+    }
+    Value qh = splitHeads(q, cfg.heads), kh = splitHeads(k, cfg.kvHeads),
+          vh = splitHeads(v, cfg.kvHeads);
+    if (cfg.qkNorm) {
+      // Qwen 3, Gemma 3: RMSNorm of each head's query and key.
+      Expected<Value> qn = rmsNorm(qh, lp + "self_attn.q_norm", cfg.headDim,
+                                   "query norm weight");
+      if (!qn) return qn.takeError();
+      Expected<Value> kn = rmsNorm(kh, lp + "self_attn.k_norm", cfg.headDim,
+                                   "key norm weight");
+      if (!kn) return kn.takeError();
+      qh = *qn, kh = *kn;
+    }
     Location rl = loc(lp + "self_attn.rotary_emb");
     UnitAttr pairs = cfg.ropeInterleaved ? b.getUnitAttr() : UnitAttr();
-    qh = qt::RotaryEmbeddingOp::create(b, rl, typeOf(qh), qh, cosV, sinV,
-                                       positions, IntegerAttr(), pairs);
-    kh = qt::RotaryEmbeddingOp::create(b, rl, typeOf(kh), kh, cosV, sinV,
-                                       positions, IntegerAttr(), pairs);
+    IntegerAttr rotDim = cfg.rotaryDim && cfg.rotaryDim != cfg.headDim
+                             ? b.getI64IntegerAttr(cfg.rotaryDim)
+                             : IntegerAttr();
+    bool local = sliding && cfg.ropeLocalTheta > 0;
+    Value c = local ? cosLocal : cosV, s = local ? sinLocal : sinV;
+    qh = qt::RotaryEmbeddingOp::create(b, rl, typeOf(qh), qh, c, s, positions,
+                                       rotDim, pairs);
+    kh = qt::RotaryEmbeddingOp::create(b, rl, typeOf(kh), kh, c, s, positions,
+                                       rotDim, pairs);
     auto attnType = RankedTensorType::get({B, cfg.heads, S, cfg.headDim}, f32);
+    double scale = cfg.attnScale > 0
+                       ? cfg.attnScale
+                       : 1.0 / std::sqrt(static_cast<double>(cfg.headDim));
     auto att = qt::AttentionOp::create(
         b, loc(lp + "self_attn"), attnType, present, present, qh, kh, vh,
         Value(), entry->getArgument(2 + 2 * i), entry->getArgument(3 + 2 * i),
-        b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(cfg.headDim))),
-        b.getUnitAttr());
+        b.getF32FloatAttr(static_cast<float>(scale)), b.getUnitAttr(),
+        sliding ? b.getI64IntegerAttr(cfg.slidingWindow) : IntegerAttr(),
+        cfg.attnSoftcap > 0
+            ? b.getF32FloatAttr(static_cast<float>(cfg.attnSoftcap))
+            : FloatAttr());
     presents.append({att.getPresentKey(), att.getPresentValue()});
     Expected<Value> o = linear(mergeHeads(att.getOutput()),
                                lp + "self_attn.o_proj", cfg.hidden, qDim);
     if (!o) return o.takeError();
-    h = add(h, *o);
-    Expected<Value> ln2 = floatWeight(lp + "post_attention_layernorm.weight",
-                                      {cfg.hidden}, "RMSNorm weight", true);
-    if (!ln2)
-      return ln2.takeError();
-    x = qt::RmsNormOp::create(b, loc(lp + "post_attention_layernorm"),
-                              typeOf(h), h, *ln2, eps);
-    Expected<Value> gate = linear(x, lp + "mlp.gate_proj", cfg.intermediate, cfg.hidden);
-    if (!gate) return gate.takeError();
-    Expected<Value> up = linear(x, lp + "mlp.up_proj", cfg.intermediate, cfg.hidden);
-    if (!up) return up.takeError();
-    Value act = qt::SiluOp::create(b, loc(lp + "mlp.act_fn"), *gate);
-    Value prod = mapElements(b, loc(lp + "mlp"), ValueRange{act, *up}, f32,
+    Value attnOut = *o;
+    if (cfg.sandwichNorms) {
+      Expected<Value> post = rmsNorm(attnOut, lp + "post_attention_layernorm",
+                                     cfg.hidden, "RMSNorm weight");
+      if (!post) return post.takeError();
+      attnOut = *post;
+    }
+    h = add(h, attnOut);
+    Expected<Value> x2 =
+        rmsNorm(h,
+                lp + (cfg.sandwichNorms ? "pre_feedforward_layernorm"
+                                        : "post_attention_layernorm"),
+                cfg.hidden, "RMSNorm weight");
+    if (!x2)
+      return x2.takeError();
+    Value gate, up;
+    if (cfg.fusedGateUp) {
+      Expected<Value> gu = linear(*x2, lp + "mlp.gate_up_proj",
+                                  2 * cfg.intermediate, cfg.hidden);
+      if (!gu) return gu.takeError();
+      gate = sliceLast(*gu, 0, cfg.intermediate);
+      up = sliceLast(*gu, cfg.intermediate, cfg.intermediate);
+    } else {
+      Expected<Value> ge = linear(*x2, lp + "mlp.gate_proj", cfg.intermediate, cfg.hidden);
+      if (!ge) return ge.takeError();
+      Expected<Value> ue = linear(*x2, lp + "mlp.up_proj", cfg.intermediate, cfg.hidden);
+      if (!ue) return ue.takeError();
+      gate = *ge, up = *ue;
+    }
+    Value act = cfg.activation == "silu"
+                    ? Value(qt::SiluOp::create(b, loc(lp + "mlp.act_fn"), gate))
+                    : gelu(gate, lp + "mlp.act_fn");
+    Value prod = mapElements(b, loc(lp + "mlp"), ValueRange{act, up}, f32,
                              [](OpBuilder &nb, Location l, ValueRange a) {
                                return arith::MulFOp::create(nb, l, a[0], a[1]);
                              });
     Expected<Value> down = linear(prod, lp + "mlp.down_proj", cfg.hidden, cfg.intermediate);
     if (!down) return down.takeError();
-    h = add(h, *down);
+    Value mlpOut = *down;
+    if (cfg.sandwichNorms) {
+      Expected<Value> post = rmsNorm(mlpOut, lp + "post_feedforward_layernorm",
+                                     cfg.hidden, "RMSNorm weight");
+      if (!post) return post.takeError();
+      mlpOut = *post;
+    }
+    h = add(h, mlpOut);
   }
-  Expected<Value> norm = floatWeight(prefix + "norm.weight", {cfg.hidden},
-                                     "final RMSNorm weight", true);
+  Expected<Value> norm = rmsNorm(h, prefix + "norm", cfg.hidden,
+                                 "final RMSNorm weight");
   if (!norm)
     return norm.takeError();
-  h = qt::RmsNormOp::create(b, loc(prefix + "norm"), typeOf(h), h, *norm, eps);
+  h = *norm;
   std::string head = (cfg.tied || (!has("lm_head.weight") && !has("lm_head.qweight")))
                          ? emb
                          : std::string("lm_head");
@@ -871,7 +1174,10 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
                   : linear(h, head, cfg.vocab, cfg.hidden);
   if (!logits)
     return logits.takeError();
-  finishDecoder(d, *logits, presents);
+  Value out = *logits;
+  if (cfg.finalSoftcap > 0)
+    out = softcap(out, cfg.finalSoftcap, "final_logit_softcapping");
+  finishDecoder(d, out, presents);
   return std::move(owned);
 }
 
@@ -913,7 +1219,7 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
         b, loc(lp + "attn"), attnType, present, present, qh, kh, vh, Value(),
         entry->getArgument(2 + 2 * i), entry->getArgument(3 + 2 * i),
         b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(cfg.headDim))),
-        b.getUnitAttr());
+        b.getUnitAttr(), IntegerAttr(), FloatAttr());
     presents.append({att.getPresentKey(), att.getPresentValue()});
     Expected<Value> o = linear(mergeHeads(att.getOutput()), lp + "attn.c_proj",
                                cfg.hidden, cfg.hidden, true);
@@ -1019,7 +1325,7 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildBert() {
                     splitHeads(*q, cfg.heads), splitHeads(*k, cfg.heads),
                     splitHeads(*v, cfg.heads), mask, Value(), Value(),
                     b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(cfg.headDim))),
-                    UnitAttr())
+                    UnitAttr(), IntegerAttr(), FloatAttr())
                     .getOutput();
     Expected<Value> o = linear(mergeHeads(att), lp + "attention.output.dense",
                                cfg.hidden, cfg.hidden);
@@ -1176,6 +1482,8 @@ Error ModelBuilder::readGGUFConfig() {
                     std::to_string(v) + ", expected positive factors");
     used.insert("rope_freqs.weight");
   }
+  cfg.activation = "silu";
+  cfg.layerSliding.assign(cfg.layers, false);
   prefix = "model.";
   return Error::success();
 }

@@ -18,12 +18,21 @@ from them (eval, no_grad, float32, eager attention):
     bert/             BertModel (padding mask, token types, pooler)
     llama_gptq/       llama/'s linear layers, 4-bit g32 asym RTN, GPTQ v1 layout
     llama_awq/        llama/'s linear layers, 4-bit g32 zero-point RTN, AWQ GEMM
+    qwen3/            Qwen3ForCausalLM (q_norm / k_norm, explicit head_dim)
+    mistral_sw/       MistralForCausalLM, sliding_window 4 (< the 6 positions)
+    llama3/           LlamaForCausalLM, llama3 rope scaling, tied embeddings
+    gemma2/           Gemma2ForCausalLM (softcaps, query_pre_attn_scalar 24,
+                      sliding/full layers, window 3, (1 + w) norms)
+    gemma3_text/      Gemma3ForCausalLM (q/k norms, local/global rope thetas,
+                      sliding/full layers, window 3)
+    phi3/             Phi3ForCausalLM (fused qkv / gate_up, longrope, partial
+                      rotary 0.5)
 
 The weights are random and seeded: torch.manual_seed before each model is
 built (transformers' own init), then every parameter is redrawn from a
 seeded torch.Generator with scales that keep activations O(1): linear
-weights N(0, 1/fan_in), embeddings N(0, 0.25), norm weights 1 + N(0, 0.01),
-biases N(0, 0.01). transformers' default init (std 0.02, norm weights 1,
+weights N(0, 1/fan_in), embeddings N(0, 0.25), norm weights 1 + N(0, 0.01)
+(N(0, 0.01) for Gemma, whose RMSNorm scales by 1 + w), biases N(0, 0.01). transformers' default init (std 0.02, norm weights 1,
 biases 0) gives near-constant logits and would not notice a builder that
 drops a norm weight or a bias.
 
@@ -36,7 +45,17 @@ float32.
 
 The .npz files are written with fixed zip timestamps, so a second run
 reproduces every file byte for byte (for given torch / transformers /
-safetensors / numpy versions).
+safetensors / numpy versions and CPU: the safetensors do not depend on the
+CPU, the references can move by an ulp or so on another one). `--only NAME`
+writes only the named folders and leaves the others as they are.
+
+Models with sliding-window layers get their references through a plain
+(full-length) DynamicCache, so their present keys / values hold all 6
+positions like the others; the window is applied by the attention mask, not
+by dropping cache entries. For every model whose config has a feature that
+a builder could silently ignore (window, rope scaling, softcaps, the query
+scale, local rope theta, longrope), the generator also runs the same weights
+with that feature turned off and checks that the logits move.
 """
 
 import argparse
@@ -58,9 +77,13 @@ import torch
 import transformers
 from safetensors.numpy import load_file as load_numpy
 from safetensors.numpy import save_file as save_numpy
-from transformers import (BertConfig, BertModel, GPT2Config, GPT2LMHeadModel,
+from transformers import (BertConfig, BertModel, DynamicCache, Gemma2Config,
+                          Gemma2ForCausalLM, Gemma3ForCausalLM,
+                          Gemma3TextConfig, GPT2Config, GPT2LMHeadModel,
                           LlamaConfig, LlamaForCausalLM, MistralConfig,
-                          MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
+                          MistralForCausalLM, Phi3Config, Phi3ForCausalLM,
+                          Qwen2Config, Qwen2ForCausalLM, Qwen3Config,
+                          Qwen3ForCausalLM)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -131,6 +154,94 @@ def bert_config():
                       vocab_size=VOCAB, max_position_embeddings=64)
 
 
+# The shared shape of the decoders below (as llama's).
+BASE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, intermediate_size=128, vocab_size=VOCAB,
+            max_position_embeddings=64)
+
+
+def qwen3_config():
+    return Qwen3Config(**BASE, head_dim=16, rope_theta=1000000.0,
+                       rms_norm_eps=1e-6, attention_bias=False,
+                       use_sliding_window=False, tie_word_embeddings=False,
+                       bos_token_id=1, eos_token_id=2)
+
+
+def mistral_sw_config(sliding_window=4):
+    # A window of 4 < the 6 reference positions: prefill position 4 and the
+    # step (position 5) no longer see position 0 (and 1).
+    return MistralConfig(**BASE, head_dim=16, rope_theta=1000000.0,
+                         rms_norm_eps=1e-6, sliding_window=sliding_window,
+                         tie_word_embeddings=False)
+
+
+LLAMA3_ROPE = {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
+               "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+               "original_max_position_embeddings": 16}
+
+
+def llama3_config(rope=LLAMA3_ROPE):
+    # original_max_position_embeddings 16: wavelengths above 16 positions are
+    # divided by 8, those between 4 and 16 are smoothed (all 8 frequencies
+    # of head_dim 16 change).
+    return LlamaConfig(**BASE, head_dim=16, rope_parameters=dict(rope),
+                       rms_norm_eps=1e-5, tie_word_embeddings=True,
+                       bos_token_id=1, eos_token_id=2)
+
+
+def gemma2_config(**over):
+    # Small softcaps so that tanh is far from linear on these logits, and
+    # query_pre_attn_scalar != head_dim so the 1/sqrt(24) scale matters.
+    # layer_types: transformers' default for Gemma2, sliding then full.
+    kw = dict(BASE, head_dim=16, query_pre_attn_scalar=24,
+              attn_logit_softcapping=2.0, final_logit_softcapping=3.0,
+              sliding_window=3, hidden_activation="gelu_pytorch_tanh",
+              rope_theta=10000.0, rms_norm_eps=1e-6, tie_word_embeddings=True,
+              pad_token_id=0, eos_token_id=1, bos_token_id=2)
+    kw.update(over)
+    return Gemma2Config(**kw)
+
+
+GEMMA3_ROPE = {"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+               "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}
+
+
+def gemma3_text_config(**over):
+    # transformers 5 takes the global / local thetas as
+    # rope_parameters.{full_attention,sliding_attention}.rope_theta (4.x:
+    # rope_theta / rope_local_base_freq). sliding_window_pattern is only
+    # passed so that the config's _sliding_window_pattern agrees with
+    # layer_types (it defaults to 6).
+    kw = dict(BASE, head_dim=16, query_pre_attn_scalar=24, sliding_window=3,
+              layer_types=["sliding_attention", "full_attention"],
+              sliding_window_pattern=2,
+              rope_parameters=copy.deepcopy(GEMMA3_ROPE),
+              hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+              tie_word_embeddings=True, pad_token_id=0, eos_token_id=1,
+              bos_token_id=2)
+    kw.update(over)
+    return Gemma3TextConfig(**kw)
+
+
+PHI3_ROPE = {"rope_type": "longrope", "rope_theta": 10000.0,
+             "partial_rotary_factor": 0.5,
+             "original_max_position_embeddings": 16,
+             # rotary dims = 16 * 0.5 = 8, so 4 factors each.
+             "short_factor": [1.0, 1.5, 2.25, 3.0],
+             "long_factor": [1.25, 2.0, 3.0, 4.0]}
+
+
+def phi3_config(rope=PHI3_ROPE):
+    # max_position_embeddings 64 / original 16 = 4 gives the longrope
+    # attention factor sqrt(1 + ln 4 / ln 16) = 1.2247 on cos / sin.
+    # transformers picks long_factor only for sequences longer than 16
+    # positions, so these 6-position references use short_factor.
+    return Phi3Config(**BASE, original_max_position_embeddings=16,
+                      rope_parameters=copy.deepcopy(rope), rms_norm_eps=1e-5,
+                      sliding_window=None, tie_word_embeddings=False,
+                      bos_token_id=1, eos_token_id=2, pad_token_id=None)
+
+
 # name -> (model class, config factory, seed, save dtype, kind)
 MODELS = {
     "llama": (LlamaForCausalLM, lambda: llama_config(False), 11, torch.float32, "decoder"),
@@ -139,10 +250,49 @@ MODELS = {
     "qwen2": (Qwen2ForCausalLM, qwen2_config, 14, torch.float32, "decoder"),
     "gpt2": (GPT2LMHeadModel, gpt2_config, 15, torch.float32, "decoder"),
     "bert": (BertModel, bert_config, 16, torch.float32, "encoder"),
+    "qwen3": (Qwen3ForCausalLM, qwen3_config, 17, torch.float32, "decoder"),
+    "mistral_sw": (MistralForCausalLM, mistral_sw_config, 18, torch.float32, "decoder"),
+    "llama3": (LlamaForCausalLM, llama3_config, 19, torch.float32, "decoder"),
+    "gemma2": (Gemma2ForCausalLM, gemma2_config, 20, torch.float32, "decoder"),
+    "gemma3_text": (Gemma3ForCausalLM, gemma3_text_config, 21, torch.float32, "decoder"),
+    "phi3": (Phi3ForCausalLM, phi3_config, 22, torch.float32, "decoder"),
+}
+
+# Gemma's RMSNorm computes x * (1 + w): draw w around 0, not 1.
+NORM_CENTER = {"gemma2": 0.0, "gemma3_text": 0.0}
+
+# The same weights with one config feature turned off: the logits must move
+# by more than ABLATION_MIN, or the fixture would not test that feature.
+ABLATION_MIN = 1e-2
+ABLATIONS = {
+    "mistral_sw": {"no sliding window": lambda: mistral_sw_config(None)},
+    "llama3": {"default rope (no llama3 scaling)":
+               lambda: llama3_config({"rope_type": "default", "rope_theta": 500000.0})},
+    "gemma2": {
+        "query_pre_attn_scalar = head_dim": lambda: gemma2_config(query_pre_attn_scalar=16),
+        "no attn softcap": lambda: gemma2_config(attn_logit_softcapping=None),
+        "no final softcap": lambda: gemma2_config(final_logit_softcapping=None),
+        "window 64 (none)": lambda: gemma2_config(sliding_window=64),
+    },
+    "gemma3_text": {
+        "query_pre_attn_scalar = head_dim": lambda: gemma3_text_config(query_pre_attn_scalar=16),
+        "window 64 (none)": lambda: gemma3_text_config(sliding_window=64),
+        "local theta = global theta": lambda: gemma3_text_config(rope_parameters={
+            "full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+            "sliding_attention": {"rope_type": "default", "rope_theta": 1000000.0}}),
+        "both layers sliding (llama.cpp's default pattern)": lambda: gemma3_text_config(
+            layer_types=["sliding_attention", "sliding_attention"]),
+    },
+    "phi3": {
+        "plain rope (no longrope factors / attention factor)": lambda: phi3_config(
+            {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}),
+        "long_factor as short_factor": lambda: phi3_config(
+            dict(PHI3_ROPE, short_factor=PHI3_ROPE["long_factor"])),
+    },
 }
 
 
-def randomize(model, seed):
+def randomize(model, seed, norm_center=1.0):
     """Redraws every parameter (tied ones once) from a seeded generator."""
     from transformers.pytorch_utils import Conv1D
     gen = torch.Generator().manual_seed(seed)
@@ -156,7 +306,7 @@ def randomize(model, seed):
             elif leaf == "bias":
                 value = 0.1 * noise
             elif p.dim() == 1:                     # RMSNorm / LayerNorm weight
-                value = 1.0 + 0.1 * noise
+                value = norm_center + 0.1 * noise
             elif isinstance(owner, torch.nn.Linear):
                 value = noise / owner.in_features ** 0.5
             elif isinstance(owner, Conv1D):        # GPT2: weight is [in, out]
@@ -170,7 +320,11 @@ def build(name):
     cls, make_config, seed, _, _ = MODELS[name]
     torch.manual_seed(seed)
     model = cls(make_config())
-    randomize(model, seed)
+    randomize(model, seed, NORM_CENTER.get(name, 1.0))
+    return eager(model)
+
+
+def eager(model):
     if hasattr(model, "set_attn_implementation"):
         model.set_attn_implementation(ATTN)
     else:
@@ -207,12 +361,24 @@ def decoder_inputs():
     return ids[:, :PREFILL], ids[:, PREFILL:]
 
 
+def has_window(config):
+    return (getattr(config, "sliding_window", None) is not None or
+            "sliding_attention" in (getattr(config, "layer_types", None) or []))
+
+
 def decoder_reference(model):
     input_ids, next_ids = decoder_inputs()
     pos = torch.arange(PREFILL)[None]
     next_pos = torch.tensor([[PREFILL]])
+    kwargs = {}
+    if has_window(model.config):
+        # The model's own DynamicCache(config) keeps only the last window - 1
+        # positions of sliding layers. A plain one keeps all 6 (the window is
+        # in the mask), the layout the other references have.
+        kwargs["past_key_values"] = DynamicCache()
     with torch.no_grad():
-        prefill = model(input_ids=input_ids, position_ids=pos, use_cache=True)
+        prefill = model(input_ids=input_ids, position_ids=pos, use_cache=True,
+                        **kwargs)
         logits = prefill.logits.clone()
         step = model(input_ids=next_ids, position_ids=next_pos,
                      past_key_values=prefill.past_key_values, use_cache=True)
@@ -452,8 +618,32 @@ def fresh_dir(out, name):
     return path
 
 
-def generate(out):
+def ablations(name, model):
+    """max |logits - logits with one feature off| for each of ABLATIONS[name]."""
+    if name not in ABLATIONS:
+        return {}
+    ref = decoder_reference(model)
+    cls = MODELS[name][0]
+    rows = {}
+    for what, make_config in ABLATIONS.get(name, {}).items():
+        torch.manual_seed(0)
+        other = cls(make_config())
+        other.load_state_dict(model.state_dict())
+        got = decoder_reference(eager(other))
+        diff = max(float(np.abs(got[k] - ref[k]).max())
+                   for k in ("logits", "next_logits"))
+        scale = max(float(np.abs(ref[k]).max()) for k in ("logits", "next_logits"))
+        rows[what] = (diff, scale)
+        print("ablate %-12s %-52s max |d logits| %.4g (max |logit| %.3g)"
+              % (name, what, diff, scale))
+        assert diff > ABLATION_MIN, (name, what, diff)
+    return rows
+
+
+def generate(out, only=None):
     for name, (_, _, _, dtype, kind) in MODELS.items():
+        if only and name not in only:
+            continue
         folder = fresh_dir(out, name)
         save_pretrained(build(name).to(dtype), folder)
         # The reference uses the saved values (fp16-rounded for
@@ -465,7 +655,8 @@ def generate(out):
             for p in model.parameters():
                 p.copy_(p.to(dtype).float())
         save_npz(os.path.join(folder, "reference.npz"), reference(model, kind))
-        if name == "llama":
+        ablations(name, model)
+        if name == "llama":                   # and the quantized llamas
             for qname in QUANT:
                 write_quantized(out, qname, folder, model)
 
@@ -480,15 +671,23 @@ def compare(name, ref, got):
     return worst
 
 
-def verify(out):
+def verify(out, only=None):
     """Loads every folder back and recomputes its reference."""
     results = {}
     for name, (cls, _, _, dtype, kind) in MODELS.items():
+        if only and name not in only:
+            continue
         folder = os.path.join(out, name)
         ref = dict(np.load(os.path.join(folder, "reference.npz")))
         for attn in (ATTN, "sdpa"):
-            model = cls.from_pretrained(folder, dtype=torch.float32,
-                                        attn_implementation=attn)
+            try:
+                model = cls.from_pretrained(folder, dtype=torch.float32,
+                                            attn_implementation=attn)
+            except ValueError:
+                # Gemma2 has no sdpa path (its attention softcap needs
+                # the eager scores).
+                assert attn == "sdpa" and name == "gemma2", (name, attn)
+                continue
             assert model.config.architectures == [cls.__name__]
             results["%s (%s)" % (name, attn)] = compare(name, ref, reference(model, kind))
     base = LlamaForCausalLM.from_pretrained(os.path.join(out, "llama"),
@@ -496,6 +695,8 @@ def verify(out):
                                             attn_implementation=ATTN)
     llama_tensors = load_numpy(os.path.join(out, "llama", "model.safetensors"))
     for qname, (_, dequantize, qconfig) in QUANT.items():
+        if only and qname not in only:
+            continue
         folder = os.path.join(out, qname)
         tensors = load_numpy(os.path.join(folder, "model.safetensors"))
         for key, value in tensors.items():
@@ -528,13 +729,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=HERE, help="where the folders go (default: next to this script)")
     parser.add_argument("--verify-only", action="store_true")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        choices=sorted(list(MODELS) + list(QUANT)),
+                        help="only these folders (llama also rewrites "
+                        "llama_gptq and llama_awq)")
     args = parser.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     if not args.verify_only:
-        generate(args.out)
-    verify(args.out)
+        generate(args.out, args.only)
+    verify(args.out, args.only)
     for path, size, digest in tree_digest(args.out):
+        if args.only and path.split(os.sep)[0] not in args.only:
+            continue
         if not args.verify_only:
             os.chmod(os.path.join(args.out, path), 0o644)
         print("%-40s %8d  %s" % (path, size, digest[:16]))
