@@ -1358,17 +1358,22 @@ Error ModelBuilder::readGGUFConfig() {
   if (!arch)
     return fail(dir + ": metadata 'general.architecture' is missing or not "
                       "a string");
+  // What llama.cpp does with each architecture (llama-model.cpp's hparams
+  // and graphs), which a GGUF file's metadata does not always spell out.
   // llama.cpp converts Mistral and SmolLM checkpoints as `llama`.
   if (*arch == "llama") {
     cfg.modelType = "llama";
     // The converter permutes q/k rows so that llama.cpp's "normal" rope
     // (adjacent pairs) computes what Llama's half-split rope does.
     cfg.ropeInterleaved = true;
-  } else if (*arch == "qwen2") {
-    cfg.modelType = "qwen2";
+  } else if (*arch == "qwen2" || *arch == "qwen3" || *arch == "phi3") {
+    cfg.modelType = arch->str();
+  } else if (*arch == "gemma2" || *arch == "gemma3") {
+    cfg.modelType = *arch == "gemma3" ? "gemma3_text" : "gemma2";
   } else {
     return fail(dir + ": metadata 'general.architecture' is '" + *arch +
-                "', which qtc does not build from GGUF (llama, qwen2)");
+                "', which qtc does not build from GGUF (llama, qwen2, qwen3, "
+                "gemma2, gemma3, phi3)");
   }
   std::string a = arch->str();
   auto num = [&](llvm::StringRef suffix, int64_t &out,
@@ -1430,7 +1435,7 @@ Error ModelBuilder::readGGUFConfig() {
                 ")");
   int64_t ropeDim = cfg.headDim;
   if (Error e = num("rope.dimension_count", ropeDim, false)) return e;
-  if (ropeDim != cfg.headDim)
+  if (ropeDim != cfg.headDim && *arch != "phi3")
     return fail(dir + ": metadata '" + a + ".rope.dimension_count' is " +
                 std::to_string(ropeDim) + ", a partial rotary embedding of "
                 "heads of " + std::to_string(cfg.headDim) +
@@ -1484,6 +1489,79 @@ Error ModelBuilder::readGGUFConfig() {
   }
   cfg.activation = "silu";
   cfg.layerSliding.assign(cfg.layers, false);
+  cfg.qkNorm = *arch == "qwen3" || *arch == "gemma3";
+  if (*arch == "gemma2" || *arch == "gemma3") {
+    // The converter stores Gemma's norm weights as 1 + w already.
+    cfg.sandwichNorms = true;
+    cfg.activation = "gelu_pytorch_tanh";
+    cfg.embedScale = static_cast<double>(
+        static_cast<float>(std::sqrt(static_cast<double>(cfg.hidden))));
+    // No key carries query_pre_attn_scalar: llama.cpp takes the head size,
+    // but hidden / heads for the 27B models (46 and 62 layers).
+    bool is27B = cfg.layers == (*arch == "gemma2" ? 46 : 62);
+    cfg.attnScale =
+        1.0 / std::sqrt(static_cast<double>(
+                  is27B ? cfg.hidden / cfg.heads : cfg.headDim));
+    double cap = 0;
+    if (*arch == "gemma2") {
+      if (Error e = real("attn_logit_softcapping", cap, false)) return e;
+      cfg.attnSoftcap = cap;
+    }
+    cap = 0;
+    if (Error e = real("final_logit_softcapping", cap, false)) return e;
+    cfg.finalSoftcap = cap;
+    int64_t window = 0;
+    if (Error e = num("attention.sliding_window", window, false)) return e;
+    // Sliding layers: every other one (Gemma 2), five of each six
+    // (Gemma 3), unless the file says otherwise.
+    int64_t pattern = *arch == "gemma2" ? 2 : 6;
+    if (Error e = num("attention.sliding_window_pattern", pattern, false))
+      return e;
+    cfg.slidingWindow = window;
+    for (int64_t i = 0; i < cfg.layers && window > 0; ++i)
+      cfg.layerSliding[i] = i % pattern < pattern - 1;
+    if (*arch == "gemma3") {
+      cfg.ropeLocalTheta = 10000.0;
+      if (Error e = real("rope.freq_base_swa", cfg.ropeLocalTheta, false))
+        return e;
+    }
+  }
+  if (*arch == "phi3") {
+    cfg.fusedQKV = cfg.fusedGateUp = true;
+    // Partial rotary: the rope covers rope.dimension_count features.
+    cfg.rotaryDim = ropeDim;
+    // Longrope: llama.cpp takes the long factors when the context exceeds
+    // the original one; qtc's context is the file's context_length.
+    int64_t orig = cfg.maxPositions;
+    if (Error e = num("rope.scaling.original_context_length", orig, false))
+      return e;
+    const char *which = cfg.maxPositions > orig ? "rope_factors_long.weight"
+                                                : "rope_factors_short.weight";
+    for (const char *name :
+         {"rope_factors_long.weight", "rope_factors_short.weight"}) {
+      const qtc::gguf::TensorInfo *f = gguf->findTensor(name);
+      if (!f)
+        continue;
+      if (f->type != uint32_t(qtc::gguf::GGMLType::F32) ||
+          f->dims.size() != 1 || f->dims[0] != ropeDim / 2)
+        return fail(dir + ": tensor '" + name + "' must be F32 [" +
+                    std::to_string(ropeDim / 2) + "], got " + f->typeName() +
+                    " " + qtc::safetensors::formatShape(f->shape()));
+      used.insert(name);
+      if (llvm::StringRef(name) != which)
+        continue;
+      llvm::ArrayRef<uint8_t> bytes = gguf->bytes(*f);
+      cfg.ropeFreqFactors.resize(ropeDim / 2);
+      std::memcpy(cfg.ropeFreqFactors.data(), bytes.data(), bytes.size());
+      for (float v : cfg.ropeFreqFactors)
+        if (!(v > 0) || !std::isfinite(v))
+          return fail(dir + ": tensor '" + name + "' holds " +
+                      std::to_string(v) + ", expected positive factors");
+    }
+    if (Error e = real("rope.scaling.attn_factor", cfg.ropeAttentionFactor,
+                       false))
+      return e;
+  }
   prefix = "model.";
   return Error::success();
 }

@@ -20,6 +20,12 @@
 // FIX-NOT: FAIL
 // FIX: 32 passed, 0 failed
 
+// The families, from files llama.cpp's converter wrote: llama, mistral,
+// qwen2, qwen3, llama 3.1 rope scaling, gemma2, gemma3, phi3.
+// RUN: env QTC_LIBRARY=%qtc_lib_dir/libqtc.so python3 %S/run_families.py %S/families | FileCheck %s --check-prefix=FAM
+// FAM-NOT: FAIL
+// FAM: 14 passed, 0 failed
+
 // A real model as people download it.
 // RUN: env QTC_LIBRARY=%qtc_lib_dir/libqtc.so python3 %S/run_smollm2.py %S/fixtures/smollm2_reference.npz | FileCheck %s --check-prefix=SMOL
 // SMOL-NOT: FAIL
