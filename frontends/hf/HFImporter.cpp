@@ -1605,9 +1605,10 @@ Error ModelBuilder::checkAllUsed() {
                      (unused.size() == 1 ? "" : "s") + " the " +
                      cfg.modelType + " builder does not use: " + list;
   if (!options.allowUnusedTensors)
-    return fail(dir + ": " + what +
-                " (the file is not the model its metadata says; "
-                "--allow-unused-tensors builds it anyway)");
+    return fail(dir + ": " + what + " (the " +
+                (gguf ? "file is not the model its metadata" :
+                        "checkpoint is not the model its config.json") +
+                " describes; --allow-unused-tensors builds it anyway)");
   if (options.warnings)
     llvm::WithColor::warning(*options.warnings, "qtc")
         << dir << ": " << what << " (ignored: --allow-unused-tensors)\n";

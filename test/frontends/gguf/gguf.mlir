@@ -34,15 +34,15 @@
 // Bad files: one line naming the file and the tensor or key, exit 1.
 // RUN: rm -rf %t && python3 %S/mutate.py %S/fixtures/tiny-llama-Q4_K_S.gguf %t
 // RUN: not qtc-translate --import-gguf %t/extra_tensor.gguf 2>&1 | FileCheck %s --check-prefix=EXTRA
-// EXTRA: error: {{.*}}extra_tensor.gguf: 1 tensor the llama builder does not use: 'blk.0.attn_q_norm.weight' (the file is not the model its metadata says; --allow-unused-tensors builds it anyway)
+// EXTRA: error: {{.*}}extra_tensor.gguf: 1 tensor the llama builder does not use: 'blk.0.attn_q_norm.weight' (the file is not the model its metadata describes; --allow-unused-tensors builds it anyway)
 // RUN: qtc-translate --import-gguf %t/extra_tensor.gguf --allow-unused-tensors 2>&1 >/dev/null | FileCheck %s --check-prefix=ALLOW
 // ALLOW: warning: {{.*}}extra_tensor.gguf: 1 tensor the llama builder does not use: 'blk.0.attn_q_norm.weight' (ignored: --allow-unused-tensors)
 // RUN: not qtc-translate --import-gguf %t/missing_tensor.gguf 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: error: {{.*}}missing_tensor.gguf: tensor 'blk.0.ffn_gate.weight' is missing (linear weight)
 // RUN: not qtc-translate --import-gguf %t/wrong_metadata.gguf 2>&1 | FileCheck %s --check-prefix=META
 // META: error: {{.*}}wrong_metadata.gguf: tensor 'blk.0.ffn_gate.weight' has shape [256, 256], the metadata needs [512, 256] (linear weight)
-// RUN: not qtc-translate --import-gguf %t/gemma3.gguf 2>&1 | FileCheck %s --check-prefix=ARCH
-// ARCH: error: {{.*}}gemma3.gguf: metadata 'general.architecture' is 'gemma3', which qtc does not build from GGUF (llama, qwen2)
+// RUN: not qtc-translate --import-gguf %t/falcon.gguf 2>&1 | FileCheck %s --check-prefix=ARCH
+// ARCH: error: {{.*}}falcon.gguf: metadata 'general.architecture' is 'falcon', which qtc does not build from GGUF (llama, qwen2, qwen3, gemma2, gemma3, phi3)
 // RUN: not qtc compile %t/truncated.gguf -o %t/truncated.so 2>&1 | FileCheck %s --check-prefix=TRUNC
 // TRUNC: error: {{.*}}truncated.gguf: tensor 'blk.0.{{.*}}' (Q4_K, {{[0-9]+}} bytes at data offset {{[0-9]+}}) extends past the end of the file's {{[0-9]+}} data bytes
 // RUN: test ! -e %t/truncated.so

@@ -8,7 +8,7 @@ for the importer's bad-input checks (gguf_errors.mlir).
   use (a relabelled checkpoint: must fail, naming it).
 - missing_tensor.gguf: blk.0.ffn_gate.weight left out.
 - wrong_metadata.gguf: llama.feed_forward_length says 512, the tensors 256.
-- gemma3.gguf: general.architecture 'gemma3'.
+- falcon.gguf: general.architecture 'falcon' (one qtc does not build).
 - truncated.gguf: the fixture cut in the middle of its tensor data.
 """
 import os
@@ -63,6 +63,6 @@ def copy(name, drop_tensor=None, extra_tensor=None, override=None):
 copy("extra_tensor.gguf", extra_tensor="blk.0.attn_q_norm.weight")
 copy("missing_tensor.gguf", drop_tensor="blk.0.ffn_gate.weight")
 copy("wrong_metadata.gguf", override={"llama.feed_forward_length": 512})
-copy("gemma3.gguf", override={"general.architecture": "gemma3"})
+copy("falcon.gguf", override={"general.architecture": "falcon"})
 data = open(src, "rb").read()
 open(os.path.join(out, "truncated.gguf"), "wb").write(data[: len(data) * 2 // 3])
