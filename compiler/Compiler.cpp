@@ -382,8 +382,9 @@ llvm::Error Compiler::quantize(mlir::ModuleOp module) {
     q.averageBits = opts.averageBits;
     q.overrides = opts.tensorTypes;
     q.candidates = opts.candidateBits;
-    q.groupSize = opts.groupSize;
+    q.groupSize = opts.quantizePreset.empty() ? opts.groupSize : 32;
     q.asymmetric = opts.asym;
+    q.floatMin = opts.min || (!opts.quantizePreset.empty() && opts.presetMin);
     q.grid = opts.grid;
     q.calibration = opts.calibration;
     q.generations = q.calibration.empty() ? 0 : opts.evolveGenerations;

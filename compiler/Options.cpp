@@ -62,16 +62,22 @@ const OptionInfo kOptions[] = {
      "Threads that optimize and emit machine code (default: every "
      "processor)"},
     // Quantization.
-    {"quantize", OptionKind::Value, OptionGroup::Quantization, "wB",
-     "Quantize real-valued matmul weights: w8, w4, w3 or w2 "
-     "(round-to-nearest, per-group clipping search)"},
+    {"quantize", OptionKind::Value, OptionGroup::Quantization, "wB|FORMAT",
+     "Quantize real-valued matmul weights: w8, w6, w5, w4, w3 or w2 "
+     "(round-to-nearest, per-group clipping search), or a llama.cpp format "
+     "at its bits per weight: q8_0, q5_0, q4_0 (symmetric, groups of 32, "
+     "f16 scales), q5_1, q4_1 (with a min per group)"},
     {"weight-bits", OptionKind::Value, OptionGroup::Quantization, "avg:X",
      "Choose each layer's width under an average-bits budget, e.g. avg:3.25 "
      "(see --calibration)"},
     {"group-size", OptionKind::Value, OptionGroup::Quantization, "N",
      "Weights per scale along K (0: per channel; default 128)"},
     {"asym", OptionKind::Flag, OptionGroup::Quantization, "",
-     "Unsigned codes with a zero point per group"},
+     "Unsigned codes with an integer zero point per group"},
+    {"min", OptionKind::Flag, OptionGroup::Quantization, "",
+     "Unsigned codes with a real-valued min per group, stored like the "
+     "scales: code * scale + min (llama.cpp's Q4_1 form; represents a "
+     "group's range exactly where --asym's integer zero point rounds)"},
     {"grid", OptionKind::Value, OptionGroup::Quantization, "NAME",
      "Code grid of 4-bit weights (with --quantize w4 or --weight-bits): "
      "uniform (16 evenly spaced levels), nf4 (NormalFloat 4) or iq4nl "
@@ -267,12 +273,27 @@ llvm::Error CompilerOptions::set(llvm::StringRef key, llvm::StringRef value) {
     return parseInt(key, value, compileThreads, 0, 1024,
                     "a thread count (0: every processor)");
   if (key == "quantize") {
+    // llama.cpp's formats: groups of 32, f16 scales (and mins).
+    static const struct {
+      const char *name;
+      unsigned bits;
+      bool min;
+    } presets[] = {{"q8_0", 8, false}, {"q5_0", 5, false}, {"q4_0", 4, false},
+                   {"q5_1", 5, true},  {"q4_1", 4, true}};
+    quantizePreset.clear();
+    for (const auto &p : presets)
+      if (value.equals_insensitive(p.name)) {
+        quantizeBits = p.bits;
+        quantizePreset = p.name;
+        presetMin = p.min;
+        return llvm::Error::success();
+      }
     llvm::StringRef t = value;
     t.consume_front("w");
     unsigned bits;
-    if (t.getAsInteger(10, bits) ||
-        (bits != 2 && bits != 3 && bits != 4 && bits != 8))
-      return bad(key, "w8, w4, w3 or w2", value);
+    if (t.getAsInteger(10, bits) || bits < 2 || bits > 8 || bits == 7)
+      return bad(key, "w8, w6, w5, w4, w3, w2, q8_0, q5_0, q5_1, q4_0 or q4_1",
+                 value);
     quantizeBits = bits;
     return llvm::Error::success();
   }
@@ -327,6 +348,8 @@ llvm::Error CompilerOptions::set(llvm::StringRef key, llvm::StringRef value) {
                     "0 (per channel) or a positive group size");
   if (key == "asym")
     return flag(asym);
+  if (key == "min")
+    return flag(min);
   if (key == "grid") {
     std::vector<float> levels;
     if (!namedGrid(value, 4, levels))
@@ -379,7 +402,7 @@ llvm::Error CompilerOptions::set(llvm::StringRef key, llvm::StringRef value) {
 
 llvm::Error CompilerOptions::validate() const {
   if (!quantizing())
-    for (const char *key : {"grid", "asym", "rotate", "gptq"})
+    for (const char *key : {"grid", "asym", "min", "rotate", "gptq"})
       if (has(key))
         return llvm::createStringError(
             "--" + llvm::Twine(key) +
@@ -389,6 +412,20 @@ llvm::Error CompilerOptions::validate() const {
   if (!levels.empty() && asym)
     return llvm::createStringError("--grid " + grid +
                                    " has no zero point: drop --asym");
+  if (!levels.empty() && min)
+    return llvm::createStringError("--grid " + grid +
+                                   " has no min: drop --min");
+  if (asym && min)
+    return llvm::createStringError(
+        "--asym and --min are two ways to offset a group; choose one");
+  if (!quantizePreset.empty()) {
+    for (const char *key : {"group-size", "asym", "min", "grid"})
+      if (has(key))
+        return llvm::createStringError(
+            "--quantize " + quantizePreset + " fixes the format (groups of "
+            "32, f16 scales" + (presetMin ? " and mins" : "") +
+            "); drop --" + key);
+  }
   if (!levels.empty() && quantizeBits && quantizeBits != 4)
     return llvm::createStringError(
         "--grid " + grid +

@@ -75,6 +75,12 @@ struct CompilerOptions {
   std::vector<unsigned> candidateBits = {2, 3, 4, 8};
   int64_t groupSize = 128;
   bool asym = false;
+  /// --min: a real-valued min per group (code * scale + min).
+  bool min = false;
+  /// --quantize q4_0 etc.: the llama.cpp format named (groups of 32, f16
+  /// scales; `presetMin`: with mins), or empty.
+  std::string quantizePreset;
+  bool presetMin = false;
   std::string grid = "uniform";
   std::string calibration;
   bool awq = true;

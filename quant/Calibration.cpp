@@ -76,6 +76,7 @@ qtc::QuantSpec specFor(const Layer &l, unsigned bits, const QuantOptions &o) {
   // The grid exists for one width (4 bits); other widths stay uniform.
   if (!namedGrid(o.grid, bits, s.levels))
     s.levels.clear();
+  s.floatMin = o.floatMin && s.levels.empty();
   // f16 scales overflow past 65504; such (rare) layers keep f32 scales.
   s.f16Scales = l.maxAbs < 32768.0f;
   return s;
@@ -1036,6 +1037,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       llvm::count_if(layers, [](const Layer &l) { return l.bits < 16; }),
       layers.size(), method, o.groupSize,
       o.asymmetric                ? "asymmetric"
+      : o.floatMin          ? "with a min per group"
       : o.grid != "uniform" ? "symmetric, 4-bit grid " + o.grid
                             : std::string("symmetric"),
       avgBits, storedBits,
@@ -1061,6 +1063,7 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     report["method"] = method;
     report["group_size"] = o.groupSize;
     report["asymmetric"] = o.asymmetric;
+    report["min"] = o.floatMin;
     report["grid"] = o.grid;
     if (mixed) {
       report["budget_average_bits"] = o.averageBits;

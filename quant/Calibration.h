@@ -48,6 +48,8 @@ struct QuantOptions {
   std::vector<unsigned> candidates = {2, 3, 4, 8};
   int64_t groupSize = 128;
   bool asymmetric = false;
+  /// Unsigned codes with a real-valued min per group (llama.cpp's Q4_1).
+  bool floatMin = false;
   /// --grid: the code grid of 4-bit layers ("uniform", "nf4", "iq4nl");
   /// layers of other widths keep evenly spaced codes.
   std::string grid = "uniform";

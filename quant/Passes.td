@@ -48,6 +48,9 @@ def QTQuantizeWeights : Pass<"qt-quantize-weights"> {
            "Weights per scale along the reduction dimension (0: per channel)">,
     Option<"asym", "asym", "bool", /*default=*/"false",
            "Unsigned codes with a zero point per group">,
+    Option<"min", "min", "bool", /*default=*/"false",
+           "Unsigned codes with a real-valued min per group (code * scale + "
+           "min, llama.cpp's Q4_1 form)">,
     Option<"clipSearch", "clip-search", "bool", /*default=*/"true",
            "Search each group's clipping range for the least squared error">,
     Option<"grid", "grid", "std::string", /*default=*/"\"uniform\"",

@@ -52,13 +52,15 @@ std::string qtc::quantSpecError(const QuantSpec &spec, int64_t cols) {
       return "a grid for " + std::to_string(spec.bits) + "-bit codes needs " +
              std::to_string(1 << spec.bits) + " levels, got " +
              std::to_string(spec.levels.size());
-    if (spec.asymmetric)
-      return "a non-uniform grid has no zero point (not with asymmetric)";
+    if (spec.asymmetric || spec.floatMin)
+      return "a non-uniform grid has no zero point or min";
     for (size_t i = 0; i < spec.levels.size(); ++i)
       if (!std::isfinite(spec.levels[i]) ||
           (i && !(spec.levels[i] > spec.levels[i - 1])))
         return "grid levels must be finite and increase strictly";
   }
+  if (spec.floatMin && spec.asymmetric)
+    return "a group has either an integer zero point or a min, not both";
   if (spec.groupSize <= 0)
     return "group size must be positive";
   if (cols % spec.groupSize != 0)
@@ -83,7 +85,91 @@ struct GroupResult {
   float scale = 0;
   int zeroPoint = 0;
   double error = 0;
+  float min = 0; // floatMin only
 };
+
+/// Codes of `v` as code * scale + min (codes in [0, qmax]); the squared
+/// error, and the codes written to `codes` when not null.
+double codeGroupWithMin(llvm::ArrayRef<float> v, float scale, float min,
+                        int qmax, int *codes) {
+  double err = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    int q = 0;
+    if (scale != 0.0f) {
+      float y = (v[i] - min) / scale;
+      y = std::min(std::max(y, -1.0f), float(qmax) + 1.0f);
+      q = std::clamp(static_cast<int>(std::nearbyint(y)), 0, qmax);
+    }
+    float w = static_cast<float>(q) * scale + min;
+    double d = double(v[i]) - double(w);
+    err += d * d;
+    if (codes)
+      codes[i] = q;
+  }
+  return err;
+}
+
+/// llama.cpp's Q4_1 form with a search: candidate ranges [lo, hi] inside
+/// the group's [min, max] (the top or bottom clipped by the ratios), each
+/// refit once by least squares of (scale, min) for its codes; scales and
+/// mins rounded to their storage type before the error is measured.
+GroupResult quantizeGroupWithMin(llvm::ArrayRef<float> v, int qmax,
+                                 const std::vector<float> &ratios,
+                                 llvm::function_ref<float(double)> store) {
+  float mn = v[0], mx = v[0];
+  for (float x : v) {
+    mn = std::min(mn, x);
+    mx = std::max(mx, x);
+  }
+  GroupResult best;
+  best.min = store(mn);
+  best.scale = 0;
+  best.error = codeGroupWithMin(v, 0.0f, best.min, qmax, nullptr);
+  if (mn == mx)
+    return best;
+  std::vector<int> q(v.size());
+  auto consider = [&](float s, float m) {
+    if (!std::isfinite(s) || !std::isfinite(m) || s <= 0.0f)
+      return;
+    double e = codeGroupWithMin(v, s, m, qmax, q.data());
+    if (e < best.error) {
+      best.scale = s;
+      best.min = m;
+      best.error = e;
+    }
+    // Least-squares (scale, min) for these codes: v ~ q * s + m.
+    double n = v.size(), sq = 0, sqq = 0, sv = 0, sqv = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      sq += q[i];
+      sqq += double(q[i]) * q[i];
+      sv += v[i];
+      sqv += double(q[i]) * v[i];
+    }
+    double det = n * sqq - sq * sq;
+    if (det <= 0)
+      return;
+    float s2 = store((n * sqv - sq * sv) / det);
+    float m2 = store((sqq * sv - sq * sqv) / det);
+    if (!std::isfinite(s2) || !std::isfinite(m2) || s2 <= 0.0f)
+      return;
+    double e2 = codeGroupWithMin(v, s2, m2, qmax, nullptr);
+    if (e2 < best.error) {
+      best.scale = s2;
+      best.min = m2;
+      best.error = e2;
+    }
+  };
+  double range = double(mx) - double(mn);
+  for (float a : ratios) {
+    double cut = (1.0 - a) * range;
+    // Clip the top, the bottom, or both halves of the cut.
+    for (double bottom : {0.0, cut / 2, cut}) {
+      double lo = mn + bottom, hi = mx - (cut - bottom);
+      consider(store((hi - lo) / qmax), store(lo));
+    }
+  }
+  return best;
+}
 
 /// Index of the level of `levels` (increasing) nearest to `x`.
 int nearestLevel(llvm::ArrayRef<float> levels, float x) {
@@ -201,6 +287,8 @@ GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
     return spec.f16Scales ? roundToHalf(static_cast<float>(s))
                           : static_cast<float>(s);
   };
+  if (spec.floatMin)
+    return quantizeGroupWithMin(v, (1 << spec.bits) - 1, ratios, store);
   GroupResult best;
   best.error = codeGroup(v, 0.0f, 0, 0, 0, nullptr);
   if (!spec.levels.empty()) {
@@ -314,10 +402,11 @@ GroupResult quantizeGroup(llvm::ArrayRef<float> v, const QuantSpec &spec,
 
 /// The code range of `spec`'s codes.
 int codeMin(const QuantSpec &spec) {
-  return spec.asymmetric ? 0 : -(1 << (spec.bits - 1));
+  return spec.asymmetric || spec.floatMin ? 0 : -(1 << (spec.bits - 1));
 }
 int codeMax(const QuantSpec &spec) {
-  return spec.asymmetric ? (1 << spec.bits) - 1 : (1 << (spec.bits - 1)) - 1;
+  return spec.asymmetric || spec.floatMin ? (1 << spec.bits) - 1
+                                          : (1 << (spec.bits - 1)) - 1;
 }
 
 /// Calls fn(r0, r1) on blocks of rows [0, rows), on every processor. The
@@ -343,6 +432,8 @@ QuantizedMatrix emptyResult(int64_t rows, int64_t cols, const QuantSpec &spec) {
   q.scales.resize(rows * groups);
   if (spec.asymmetric)
     q.zeroPoints.resize(rows * groups);
+  if (spec.floatMin)
+    q.mins.resize(rows * groups);
   return q;
 }
 
@@ -362,10 +453,14 @@ QuantizedMatrix qtc::quantizeMatrix(llvm::ArrayRef<float> w, int64_t rows,
       llvm::ArrayRef<float> v =
           w.slice(r * cols + g * spec.groupSize, spec.groupSize);
       GroupResult best = quantizeGroup(v, spec, ratios);
-      if (spec.levels.empty())
+      if (spec.floatMin)
+        codeGroupWithMin(v, best.scale, best.min, hi, codes.data());
+      else if (spec.levels.empty())
         codeGroup(v, best.scale, best.zeroPoint, lo, hi, codes.data());
       else
         codeGroupOnGrid(v, best.scale, spec.levels, codes.data());
+      if (spec.floatMin)
+        q.mins[r * groups + g] = best.min;
       for (int64_t i = 0; i < spec.groupSize; ++i)
         q.codes[r * cols + g * spec.groupSize + i] =
             static_cast<uint8_t>(codes[i] & ((1 << spec.bits) - 1));
@@ -387,6 +482,10 @@ std::vector<float> qtc::dequantizeMatrix(const QuantizedMatrix &q,
       int code = q.codes[r * q.cols + c];
       if (!spec.levels.empty()) {
         w[r * q.cols + c] = spec.levels[code] * q.scales[g];
+        continue;
+      }
+      if (spec.floatMin) {
+        w[r * q.cols + c] = static_cast<float>(code) * q.scales[g] + q.mins[g];
         continue;
       }
       if (!spec.asymmetric && (code & (1 << (spec.bits - 1))))
@@ -546,6 +645,8 @@ QuantizedMatrix qtc::quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
             if (spec.asymmetric)
               q.zeroPoints[(r0 + r) * groups + i / g] =
                   static_cast<uint8_t>(params[r].zeroPoint);
+            if (spec.floatMin)
+              q.mins[(r0 + r) * groups + i / g] = params[r].min;
           }
         double d = u[i * cols + i];
         for (int64_t r = 0; r < n; ++r) {
@@ -553,7 +654,12 @@ QuantizedMatrix qtc::quantizeMatrixGPTQ(llvm::ArrayRef<float> w, int64_t rows,
           float v = static_cast<float>(row[i]);
           int code;
           double value;
-          if (spec.levels.empty()) {
+          if (spec.floatMin) {
+            codeGroupWithMin(llvm::ArrayRef<float>(&v, 1), params[r].scale,
+                             params[r].min, hi, &code);
+            value = double(static_cast<float>(code) * params[r].scale +
+                           params[r].min);
+          } else if (spec.levels.empty()) {
             codeGroup(llvm::ArrayRef<float>(&v, 1), params[r].scale,
                       params[r].zeroPoint, lo, hi, &code);
             value = double(code - params[r].zeroPoint) * double(params[r].scale);

@@ -48,6 +48,10 @@ struct QuantSpec {
   /// Non-uniform grid of 2^bits increasing values (empty: evenly spaced
   /// integer codes). Not with `asymmetric`.
   std::vector<float> levels;
+  /// Unsigned codes with a real-valued minimum per group, stored like the
+  /// scales: w = code * scale + min (llama.cpp's Q4_1 / Q5_1 form). Not
+  /// with `asymmetric` or a grid.
+  bool floatMin = false;
 };
 
 /// Quantized form of a rows x cols matrix.
@@ -60,6 +64,9 @@ struct QuantizedMatrix {
   std::vector<float> scales;
   /// rows x (cols / groupSize) zero-point codes (asymmetric only).
   std::vector<uint8_t> zeroPoints;
+  /// rows x (cols / groupSize) minimums, rounded like the scales (floatMin
+  /// only).
+  std::vector<float> mins;
 };
 
 /// Rounds `x` to the nearest f16 value (returned as float).

@@ -215,7 +215,8 @@ int64_t mlir::qt::quantizedBytes(int64_t n, int64_t k,
                                  const qtc::QuantSpec &spec) {
   int64_t groups = n * (k / spec.groupSize);
   return n * qtc::packedBytes(k, spec.bits) +
-         groups * (spec.f16Scales ? 2 : 4) + (spec.asymmetric ? groups : 0);
+         groups * (spec.f16Scales ? 2 : 4) * (spec.floatMin ? 2 : 1) +
+         (spec.asymmetric ? groups : 0);
 }
 
 void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
@@ -258,7 +259,30 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
   }
   Value scales = arith::ConstantOp::create(b, loc, bytesAttr(RankedTensorType::get({m.n, groups}, scaleType),
                      tag + ".scales", scaleBytes));
+  auto storeAll = [&](llvm::ArrayRef<float> values) {
+    std::vector<char> bytes;
+    for (float s : values) {
+      if (spec.f16Scales) {
+        llvm::APFloat f(s);
+        bool lost;
+        f.convert(llvm::APFloat::IEEEhalf(),
+                  llvm::APFloat::rmNearestTiesToEven, &lost);
+        uint16_t h = static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
+        bytes.push_back(static_cast<char>(h & 0xff));
+        bytes.push_back(static_cast<char>(h >> 8));
+      } else {
+        const char *p = reinterpret_cast<const char *>(&s);
+        bytes.insert(bytes.end(), p, p + 4);
+      }
+    }
+    return bytes;
+  };
   Value zeroPoints;
+  if (spec.floatMin)
+    zeroPoints = arith::ConstantOp::create(
+        b, loc,
+        bytesAttr(RankedTensorType::get({m.n, groups}, scaleType),
+                  tag + ".mins", storeAll(q.mins)));
   if (spec.asymmetric)
     zeroPoints = arith::ConstantOp::create(b, loc, bytesAttr(RankedTensorType::get({m.n, groups}, i8),
                        tag + ".zero_points",
@@ -266,12 +290,13 @@ void mlir::qt::replaceWithQuantizedMatmul(const WeightMatmul &m,
                                           q.zeroPoints.data()),
                                       q.zeroPoints.size())));
   auto codeType = IntegerType::get(ctx, spec.bits,
-                                   spec.asymmetric || !spec.levels.empty()
+                                   spec.asymmetric || spec.floatMin ||
+                                           !spec.levels.empty()
                                        ? IntegerType::Unsigned
                                        : IntegerType::Signed);
   auto format = PackedAttr::get(ctx, codeType, spec.groupSize, scaleType,
                                 spec.asymmetric, BitOrder::LsbFirst,
-                                spec.levels);
+                                spec.levels, spec.floatMin);
   Value input = m.op.getDpsInputs()[0];
   Value original = input;
   std::vector<float> inv;
@@ -498,6 +523,7 @@ struct QuantizeWeightsPass
       spec.bits = bits;
       spec.groupSize = groupSize;
       spec.asymmetric = asym;
+      spec.floatMin = min;
       spec.searchClip = clipSearch;
       if (auto attr = m.op->getAttrOfType<IntegerAttr>(kWeightBitsAttr))
         spec.bits = attr.getInt();

@@ -4,7 +4,7 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: python3 %S/quantize.py %qtc_bin %t %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx %S/../../frontends/onnx/fixtures/gpt2_tiny.io.npz %S/../../frontends/onnx/fixtures/bert_tiny.onnx %S/../../frontends/onnx/fixtures/bert_tiny.io.npz %S/../../frontends/onnx/fixtures/llama_tiny.onnx %S/../../frontends/onnx/fixtures/llama_tiny.io.npz | FileCheck %s
 // CHECK-NOT: MISMATCH
-// CHECK: 63 passed, 0 failed
+// CHECK: 75 passed, 0 failed
 
 // --emit mlir shows the quantized matmuls, with the report table on stderr.
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w3 --group-size 32 --asym --tensor-type '*.mlp.*=8' --tensor-type 'onnx__MatMul_*=16' --emit mlir -o %t/q.mlir 2> %t/table.txt
@@ -61,9 +61,19 @@
 // RUN: FileCheck %s --check-prefix=PERM < %t/avx2.ll
 // PERM: @llvm.x86.avx2.permps
 
+// llama.cpp's Q4_1 as a target: unsigned codes, f16 scales and mins per
+// group of 32; a preset fixes its format.
+// RUN: qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize q4_1 --emit mlir -o %t/q41.mlir
+// RUN: FileCheck %s --check-prefix=Q41 < %t/q41.mlir
+// Q41: #qt.packed<ui4, group_size = 32, scale = f16, min>
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize q4_1 --group-size 64 -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=PRESET
+// PRESET: qtc: error: --quantize q4_1 fixes the format (groups of 32, f16 scales and mins); drop --group-size
+// RUN: not qtc compile --quiet %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --asym --min -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=ASYMMIN
+// ASYMMIN: qtc: error: --asym and --min are two ways to offset a group; choose one
+
 // Bad flags and inputs: one line, non-zero exit, no output file.
 // RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w9 --emit shared -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BITS
-// BITS: qtc: error: --quantize expects w8, w4, w3 or w2 (got 'w9')
+// BITS: qtc: error: --quantize expects w8, w6, w5, w4, w3, w2, q8_0, q5_0, q5_1, q4_0 or q4_1 (got 'w9')
 // RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --weight-bits 3 -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=AVG
 // AVG: qtc: error: --weight-bits expects avg:X
 // RUN: not qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --weight-bits avg:3 -o %t/bad.so 2>&1 | FileCheck %s --check-prefix=BOTH

@@ -6,8 +6,9 @@ checked against onnxruntime running the same fp32 files.
 
 For each model (shapes bound from its fixture inputs):
 - fp32 compiled by qtc matches onnxruntime (rtol 1e-4);
-- --quantize w8 / w4 (group 32, data-free) stays within a relative error
-  bound of onnxruntime's fp32 outputs, and w8 beats w4;
+- --quantize w8 / w4 (group 32, data-free) and llama.cpp's q8_0 / q4_1
+  stay within a relative error bound of onnxruntime's fp32 outputs, and
+  w8 beats w4;
 - with --calibration (activation-aware scaling), with salient input
   columns kept at f16, and with --weight-bits avg:3 (mixed precision),
   the error the quantization report says it
@@ -141,12 +142,21 @@ for model, io in PAIRS:
         check(f"{name} w{bits}g32 vs onnxruntime fp32", err < bound,
               f"relative squared error {err:.2e} < {bound}")
     check(f"{name} w8 closer than w4", errors[8] < errors[4], f"{errors[8]:.2e} < {errors[4]:.2e}")
+    # llama.cpp's formats as --quantize targets (groups of 32, f16 scales;
+    # q4_1 with a real-valued min per group): the same bounds as w8 / w4.
+    for fmt, bound in (("q8_0", 1e-3), ("q4_1", 0.1)):
+        lib = os.path.join(work, f"{fmt}.so")
+        compile_model(model, shape_flags, lib, f"--quantize={fmt}")
+        err = rel_sq(run(lib, evaluation, os.path.join(work, f"out_{fmt}")), want)
+        check(f"{name} {fmt} vs onnxruntime fp32", err < bound,
+              f"relative squared error {err:.2e} < {bound}")
 
     for label, flags in (("w4 + calibration (activation-aware)", ["--quantize=w4"]),
                          ("w3 + salient columns", ["--quantize=w3", "--salient-columns=0.1"]),
                          ("w4 IQ4_NL grid + GPTQ + salient columns (kept columns' codes are not 0)",
                           ["--quantize=w4", "--grid=iq4nl", "--gptq", "--salient-columns=0.1"]),
                          ("w3 + GPTQ", ["--quantize=w3", "--gptq", "--gptq-damp=0.1"]),
+                         ("w4 with mins + GPTQ", ["--quantize=w4", "--min", "--gptq", "--gptq-damp=0.1"]),
                          ("w4 + rotation + GPTQ", ["--quantize=w4", "--rotate", "--gptq", "--gptq-damp=0.1"]),
                          ("w4 IQ4_NL grid + rotation + GPTQ",
                           ["--quantize=w4", "--grid=iq4nl", "--rotate", "--gptq", "--gptq-damp=0.1"]),

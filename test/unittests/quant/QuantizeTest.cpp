@@ -500,3 +500,65 @@ TEST(Grid, GPTQOnAGrid) {
 }
 
 } // namespace
+
+namespace {
+QuantSpec minSpec(unsigned bits, int64_t group) {
+  QuantSpec s{bits, group};
+  s.floatMin = true;
+  return s;
+}
+} // namespace
+
+TEST(QuantizeMin, ReproducesLlamaCppQ4_1Groups) {
+  // Weights that are exactly Q4_1 blocks (f16 d and m, codes 0..15, both
+  // ends used): the min form finds d and m again, with no error at all,
+  // where an integer zero point has to round -m / d.
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> code(0, 15);
+  const int64_t rows = 6, cols = 128;
+  std::vector<float> w(rows * cols);
+  for (int64_t g = 0; g < rows * cols / 32; ++g) {
+    float d = roundToHalf(0.001f + 0.01f * float(code(rng)) / 15.0f);
+    float m = roundToHalf(-0.05f - 0.003f * float(code(rng)));
+    for (int64_t i = 0; i < 32; ++i) {
+      int q = i == 0 ? 0 : i == 1 ? 15 : code(rng);
+      w[g * 32 + i] = static_cast<float>(q) * d + m;
+    }
+  }
+  EXPECT_EQ(roundTripError(w, rows, cols, minSpec(4, 32)), 0.0);
+  QuantSpec asym{4, 32, true};
+  EXPECT_GT(roundTripError(w, rows, cols, asym), 0.0);
+}
+
+TEST(QuantizeMin, NoWorseThanAnIntegerZeroPoint) {
+  // Gaussian and shifted (all-positive) groups at 2-8 bits: a real-valued
+  // min can place the range anywhere, an integer zero point only on the
+  // scale's grid, so the min's squared error is never larger (1% slack
+  // for the different clipping candidates).
+  for (float shift : {0.0f, 0.2f}) {
+    std::vector<float> w = gaussian(16 * 256, 11);
+    for (float &x : w)
+      x += shift;
+    for (unsigned bits : {2u, 3u, 4u, 5u, 8u}) {
+      double em = roundTripError(w, 16, 256, minSpec(bits, 32));
+      double ea = roundTripError(w, 16, 256, QuantSpec{bits, 32, true});
+      EXPECT_LE(em, ea * 1.01) << "bits " << bits << " shift " << shift;
+    }
+  }
+}
+
+TEST(QuantizeMin, CodesAndMinsAreStoredLikeTheScales) {
+  std::vector<float> w = gaussian(4 * 64, 12);
+  QuantizedMatrix q = quantizeMatrix(w, 4, 64, minSpec(3, 32));
+  ASSERT_EQ(q.mins.size(), 8u);
+  ASSERT_TRUE(q.zeroPoints.empty());
+  for (float m : q.mins)
+    EXPECT_EQ(m, roundToHalf(m));
+  for (float s : q.scales)
+    EXPECT_EQ(s, roundToHalf(s));
+  for (uint8_t c : q.codes)
+    EXPECT_LT(c, 8);
+  QuantSpec both = minSpec(4, 32);
+  both.asymmetric = true;
+  EXPECT_NE(quantSpecError(both, 64), "");
+}
