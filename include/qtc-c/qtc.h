@@ -121,8 +121,9 @@ qtc_compiler_options *qtc_compiler_options_create(void);
 /* Sets an option by the name of its `qtc compile` flag, without dashes:
  * "dim" ("NAME=SIZE", repeatable), "input-shape", "batch", "seq", "past",
  * "target-triple", "target-cpu", "target-features", "strict-fp",
- * "outline-layers", "name", "compile-threads", "quantize" ("w4"),
- * "weight-bits" ("avg:3.5"), "group-size", "asym", "grid", "tensor-type",
+ * "outline-layers", "allow-unused-tensors", "name", "compile-threads",
+ * "quantize" ("w4", "q4_1"),
+ * "weight-bits" ("avg:3.5"), "group-size", "asym", "min", "grid", "tensor-type",
  * "calibration" (FILE.npz), "gptq", "rotate", "awq", "kv-cache-bits", ...
  * (see `qtc compile --help`). Flags take "true" / "false" (or ""). An
  * unknown key or a bad value is QTC_ERROR_INVALID_ARGUMENT naming it. */
