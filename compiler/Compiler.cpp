@@ -265,6 +265,8 @@ Compiler::import(llvm::StringRef path) {
     if (opts.seq >= 0) o.sequence = opts.seq;
     if (opts.past >= 0) o.past = opts.past;
     o.allowUnusedTensors = opts.allowUnusedTensors;
+    if (opts.maxContext > 0)
+      o.maxContext = opts.maxContext;
     o.warnings = warnings;
     auto module = gguf ? qtc::hf::importGGUF(path, *ctx, o)
                        : qtc::hf::importCheckpoint(path, *ctx, o);

@@ -28,6 +28,11 @@ const OptionInfo kOptions[] = {
      "Checkpoint: static number of new tokens"},
     {"past", OptionKind::Value, OptionGroup::Input, "N",
      "Checkpoint: static number of cached tokens"},
+    {"max-context", OptionKind::Value, OptionGroup::Input, "N",
+     "Checkpoint, GGUF decoders: the generation signature, a fixed KV cache "
+     "of N positions per layer (inputs cache.L.key/value, the first "
+     "position_ids[b, 0] filled) and the new keys and values as outputs "
+     "(new.L.key/value), instead of past and present"},
     {"allow-unused-tensors", OptionKind::Flag, OptionGroup::Input, "",
      "Checkpoint, GGUF: build even when the file holds tensors the model's "
      "builder does not use (a warning lists them; by default an error, as "
@@ -247,6 +252,9 @@ llvm::Error CompilerOptions::set(llvm::StringRef key, llvm::StringRef value) {
   }
   if (key == "strict-fp")
     return flag(strictFP);
+  if (key == "max-context")
+    return parseInt(key, value, maxContext, 1, int64_t(1) << 24,
+                    "a positive number of positions");
   if (key == "allow-unused-tensors")
     return flag(allowUnusedTensors);
   if (key == "outline-layers")

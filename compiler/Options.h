@@ -51,6 +51,9 @@ struct CompilerOptions {
   std::vector<std::string> dims;        ///< ONNX: "dim_param=size"
   std::vector<std::string> inputShapes; ///< ONNX: "input=d0,d1,..."
   int64_t batch = -1, seq = -1, past = -1; ///< checkpoints (-1: dynamic)
+  /// Checkpoints, GGUF decoders: the generation signature with a cache of
+  /// this many positions (0: the past/present signature).
+  int64_t maxContext = 0;
   /// Checkpoints, GGUF: unused tensors are a warning, not an error.
   bool allowUnusedTensors = false;
 

@@ -217,6 +217,7 @@ private:
   Value softcap(Value x, double cap, llvm::StringRef name);
   std::pair<Value, Value> ropeTables(double theta, llvm::StringRef name,
                                      bool scaled);
+  Value cacheMask(Value positions, int64_t C, int64_t window);
 };
 
 Error ModelBuilder::readConfig() {
@@ -873,6 +874,12 @@ ModelBuilder::Decoder ModelBuilder::beginDecoder(OwningOpRef<ModuleOp> &owned) {
   int64_t T = (ShapedType::isDynamic(d.S) || ShapedType::isDynamic(P))
                   ? ShapedType::kDynamic
                   : d.S + P;
+  if (options.maxContext) {
+    // Generation: a fixed cache of maxContext positions per layer, of which
+    // the first position_ids[b, 0] are filled.
+    P = *options.maxContext;
+    T = ShapedType::isDynamic(d.S) ? ShapedType::kDynamic : d.S + P;
+  }
   auto ids = RankedTensorType::get({d.B, d.S}, i64);
   auto cache = RankedTensorType::get({d.B, cfg.kvHeads, P, cfg.headDim}, f32);
   d.present = RankedTensorType::get({d.B, cfg.kvHeads, T, cfg.headDim}, f32);
@@ -880,8 +887,9 @@ ModelBuilder::Decoder ModelBuilder::beginDecoder(OwningOpRef<ModuleOp> &owned) {
   SmallVector<std::string> argNames = {"input_ids", "position_ids"};
   for (int64_t i = 0; i < cfg.layers; ++i) {
     args.append({cache, cache});
-    argNames.push_back("past_key_values." + std::to_string(i) + ".key");
-    argNames.push_back("past_key_values." + std::to_string(i) + ".value");
+    std::string prefix = options.maxContext ? "cache." : "past_key_values.";
+    argNames.push_back(prefix + std::to_string(i) + ".key");
+    argNames.push_back(prefix + std::to_string(i) + ".value");
   }
   auto module = ModuleOp::create(FileLineColLoc::get(&context, dir, 0, 0));
   owned = OwningOpRef<ModuleOp>(module);
@@ -904,11 +912,12 @@ void ModelBuilder::finishDecoder(Decoder &d, Value logits,
   d.func.setFunctionType(b.getFunctionType(
       d.func.getArgumentTypes(), TypeRange(ValueRange(results))));
   d.func.setResultAttr(0, "hf.name", b.getStringAttr("logits"));
+  std::string prefix = options.maxContext ? "new." : "present.";
   for (int64_t i = 0; i < cfg.layers; ++i) {
     d.func.setResultAttr(1 + 2 * i, "hf.name",
-                         b.getStringAttr("present." + std::to_string(i) + ".key"));
+                         b.getStringAttr(prefix + std::to_string(i) + ".key"));
     d.func.setResultAttr(2 + 2 * i, "hf.name",
-                         b.getStringAttr("present." + std::to_string(i) + ".value"));
+                         b.getStringAttr(prefix + std::to_string(i) + ".value"));
   }
 }
 
@@ -1003,6 +1012,59 @@ std::pair<Value, Value> ModelBuilder::ropeTables(double theta,
   return {c, s};
 }
 
+/// Generation's attention mask over [cache (C positions), new (S)]:
+/// query s (at position pos[b, s]) sees cache slot t < pos[b, 0] and new key
+/// j <= s, within the last `window` positions when window > 0.
+Value ModelBuilder::cacheMask(Value positions, int64_t C, int64_t window) {
+  Location l = b.getUnknownLoc();
+  SmallVector<OpFoldResult> ps = mixedSizes(b, l, positions);
+  int64_t S = typeOf(positions).getDimSize(1);
+  SmallVector<OpFoldResult> sizes = {ps[0], b.getIndexAttr(1), ps[1],
+                                     b.getIndexAttr(C + S)};
+  Value init = tensor::EmptyOp::create(b, l, sizes, b.getI1Type());
+  SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, l, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+             SmallVector<AffineMap>{b.getMultiDimIdentityMap(4)}, iters,
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               Value bi = linalg::IndexOp::create(nb, nl, 0);
+               Value si = linalg::IndexOp::create(nb, nl, 2);
+               Value ti = linalg::IndexOp::create(nb, nl, 3);
+               Value c0 = arith::ConstantIndexOp::create(nb, nl, 0);
+               Value cC = arith::ConstantIndexOp::create(nb, nl, C);
+               auto i64 = nb.getI64Type();
+               Value p0 = tensor::ExtractOp::create(nb, nl, positions,
+                                                    ValueRange{bi, c0});
+               Value ps = tensor::ExtractOp::create(nb, nl, positions,
+                                                    ValueRange{bi, si});
+               Value t = arith::IndexCastOp::create(nb, nl, i64, ti);
+               Value s = arith::IndexCastOp::create(nb, nl, i64, si);
+               Value cc = arith::IndexCastOp::create(nb, nl, i64, cC);
+               // Absolute position of key t: t in the cache, p0 + (t - C)
+               // for the new ones.
+               Value inCache = arith::CmpIOp::create(
+                   nb, nl, arith::CmpIPredicate::slt, t, cc);
+               Value j = arith::SubIOp::create(nb, nl, t, cc);
+               Value keyPos = arith::SelectOp::create(
+                   nb, nl, inCache, t, arith::AddIOp::create(nb, nl, p0, j));
+               Value filled = arith::CmpIOp::create(
+                   nb, nl, arith::CmpIPredicate::slt, t, p0);
+               Value causal = arith::CmpIOp::create(
+                   nb, nl, arith::CmpIPredicate::sle, j, s);
+               Value keep = arith::SelectOp::create(nb, nl, inCache, filled,
+                                                    causal);
+               if (window > 0) {
+                 Value w = arith::ConstantIntOp::create(nb, nl, window, 64);
+                 Value recent = arith::CmpIOp::create(
+                     nb, nl, arith::CmpIPredicate::slt,
+                     arith::SubIOp::create(nb, nl, ps, keyPos), w);
+                 keep = arith::AndIOp::create(nb, nl, keep, recent);
+               }
+               linalg::YieldOp::create(nb, nl, keep);
+             })
+      ->getResult(0);
+}
+
 Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
   Type f32 = b.getF32Type();
   OwningOpRef<ModuleOp> owned;
@@ -1051,6 +1113,17 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
 
   SmallVector<Value> presents;
   int64_t qDim = cfg.heads * cfg.headDim, kvDim = cfg.kvHeads * cfg.headDim;
+  // Generation: the masks over the fixed cache and the new positions.
+  Value fullMask, windowMask;
+  if (options.maxContext && *options.maxContext > cfg.maxPositions)
+    return fail(dir + ": a context of " + std::to_string(*options.maxContext) +
+                " positions exceeds the model's " +
+                std::to_string(cfg.maxPositions));
+  if (options.maxContext) {
+    fullMask = cacheMask(positions, *options.maxContext, 0);
+    if (cfg.slidingWindow > 0)
+      windowMask = cacheMask(positions, *options.maxContext, cfg.slidingWindow);
+  }
   for (int64_t i = 0; i < cfg.layers; ++i) {
     std::string lp = prefix + "layers." + std::to_string(i) + ".";
     bool sliding = cfg.slidingWindow > 0 && cfg.layerSliding[i];
@@ -1102,15 +1175,24 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildDecoder() {
     double scale = cfg.attnScale > 0
                        ? cfg.attnScale
                        : 1.0 / std::sqrt(static_cast<double>(cfg.headDim));
+    bool generation = options.maxContext.has_value();
     auto att = qt::AttentionOp::create(
         b, loc(lp + "self_attn"), attnType, present, present, qh, kh, vh,
-        Value(), entry->getArgument(2 + 2 * i), entry->getArgument(3 + 2 * i),
-        b.getF32FloatAttr(static_cast<float>(scale)), b.getUnitAttr(),
-        sliding ? b.getI64IntegerAttr(cfg.slidingWindow) : IntegerAttr(),
+        generation ? (sliding ? windowMask : fullMask) : Value(),
+        entry->getArgument(2 + 2 * i), entry->getArgument(3 + 2 * i),
+        b.getF32FloatAttr(static_cast<float>(scale)),
+        generation ? UnitAttr() : b.getUnitAttr(),
+        sliding && !generation ? b.getI64IntegerAttr(cfg.slidingWindow)
+                               : IntegerAttr(),
         cfg.attnSoftcap > 0
             ? b.getF32FloatAttr(static_cast<float>(cfg.attnSoftcap))
             : FloatAttr());
-    presents.append({att.getPresentKey(), att.getPresentValue()});
+    // Generation returns only the new keys and values (after the rotary
+    // embedding); the runtime writes them into its cache.
+    if (generation)
+      presents.append({kh, vh});
+    else
+      presents.append({att.getPresentKey(), att.getPresentValue()});
     Expected<Value> o = linear(mergeHeads(att.getOutput()),
                                lp + "self_attn.o_proj", cfg.hidden, qDim);
     if (!o) return o.takeError();

@@ -29,6 +29,13 @@ struct ImportOptions {
   /// Static sizes for the batch, new-token and cached-token dims (dynamic
   /// when unset).
   std::optional<int64_t> batch, sequence, past;
+  /// Generation signature (decoders): instead of past keys and values of
+  /// `past` positions returned grown by the new ones, a fixed cache of
+  /// `maxContext` positions per layer (`cache.N.key` / `.value`, the first
+  /// position_ids[b, 0] of them filled), and only the new keys and values
+  /// returned (`new.N.key` / `.value`, after the rotary embedding) for the
+  /// caller to write into its cache at position_ids[b, 0].
+  std::optional<int64_t> maxContext;
   std::string functionName = "main";
   /// Tensors in the file that the model's builder does not use are an
   /// error (the file is not the model its config or metadata describes);
