@@ -10,6 +10,7 @@
 #include "include/qtc-c/qtc.h"
 
 #include "compiler/Compiler.h"
+#include "compiler/generate/Generator.h"
 #include "compiler/Model.h"
 #include "compiler/Options.h"
 
@@ -33,6 +34,10 @@ struct qtc_compiler_options {
 
 struct qtc_model {
   std::unique_ptr<qtc::Model> model;
+};
+
+struct qtc_generator {
+  std::unique_ptr<qtc::generate::Generator> generator;
 };
 
 namespace {
@@ -67,6 +72,11 @@ Registry &modelRegistry() {
   static Registry r;
   return r;
 }
+Registry &generatorRegistry() {
+  static Registry r;
+  return r;
+}
+
 
 qtc_status_code report(qtc_status **status, qtc_status_code code,
                        const llvm::Twine &message) {
@@ -99,6 +109,24 @@ const qtc::Model *modelOf(const qtc_model *m, const char *function,
     return nullptr;
   }
   return m->model.get();
+}
+
+/// Checks a generator handle.
+qtc::generate::Generator *generatorOf(const qtc_generator *g,
+                                      const char *function,
+                                      qtc_status **status) {
+  if (!g) {
+    report(status, QTC_ERROR_INVALID_ARGUMENT,
+           llvm::Twine(function) + ": generator is NULL");
+    return nullptr;
+  }
+  if (!generatorRegistry().contains(g)) {
+    report(status, QTC_ERROR_INVALID_ARGUMENT,
+           llvm::Twine(function) +
+               ": generator is not a live qtc_generator (already freed?)");
+    return nullptr;
+  }
+  return g->generator.get();
 }
 
 qtc_dtype dtypeOf(llvm::StringRef name) {
@@ -484,3 +512,103 @@ void qtc_model_free(qtc_model *model) {
 }
 
 } // extern "C"
+
+qtc_status_code qtc_generator_create(const char *path,
+                                     const qtc_compiler_options *options,
+                                     int64_t max_context,
+                                     int64_t prefill_chunk,
+                                     qtc_generator **generator,
+                                     qtc_status **status) {
+  if (!generator)
+    return invalid(status,
+                   "qtc_generator_create: generator (the result) is NULL");
+  *generator = nullptr;
+  if (!path)
+    return invalid(status, "qtc_generator_create: path is NULL");
+  if (options && !optionsRegistry().contains(options))
+    return invalid(status, "qtc_generator_create: options is not a live "
+                           "qtc_compiler_options (already destroyed?)");
+  if (max_context < 1 || prefill_chunk < 1)
+    return invalid(status, "qtc_generator_create: max_context and "
+                           "prefill_chunk must be at least 1, got " +
+                               llvm::Twine(max_context) + " and " +
+                               llvm::Twine(prefill_chunk));
+  qtc::CompilerOptions o = options ? options->options : qtc::CompilerOptions();
+  if (llvm::Error e = o.validate())
+    return invalid(status,
+                   "qtc_generator_create: " + llvm::toString(std::move(e)));
+  qtc::generate::GeneratorOptions go;
+  go.maxContext = max_context;
+  go.prefillChunk = prefill_chunk;
+  auto made = qtc::generate::Generator::create(path, o, go, nullptr, nullptr);
+  if (!made)
+    return report(status, QTC_ERROR_COMPILE, llvm::toString(made.takeError()));
+  auto *g = new (std::nothrow) qtc_generator{std::move(*made)};
+  if (!g)
+    return report(status, QTC_ERROR_COMPILE,
+                  "qtc_generator_create: out of memory");
+  generatorRegistry().add(g);
+  *generator = g;
+  return ok(status);
+}
+
+qtc_status_code qtc_generator_append(qtc_generator *generator,
+                                     const int32_t *tokens, int64_t count,
+                                     qtc_status **status) {
+  qtc::generate::Generator *g =
+      generatorOf(generator, "qtc_generator_append", status);
+  if (!g)
+    return QTC_ERROR_INVALID_ARGUMENT;
+  if (!tokens || count < 1)
+    return invalid(status, "qtc_generator_append: tokens is NULL or count < 1");
+  if (llvm::Error e = g->append(llvm::ArrayRef<int32_t>(tokens, count)))
+    return invalid(status,
+                   "qtc_generator_append: " + llvm::toString(std::move(e)));
+  return ok(status);
+}
+
+qtc_status_code qtc_generator_logits(const qtc_generator *generator,
+                                     const float **logits, int64_t *count,
+                                     qtc_status **status) {
+  qtc::generate::Generator *g =
+      generatorOf(generator, "qtc_generator_logits", status);
+  if (!g)
+    return QTC_ERROR_INVALID_ARGUMENT;
+  if (!logits || !count)
+    return invalid(status, "qtc_generator_logits: logits or count is NULL");
+  if (g->lastLogits().empty())
+    return invalid(status, "qtc_generator_logits: no token was appended yet");
+  *logits = g->lastLogits().data();
+  *count = static_cast<int64_t>(g->lastLogits().size());
+  return ok(status);
+}
+
+qtc_status_code qtc_generator_position(const qtc_generator *generator,
+                                       int64_t *position,
+                                       int64_t *max_context,
+                                       qtc_status **status) {
+  qtc::generate::Generator *g =
+      generatorOf(generator, "qtc_generator_position", status);
+  if (!g)
+    return QTC_ERROR_INVALID_ARGUMENT;
+  if (position)
+    *position = g->position();
+  if (max_context)
+    *max_context = g->maxContext();
+  return ok(status);
+}
+
+qtc_status_code qtc_generator_reset(qtc_generator *generator,
+                                    qtc_status **status) {
+  qtc::generate::Generator *g =
+      generatorOf(generator, "qtc_generator_reset", status);
+  if (!g)
+    return QTC_ERROR_INVALID_ARGUMENT;
+  g->reset();
+  return ok(status);
+}
+
+void qtc_generator_free(qtc_generator *generator) {
+  if (generator && generatorRegistry().remove(generator))
+    delete generator;
+}

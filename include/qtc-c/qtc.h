@@ -190,6 +190,51 @@ qtc_status_code qtc_model_set_num_threads(qtc_model *model, int threads,
  * ignored. No run of it may be in progress. */
 void qtc_model_free(qtc_model *model);
 
+/*===--- Generation ------------------------------------------------------===*/
+
+/* A decoder compiled for generating text: a prompt-chunk entry and a
+ * decoding-step entry over a KV cache of `max_context` positions that the
+ * generator owns and updates in place. Token ids in, next-token logits out;
+ * tokenizing and sampling are the caller's (or `qtc generate`'s). Not
+ * thread-safe: one generator per thread. */
+typedef struct qtc_generator qtc_generator;
+
+/* Compiles the decoder at `path` (a GGUF file or a checkpoint folder) with
+ * `options` (may be NULL), a cache of `max_context` positions and prompt
+ * chunks of `prefill_chunk` tokens (1: every token a decoding step). */
+qtc_status_code qtc_generator_create(const char *path,
+                                     const qtc_compiler_options *options,
+                                     int64_t max_context,
+                                     int64_t prefill_chunk,
+                                     qtc_generator **generator,
+                                     qtc_status **status);
+
+/* Runs `count` tokens from the current position (the cache keeps them).
+ * Fails, running nothing, when they would not fit in the context or an id
+ * is outside the vocabulary. */
+qtc_status_code qtc_generator_append(qtc_generator *generator,
+                                     const int32_t *tokens, int64_t count,
+                                     qtc_status **status);
+
+/* The logits of the last token appended (`*count` = the vocabulary size);
+ * valid until the next append or reset. */
+qtc_status_code qtc_generator_logits(const qtc_generator *generator,
+                                     const float **logits, int64_t *count,
+                                     qtc_status **status);
+
+/* The number of cached positions, and the context size. */
+qtc_status_code qtc_generator_position(const qtc_generator *generator,
+                                       int64_t *position,
+                                       int64_t *max_context,
+                                       qtc_status **status);
+
+/* Forgets the cached positions (a new sequence). */
+qtc_status_code qtc_generator_reset(qtc_generator *generator,
+                                    qtc_status **status);
+
+/* Frees a generator; NULL and destroyed handles are ignored. */
+void qtc_generator_free(qtc_generator *generator);
+
 #ifdef __cplusplus
 }
 #endif

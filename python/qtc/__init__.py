@@ -186,6 +186,104 @@ def compile(path, dims=None, **options):  # noqa: A001 (qtc.compile by design)
     return Model._adopt(model.value, os.fspath(path))
 
 
+def _options_handle(options):
+    """A qtc_compiler_options handle with `options` set (the caller
+    destroys it)."""
+    handle = _capi.qtc_compiler_options_create()
+    if not handle:
+        raise MemoryError("qtc_compiler_options_create: out of memory")
+    try:
+        for key, value in options.items():
+            ckey = key.replace("_", "-")
+            for v in _option_values(ckey, value):
+                _call(_capi.qtc_compiler_options_set, handle, ckey.encode(), _encode(v))
+    except BaseException:
+        _capi.qtc_compiler_options_destroy(handle)
+        raise
+    return handle
+
+
+class Generator:
+    """A decoder compiled in this process for generating text (C API
+    qtc_generator): a prompt-chunk entry and a decoding step over a KV cache
+    of `max_context` positions that it owns. Token ids in, the next token's
+    logits out; no recompilation per prompt length or position.
+
+        g = qtc.Generator("model.gguf", max_context=512, quantize=None)
+        g.append([1, 2, 3])          # the prompt
+        next_id = int(g.logits().argmax())
+        g.append([next_id])          # one decoding step
+
+    Keyword options are `qtc compile`'s, as for qtc.compile. Not
+    thread-safe."""
+
+    def __init__(self, path, max_context=2048, prefill_chunk=32, **options):
+        self.path = os.fspath(path)
+        handle = _options_handle(options)
+        g = ctypes.c_void_p()
+        try:
+            _call(_capi.qtc_generator_create, _encode(self.path), handle,
+                  int(max_context), int(prefill_chunk), ctypes.byref(g))
+        finally:
+            _capi.qtc_compiler_options_destroy(handle)
+        self._handle = g.value
+        self._free = _capi.qtc_generator_free
+
+    def _live(self, what):
+        if self._handle is None:
+            raise QTCError(f"qtc: {what}: generator '{self.path}' is closed",
+                           ERROR_INVALID_ARGUMENT)
+        return self._handle
+
+    def append(self, tokens):
+        """Runs `tokens` (ints) from the current position."""
+        ids = np.ascontiguousarray(np.asarray(tokens, dtype=np.int32).reshape(-1))
+        _call(_capi.qtc_generator_append, self._live("append"),
+              ids.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), ids.size)
+
+    def logits(self):
+        """The last appended token's logits (a new float32 array)."""
+        ptr = ctypes.POINTER(ctypes.c_float)()
+        n = ctypes.c_int64()
+        _call(_capi.qtc_generator_logits, self._live("logits"), ctypes.byref(ptr),
+              ctypes.byref(n))
+        return np.ctypeslib.as_array(ptr, shape=(n.value,)).copy()
+
+    @property
+    def position(self):
+        pos, ctx = ctypes.c_int64(), ctypes.c_int64()
+        _call(_capi.qtc_generator_position, self._live("position"), ctypes.byref(pos),
+              ctypes.byref(ctx))
+        return pos.value
+
+    @property
+    def max_context(self):
+        pos, ctx = ctypes.c_int64(), ctypes.c_int64()
+        _call(_capi.qtc_generator_position, self._live("max_context"), ctypes.byref(pos),
+              ctypes.byref(ctx))
+        return ctx.value
+
+    def reset(self):
+        """Forgets the cached positions."""
+        _call(_capi.qtc_generator_reset, self._live("reset"))
+
+    def close(self):
+        if self._handle is not None:
+            self._free(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_handle", None) is not None:
+            self._free(self._handle)
+            self._handle = None
+
+
 def load(path):
     """Loads a shared library that `qtc compile --emit shared` built (with
     --weights external, its side file maps on the first run)."""

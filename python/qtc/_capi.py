@@ -149,3 +149,19 @@ qtc_model_run = _declare(
 qtc_model_set_num_threads = _declare(
     "qtc_model_set_num_threads", _code, _handle, ctypes.c_int, _out_handle)
 qtc_model_free = _declare("qtc_model_free", None, _handle)
+
+qtc_generator_create = _declare(
+    "qtc_generator_create", _code, ctypes.c_char_p, _handle, ctypes.c_int64,
+    ctypes.c_int64, _out_handle, _out_handle)
+qtc_generator_append = _declare(
+    "qtc_generator_append", _code, _handle, ctypes.POINTER(ctypes.c_int32),
+    ctypes.c_int64, _out_handle)
+qtc_generator_logits = _declare(
+    "qtc_generator_logits", _code, _handle,
+    ctypes.POINTER(ctypes.POINTER(ctypes.c_float)), ctypes.POINTER(ctypes.c_int64),
+    _out_handle)
+qtc_generator_position = _declare(
+    "qtc_generator_position", _code, _handle, ctypes.POINTER(ctypes.c_int64),
+    ctypes.POINTER(ctypes.c_int64), _out_handle)
+qtc_generator_reset = _declare("qtc_generator_reset", _code, _handle, _out_handle)
+qtc_generator_free = _declare("qtc_generator_free", None, _handle)

@@ -14,6 +14,7 @@
 #include "compiler/Compiler.h"
 #include "compiler/Model.h"
 #include "compiler/Registration.h"
+#include "tools/qtc/Generate.h"
 #include "quant/Npy.h"
 
 #include "mlir/IR/AsmState.h"
@@ -49,6 +50,13 @@ static cl::OptionCategory quantCategory("quantization (qtc compile)");
 static cl::SubCommand compileCmd("compile",
                                  "Compile an ONNX model, a Hugging Face "
                                  "checkpoint directory or a .mlir file");
+static cl::SubCommand generateCmd(
+    "generate", "Generate text from a GGUF file: the prompt's continuation "
+                "streamed as it is produced, then the tokens/s");
+static cl::SubCommand evalCmd(
+    "eval", "Compare a candidate model's outputs (say, quantized) with a "
+            "reference's (say, fp32) on the same inputs, or a GGUF model's "
+            "perplexity on a text (--perplexity)");
 static cl::opt<std::string> model(cl::Positional,
                                   cl::desc("<model.onnx | checkpoint dir | model.mlir>"),
                                   cl::Required, cl::sub(compileCmd), cl::cat(qtcCategory));
@@ -91,26 +99,39 @@ static cl::opt<bool> quiet("quiet", cl::desc("Do not print progress"),
 /// compile's options from the compiler's table: one flag per key.
 static std::vector<std::unique_ptr<cl::Option>> compileOptions;
 static void registerCompileOptions() {
+  // generate and eval --perplexity compile too, with the same options but
+  // the shapes (theirs), the output's and the search seed (generate's
+  // --seed samples).
+  static const llvm::StringLiteral compileOnly[] = {
+      "dim", "input-shape", "batch", "seq", "past", "name", "weights", "seed"};
   for (const qtc::OptionInfo &o : qtc::compilerOptionTable()) {
     cl::OptionCategory &cat =
         o.group == qtc::OptionGroup::Quantization ? quantCategory : qtcCategory;
+    std::unique_ptr<cl::Option> opt;
     switch (o.kind) {
     case qtc::OptionKind::Flag:
-      compileOptions.push_back(std::make_unique<cl::opt<bool>>(
-          llvm::StringRef(o.key), cl::desc(o.help), cl::sub(compileCmd),
-          cl::cat(cat)));
+      opt = std::make_unique<cl::opt<bool>>(llvm::StringRef(o.key),
+                                            cl::desc(o.help),
+                                            cl::sub(compileCmd), cl::cat(cat));
       break;
     case qtc::OptionKind::Value:
-      compileOptions.push_back(std::make_unique<cl::opt<std::string>>(
+      opt = std::make_unique<cl::opt<std::string>>(
           llvm::StringRef(o.key), cl::desc(o.help), cl::value_desc(o.valueName),
-          cl::sub(compileCmd), cl::cat(cat)));
+          cl::sub(compileCmd), cl::cat(cat));
       break;
     case qtc::OptionKind::List:
-      compileOptions.push_back(std::make_unique<cl::list<std::string>>(
+      opt = std::make_unique<cl::list<std::string>>(
           llvm::StringRef(o.key), cl::desc(o.help), cl::value_desc(o.valueName),
-          cl::sub(compileCmd), cl::cat(cat)));
+          cl::sub(compileCmd), cl::cat(cat));
       break;
     }
+    if (!llvm::is_contained(compileOnly, llvm::StringRef(o.key))) {
+      opt->removeArgument();
+      opt->addSubCommand(generateCmd);
+      opt->addSubCommand(evalCmd);
+      opt->addArgument();
+    }
+    compileOptions.push_back(std::move(opt));
   }
 }
 
@@ -140,12 +161,58 @@ static llvm::Error collectCompileOptions(qtc::CompilerOptions &options) {
   return llvm::Error::success();
 }
 
+static cl::opt<std::string> genModel(cl::Positional, cl::desc("<model.gguf>"),
+                                     cl::Required, cl::sub(generateCmd),
+                                     cl::cat(qtcCategory));
+static cl::opt<std::string> genPrompt("prompt", cl::desc("The text to continue"),
+                                      cl::value_desc("TEXT"), cl::Required,
+                                      cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<int64_t> genTokens("n", cl::desc("Tokens to generate at most (default 128)"),
+                                  cl::init(128), cl::sub(generateCmd),
+                                  cl::cat(qtcCategory));
+static cl::opt<double> genTemperature(
+    "temperature", cl::desc("Sampling temperature; 0 picks the most likely "
+                            "token (default 0: greedy)"),
+    cl::init(0.0), cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<int64_t> genTopK("top-k", cl::desc("Sample among the K most likely tokens (0: all)"),
+                                cl::init(0), cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<double> genTopP("top-p", cl::desc("Sample among the most likely tokens whose probabilities reach P (default 1: all)"),
+                               cl::init(1.0), cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<double> genMinP("min-p", cl::desc("Drop tokens less likely than P times the most likely one (default 0)"),
+                               cl::init(0.0), cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<double> genRepeat("repeat-penalty",
+                                 cl::desc("Penalize tokens of the last 64 (default 1: off)"),
+                                 cl::init(1.0), cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<uint64_t> genSeed("seed", cl::desc("Sampling seed (default 0); the same seed gives the same text"),
+                                 cl::init(0), cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<bool> genChat("chat", cl::desc("Wrap the prompt in the model's chat template (ChatML, Llama 3, Gemma, Phi-3, [INST])"),
+                             cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<bool> genEcho("echo", cl::desc("Print the prompt before its continuation"),
+                             cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::list<std::string> genStop("stop", cl::desc("Stop when the text ends with this (repeatable)"),
+                                     cl::value_desc("TEXT"), cl::sub(generateCmd),
+                                     cl::cat(qtcCategory));
+static cl::opt<int64_t> genChunk("prefill-chunk",
+                                 cl::desc("Prompt tokens per call (a second compiled entry; default 32)"),
+                                 cl::init(32), cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<bool> genVerbose("verbose", cl::desc("Print the compiler's progress"),
+                                cl::sub(generateCmd), cl::cat(qtcCategory));
+
 static cl::SubCommand runCmd("run", "Run a shared library built by qtc compile");
-static cl::SubCommand evalCmd(
-    "eval", "Compare a candidate model's outputs (say, quantized) with a "
-            "reference's (say, fp32) on the same inputs");
-static cl::list<std::string> evalModels(cl::Positional, cl::desc("<reference.so> <candidate.so>"),
+static cl::list<std::string> evalModels(cl::Positional, cl::desc("<reference.so> <candidate.so> | <model.gguf> --perplexity FILE.txt"),
                                         cl::OneOrMore, cl::sub(evalCmd), cl::cat(qtcCategory));
+static cl::opt<std::string> evalPerplexity(
+    "perplexity",
+    cl::desc("Perplexity of a GGUF model on a text file, as llama-perplexity "
+             "measures it (non-overlapping windows of --context tokens, each "
+             "scored on its second half), and the plain cross-entropy"),
+    cl::value_desc("FILE.txt"), cl::sub(evalCmd), cl::cat(qtcCategory));
+static cl::opt<int64_t> evalContext("context",
+                                    cl::desc("--perplexity: tokens per window (default 512)"),
+                                    cl::init(512), cl::sub(evalCmd), cl::cat(qtcCategory));
+static cl::opt<int64_t> evalChunks("chunks",
+                                   cl::desc("--perplexity: windows to score at most (default: all)"),
+                                   cl::init(0), cl::sub(evalCmd), cl::cat(qtcCategory));
 static cl::opt<std::string> evalJSON("json", cl::desc("Also write the figures as JSON"),
                                      cl::value_desc("FILE.json"), cl::sub(evalCmd),
                                      cl::cat(qtcCategory));
@@ -181,7 +248,8 @@ static cl::opt<unsigned> threadsFlag(
     "threads",
     cl::desc("Threads of the model's parallel loops (default: "
              "QTC_NUM_THREADS, else every online processor)"),
-    cl::init(0), cl::sub(runCmd), cl::sub(evalCmd), cl::cat(qtcCategory));
+    cl::init(0), cl::sub(runCmd), cl::sub(evalCmd), cl::sub(generateCmd),
+    cl::cat(qtcCategory));
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "qtc") << message << "\n";
@@ -636,7 +704,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(qtcCategory);
   cl::HideUnrelatedOptions({&qtcCategory, &quantCategory}, compileCmd);
   cl::HideUnrelatedOptions(qtcCategory, runCmd);
-  cl::HideUnrelatedOptions(qtcCategory, evalCmd);
+  cl::HideUnrelatedOptions({&qtcCategory, &quantCategory}, generateCmd);
+  cl::HideUnrelatedOptions({&qtcCategory, &quantCategory}, evalCmd);
   cl::ParseCommandLineOptions(
       argc, argv,
       "qtc: compiler for quantized transformer models\n\n"
@@ -652,6 +721,8 @@ int main(int argc, char **argv) {
       "  qtc compile path/to/hf-checkpoint --batch 4 --seq 16 --weight-bits "
       "avg:3 --calibration calib.npz --emit shared -o model-mixed.so\n"
       "  qtc eval model.so model-w4.so --inputs inputs.npz\n"
+      "  qtc generate model.gguf --prompt \"The capital of France is\" -n 32\n"
+      "  qtc eval model.gguf --perplexity text.txt --context 512\n"
       "  qtc compile model.mlir --compile-to=llvm --strict-fp\n"
       "  qtc compile model.onnx --print-pipeline\n\n"
       "qtc compile also takes MLIR's pass manager options, as mlir-opt does: "
@@ -661,7 +732,46 @@ int main(int argc, char **argv) {
     return compile();
   if (runCmd)
     return runArtifact();
+  if (generateCmd) {
+    qtc::CompilerOptions options;
+    if (llvm::Error e = collectCompileOptions(options))
+      return fail(llvm::toString(std::move(e)));
+    if (llvm::Error e = options.validate())
+      return fail(llvm::toString(std::move(e)));
+    qtc::tools::GenerateRequest r;
+    r.model = genModel;
+    r.prompt = genPrompt;
+    r.maxTokens = genTokens;
+    r.sampling.temperature = genTemperature;
+    r.sampling.topK = genTopK;
+    r.sampling.topP = genTopP;
+    r.sampling.minP = genMinP;
+    r.sampling.repeatPenalty = genRepeat;
+    r.sampling.seed = genSeed;
+    r.chat = genChat;
+    r.echo = genEcho;
+    r.verbose = genVerbose;
+    r.stop.assign(genStop.begin(), genStop.end());
+    r.threads = threadsFlag;
+    r.prefillChunk = genChunk;
+    return qtc::tools::generate(r, options);
+  }
+  if (evalCmd && !evalPerplexity.empty()) {
+    if (evalModels.size() != 1)
+      return fail("--perplexity takes one model (a GGUF file)");
+    qtc::CompilerOptions options;
+    if (llvm::Error e = collectCompileOptions(options))
+      return fail(llvm::toString(std::move(e)));
+    qtc::tools::PerplexityRequest r;
+    r.model = evalModels[0];
+    r.textFile = evalPerplexity;
+    r.context = evalContext;
+    r.maxChunks = evalChunks;
+    r.threads = threadsFlag;
+    return qtc::tools::perplexity(r, options);
+  }
   if (evalCmd)
     return evalArtifacts();
-  return fail("expected a command: compile, run or eval (see qtc --help)");
+  return fail("expected a command: compile, generate, run or eval (see qtc "
+              "--help)");
 }

