@@ -366,7 +366,7 @@ int main(int argc, char **argv) {
     expectError(qtc_model_output_shape(model, 0, dims, &rank, &s), &s,
                 QTC_ERROR_INVALID_ARGUMENT, "dims holds 1", "dims too small");
   }
-  expectError(qtc_compiler_options_set(options, "quantize", "w5", &s), &s,
+  expectError(qtc_compiler_options_set(options, "quantize", "w7", &s), &s,
               QTC_ERROR_INVALID_ARGUMENT, "--quantize expects", "bad option value");
   expectError(qtc_compiler_options_set(options, "no-such-option", "1", &s), &s,
               QTC_ERROR_INVALID_ARGUMENT, "unknown compiler option 'no-such-option'",

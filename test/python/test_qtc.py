@@ -363,8 +363,8 @@ def t_errors():
     gpt2 = os.path.join(fixtures, "gpt2_tiny.onnx")
     expect_error("unknown option key", lambda: qtc.compile(gpt2, no_such_option=1),
                  "no-such-option", code=qtc.ERROR_INVALID_ARGUMENT)
-    expect_error("bad value quantize='w5'", lambda: qtc.compile(gpt2, quantize="w5"),
-                 "quantize", "w5", code=qtc.ERROR_INVALID_ARGUMENT)
+    expect_error("bad value quantize='w7'", lambda: qtc.compile(gpt2, quantize="w7"),
+                 "quantize", "w7", code=qtc.ERROR_INVALID_ARGUMENT)
     expect_error("bad flag value asym='maybe'", lambda: qtc.compile(gpt2, asym="maybe"),
                  "asym", "maybe", code=qtc.ERROR_INVALID_ARGUMENT)
     expect_error("bad dim", lambda: qtc.compile(gpt2, dims={"batch": "x"}), "batch")

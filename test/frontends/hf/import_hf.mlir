@@ -108,7 +108,7 @@
 // RUN: rm -rf %t && mkdir -p %t && cp %S/models/llama/model.safetensors %t/
 // RUN: python3 -c "import json,sys; c=json.load(open(sys.argv[1])); c['model_type']='falcon'; json.dump(c, open(sys.argv[2],'w'))" %S/models/llama/config.json %t/config.json
 // RUN: not qtc-translate --import-hf %t 2>&1 | FileCheck %s --check-prefix=TYPE
-// TYPE: qtc-translate: error: {{.*}}/config.json: model_type 'falcon' is not supported (llama, mistral, qwen2, gpt2, bert)
+// TYPE: qtc-translate: error: {{.*}}/config.json: model_type 'falcon' is not supported (llama, mistral, qwen2, qwen3, gemma2, gemma3_text, phi3, gpt2, bert)
 // RUN: rm %t/config.json
 // RUN: not qtc-translate --import-hf %t 2>&1 | FileCheck %s --check-prefix=NOCONFIG
 // NOCONFIG: qtc-translate: error: {{.*}}: no config.json
