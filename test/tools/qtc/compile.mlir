@@ -26,7 +26,7 @@
 // ERR: qtc: importing {{.*}}missing.onnx ... failed
 // ERR-NEXT: qtc: error: {{.*}}missing.onnx: cannot open: {{[Nn]}}o such file or directory
 // RUN: not qtc 2>&1 | FileCheck %s --check-prefix=NOCMD
-// NOCMD: qtc: error: expected a command: compile, run or eval (see qtc --help)
+// NOCMD: qtc: error: expected a command: compile, generate, run or eval (see qtc --help)
 
 // Every quantized fixture (QDQ, MatMulNBits, MatMulBnb4 NF4, onnxruntime-genai, GPTQ, AWQ)
 // compiles with all of its dequantization fused into matmuls.
