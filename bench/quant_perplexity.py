@@ -717,7 +717,7 @@ def main():
     src_bits = gguf_bits(args.gguf)
     f32_bits = gguf_bits(f32)
     rows = []
-    state = {"ref": None}  # qtc's fp32 log-probs per window, computed when first needed
+    state = {"ref": None, "hits": 0, "rows": 0}  # ref: qtc's fp32 log-probs per window, when first needed
     cache_dir = os.path.join(work, "results")
     os.makedirs(cache_dir, exist_ok=True)
     import hashlib
@@ -740,7 +740,9 @@ def main():
         key = json.dumps([label, engine, args.ctx, n_wins or len(wins), tok_hash, args.degrid, "fp32" in groups,
                           qtc_stamp if engine == "qtc" else llama_cpp.__version__])
         path = os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest()[:16] + ".npz")
+        state["rows"] += 1
         if os.path.exists(path) and not args.no_cache:
+            state["hits"] += 1
             z = np.load(path)
             kld = z["kld"] if z["kld"].size else None
             top1 = z["top1"] if z["top1"].size else None
@@ -844,7 +846,9 @@ def main():
              f"{len(tokens)} tokens by the GGUF's tokenizer through llama.cpp, no BOS); "
              f"{wins.shape[0]} non-overlapping windows of W = {args.ctx} tokens, the second half of "
              f"each scored ({per_window} per window, {n_scored} in all); ppl = exp(mean NLL). "
-             f"Work folder {work}. Run time {time.time() - t_start:.0f} s.", ""]
+             f"Work folder {work}. Run time {time.time() - t_start:.0f} s"
+             + (f" ({state['hits']} of {state['rows']} results from {cache_dir}, each with the "
+                f"timing of the run that made it)" if state["hits"] else "") + ".", ""]
     lines += report
     if sanity:
         lines += [f"fp32 sanity, first {len(sw)} windows, against qtc on the fp32 checkpoint:", "",
