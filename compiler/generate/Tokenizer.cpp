@@ -33,6 +33,10 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Allocator.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/StringSaver.h"
 
 #include <algorithm>
@@ -603,6 +607,48 @@ struct Tokenizer::Impl {
   Split split = Split::GPT2;
   bool cleanSpaces = false, ignoreMerges = false, addSpacePrefix = false;
 
+  // Read from a Hugging Face tokenizer.json (fromHF); see "Hugging Face
+  // tokenizer.json" below.
+  bool hf = false;
+  struct HFStep {
+    enum Kind {
+      // normalizer
+      Prepend, Replace,
+      // pre-tokenizer
+      Regex, Digits, ByteLevel, Metaspace,
+      // decoder (and Replace, ByteLevel, Metaspace)
+      ByteFallback, Fuse, Strip,
+    } kind;
+    std::string a, b;    // Prepend: a; Replace: a -> b; Metaspace: a
+    Split split = Split::GPT2; // Regex
+    bool flag = false; // Digits: individual; ByteLevel: add_prefix_space,
+                       // Metaspace: split
+    bool useRegex = false; // ByteLevel
+    int scheme = 0;        // Metaspace: 0 always, 1 first, 2 never
+    int start = 0, stop = 0; // Strip
+  };
+  std::vector<HFStep> normalizer, preTokenizer, decoder;
+  bool byteFallback = false, fuseUnk = false;
+  int32_t hfUnk = -1;
+  /// Post-processor: the ids before and after the text.
+  std::vector<int32_t> prefix, suffix;
+  struct Added {
+    int32_t id;
+    StringRef content;
+    bool special, lstrip, rstrip;
+  };
+  /// Added tokens, and the index in `added` of each id (-1: none).
+  std::vector<Added> added;
+  std::vector<bool> addedNormalized;
+  std::vector<int32_t> addedIndex;
+  bool hasDecoder = false;
+
+  std::vector<Fragment> splitAdded(StringRef text, bool parseSpecial) const;
+  void encodeHF(StringRef text, size_t begin, size_t end,
+                std::vector<int32_t> &out) const;
+  std::string decodeHF(ArrayRef<int32_t> ids, ArrayRef<StringRef> texts,
+                       bool renderSpecial) const;
+
   int32_t find(StringRef text) const {
     auto it = ids.find(text);
     return it == ids.end() ? -1 : it->second;
@@ -634,6 +680,9 @@ StringRef Tokenizer::tokenText(int32_t id) const {
 }
 
 std::optional<int32_t> Tokenizer::tokenId(StringRef text) const {
+  for (const Impl::Added &a : impl_->added)
+    if (a.content == text)
+      return a.id;
   int32_t id = impl_->find(text);
   if (id < 0)
     return std::nullopt;
@@ -643,6 +692,8 @@ std::optional<int32_t> Tokenizer::tokenId(StringRef text) const {
 bool Tokenizer::isEOG(int32_t id) const {
   return std::binary_search(eog_.begin(), eog_.end(), id);
 }
+
+bool Tokenizer::isHuggingFace() const { return impl_->hf; }
 
 bool Tokenizer::isControl(int32_t id) const {
   return id >= 0 && id < vocabSize() && (impl_->attrs[id] & kAttrControl);
@@ -1122,6 +1173,21 @@ Tokenizer::encode(StringRef text, bool addSpecial, bool parseSpecial) const {
           llvm::formatv("invalid UTF-8 at byte {0} of the text", bad));
   }
 
+  if (impl.hf) {
+    std::vector<int32_t> out;
+    if (addSpecial)
+      out = impl.prefix;
+    for (const Fragment &f : impl.splitAdded(text, parseSpecial)) {
+      if (f.token >= 0)
+        out.push_back(f.token);
+      else
+        impl.encodeHF(text, f.begin, f.end, out);
+    }
+    if (addSpecial)
+      out.insert(out.end(), impl.suffix.begin(), impl.suffix.end());
+    return out;
+  }
+
   std::vector<int32_t> out;
   if (addSpecial && addBos_) {
     if (bos_ < 0)
@@ -1163,6 +1229,8 @@ Tokenizer::encode(StringRef text, bool addSpecial, bool parseSpecial) const {
 std::string Tokenizer::tokenPiece(int32_t id, bool renderSpecial) const {
   if (id < 0 || id >= vocabSize())
     return {};
+  if (impl_->hf)
+    return impl_->decodeHF(id, texts_, renderSpecial);
   uint16_t attr = impl_->attrs[id];
   StringRef text = texts_[id];
   if (attr & (kAttrUnknown | kAttrControl))
@@ -1195,6 +1263,8 @@ std::string Tokenizer::tokenPiece(int32_t id, bool renderSpecial) const {
 }
 
 std::string Tokenizer::decode(ArrayRef<int32_t> ids, bool renderSpecial) const {
+  if (impl_->hf)
+    return impl_->decodeHF(ids, texts_, renderSpecial);
   std::string text;
   bool stripSpace = impl_->addSpacePrefix;
   for (int32_t id : ids) {
@@ -1251,6 +1321,1296 @@ std::string Tokenizer::decode(ArrayRef<int32_t> ids, bool renderSpecial) const {
     c.push_back(x);
   }
   return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Hugging Face tokenizer.json
+//
+// What the `tokenizers` library does with a tokenizer.json, for the
+// components decoder models' files use:
+//
+//  1. Added tokens are found in the text, leftmost first and the longest
+//     there, in two passes: those with "normalized": false on the raw text,
+//     then the others (only allowed without a normalizer, where the text
+//     stays as it is). lstrip / rstrip tokens take the whitespace beside
+//     them. Without parseSpecial, "special" ones are not looked for.
+//  2. Each fragment between them is normalized (Prepend, Replace), split by
+//     the pre-tokenizers in order (Split with a known expression, Digits,
+//     ByteLevel, Metaspace), and each piece goes through BPE: the symbols
+//     of the piece merged by the ranks of "merges", the piece itself when
+//     ignore_merges and it is in the vocabulary; a character no token
+//     covers becomes its <0xNN> tokens (byte_fallback) or unk_token.
+//  3. addSpecial: the post-processor's tokens around the text.
+//
+// Decoding: the tokens' texts (special added tokens' only with
+// renderSpecial), added tokens' included, go through the decoders in order
+// (ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip).
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+using llvm::json::Array;
+using llvm::json::Object;
+using JValue = llvm::json::Value;
+
+// The pre-tokenizer expressions of the published tokenizer.json files, as
+// written there, and the splitters above that compute them.
+const struct {
+  const char *regex;
+  Split split;
+} kHFRegexes[] = {
+    // GPT-2 (and ByteLevel's use_regex)
+    {R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)",
+     Split::GPT2},
+    // Llama 3
+    {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+     Split::Llama3},
+    // Qwen 2
+    {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+     Split::Qwen2},
+};
+
+const char *jsonKind(const JValue &v) {
+  switch (v.kind()) {
+  case JValue::Null:
+    return "null";
+  case JValue::Boolean:
+    return "a bool";
+  case JValue::Number:
+    return "a number";
+  case JValue::String:
+    return "a string";
+  case JValue::Array:
+    return "an array";
+  case JValue::Object:
+    return "an object";
+  }
+  return "?";
+}
+
+/// Typed reads from a parsed JSON file; errors name the file and the JSON
+/// path ("model.merges[3]").
+struct JSONFile {
+  std::string name;
+  JValue root = nullptr;
+
+  llvm::Error fail(const std::string &at, const llvm::Twine &what) const {
+    return makeError(name + ": " + (at.empty() ? "" : at + ": ") + what);
+  }
+  llvm::Error wrong(const std::string &at, const JValue &v,
+                    StringRef want) const {
+    return fail(at, "expected " + want + ", got " + jsonKind(v));
+  }
+  static std::string join(const std::string &at, StringRef key) {
+    return at.empty() ? key.str() : at + "." + key.str();
+  }
+  static std::string index(const std::string &at, size_t i) {
+    return at + "[" + std::to_string(i) + "]";
+  }
+
+  llvm::Error object(const JValue &v, const std::string &at,
+                     const Object *&out) const {
+    out = v.getAsObject();
+    return out ? llvm::Error::success() : wrong(at, v, "an object");
+  }
+  llvm::Error array(const JValue &v, const std::string &at,
+                    const Array *&out) const {
+    out = v.getAsArray();
+    return out ? llvm::Error::success() : wrong(at, v, "an array");
+  }
+  /// o[key] as a string: `def` when missing or null (an error when there is
+  /// no default).
+  llvm::Error str(const Object &o, const std::string &at, StringRef key,
+                  std::string &out,
+                  std::optional<StringRef> def = std::nullopt) const {
+    const JValue *v = o.get(key);
+    if (!v || v->kind() == JValue::Null) {
+      if (!def)
+        return fail(join(at, key), "missing");
+      out = def->str();
+      return llvm::Error::success();
+    }
+    std::optional<StringRef> s = v->getAsString();
+    if (!s)
+      return wrong(join(at, key), *v, "a string");
+    out = s->str();
+    return llvm::Error::success();
+  }
+  llvm::Error boolean(const Object &o, const std::string &at, StringRef key,
+                      bool &out, std::optional<bool> def) const {
+    const JValue *v = o.get(key);
+    if (!v || v->kind() == JValue::Null) {
+      if (!def)
+        return fail(join(at, key), "missing");
+      out = *def;
+      return llvm::Error::success();
+    }
+    std::optional<bool> b = v->getAsBoolean();
+    if (!b)
+      return wrong(join(at, key), *v, "a bool");
+    out = *b;
+    return llvm::Error::success();
+  }
+  llvm::Error integer(const JValue &v, const std::string &at, int64_t lo,
+                      int64_t hi, int64_t &out) const {
+    std::optional<int64_t> i = v.getAsInteger();
+    if (!i)
+      return wrong(at, v, "an integer");
+    if (*i < lo || *i > hi)
+      return fail(at, llvm::formatv("{0} is out of range [{1}, {2}]", *i, lo,
+                                    hi));
+    out = *i;
+    return llvm::Error::success();
+  }
+  /// The "type" of a component object.
+  llvm::Error type(const Object &o, const std::string &at,
+                   std::string &out) const {
+    return str(o, at, "type", out);
+  }
+};
+
+/// Reads `path` as JSON; `required` false: a missing file is no error and
+/// leaves `file.root` null.
+llvm::Error readJSON(StringRef path, JSONFile &file, bool required) {
+  file.name = path.str();
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buf) {
+    if (!required && buf.getError() == std::errc::no_such_file_or_directory)
+      return llvm::Error::success();
+    return makeError(path + ": cannot read: " + buf.getError().message());
+  }
+  Expected<JValue> v = llvm::json::parse((*buf)->getBuffer());
+  if (!v)
+    return makeError(path + ": not valid JSON: " +
+                     llvm::toString(v.takeError()));
+  file.root = std::move(*v);
+  if (!file.root.getAsObject())
+    return file.wrong("", file.root, "an object at the top");
+  return llvm::Error::success();
+}
+
+/// Whether `text` is a byte token, "<0xNN>".
+bool isByteToken(StringRef text) {
+  return text.size() == 6 && text.starts_with("<0x") && text.ends_with(">") &&
+         llvm::isHexDigit(text[3]) && llvm::isHexDigit(text[4]);
+}
+
+/// Code points of a well-formed UTF-8 string with their classes and byte
+/// offsets (one more offset at the end).
+void toCodepoints(StringRef s, CodepointText &t, std::vector<size_t> &offsets) {
+  t.cps.clear();
+  t.info.clear();
+  offsets.clear();
+  size_t bad = 0;
+  decodeUTF8(s, t.cps, bad);
+  size_t off = 0;
+  for (uint32_t cp : t.cps) {
+    t.info.push_back(charInfo(cp));
+    offsets.push_back(off);
+    off += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  }
+  offsets.push_back(off);
+}
+
+/// Whether the code point ending at byte `end` of `text` (starting at
+/// `begin` or later) is whitespace; its start in `start`.
+bool whitespaceBefore(StringRef text, size_t begin, size_t end,
+                      size_t &start) {
+  if (end <= begin)
+    return false;
+  size_t i = end - 1;
+  while (i > begin && (static_cast<uint8_t>(text[i]) & 0xC0) == 0x80)
+    --i;
+  std::vector<uint32_t> cps;
+  size_t bad = 0;
+  if (!decodeUTF8(text.slice(i, end), cps, bad) || cps.size() != 1)
+    return false;
+  start = i;
+  return charInfo(cps[0]).space;
+}
+
+/// Whether the code point at byte `at` of `text` is whitespace; its end in
+/// `next`.
+bool whitespaceAt(StringRef text, size_t at, size_t &next) {
+  if (at >= text.size())
+    return false;
+  size_t len = utf8LengthFromLead(static_cast<uint8_t>(text[at]));
+  std::vector<uint32_t> cps;
+  size_t bad = 0;
+  if (len == 0 || at + len > text.size() ||
+      !decodeUTF8(text.substr(at, len), cps, bad) || cps.size() != 1)
+    return false;
+  next = at + len;
+  return charInfo(cps[0]).space;
+}
+
+} // namespace
+
+std::vector<Fragment> Tokenizer::Impl::splitAdded(StringRef text,
+                                                  bool parseSpecial) const {
+  std::vector<Fragment> frags;
+  if (!text.empty())
+    frags.push_back({-1, 0, text.size()});
+  // Two passes: "normalized": false tokens, then the others.
+  for (bool normalizedPass : {false, true}) {
+    // Candidates by first byte, longest first.
+    std::vector<const Added *> byFirst[256];
+    bool any = false;
+    for (const Added &a : added) {
+      if (a.content.empty() || (a.special && !parseSpecial))
+        continue;
+      if (addedNormalized[&a - added.data()] != normalizedPass)
+        continue;
+      byFirst[static_cast<uint8_t>(a.content[0])].push_back(&a);
+      any = true;
+    }
+    if (!any)
+      continue;
+    for (auto &list : byFirst)
+      llvm::stable_sort(list, [](const Added *x, const Added *y) {
+        return x->content.size() > y->content.size();
+      });
+    std::vector<Fragment> next;
+    for (const Fragment &f : frags) {
+      if (f.token >= 0) {
+        next.push_back(f);
+        continue;
+      }
+      size_t pos = f.begin;
+      size_t i = f.begin;
+      while (i < f.end) {
+        const Added *match = nullptr;
+        for (const Added *a : byFirst[static_cast<uint8_t>(text[i])])
+          if (a->content.size() <= f.end - i &&
+              text.substr(i, a->content.size()) == a->content) {
+            match = a;
+            break;
+          }
+        if (!match) {
+          ++i;
+          continue;
+        }
+        size_t left = i, right = i + match->content.size(), at;
+        if (match->lstrip)
+          while (whitespaceBefore(text, pos, left, at))
+            left = at;
+        if (match->rstrip)
+          while (right < f.end && whitespaceAt(text, right, at) && at <= f.end)
+            right = at;
+        if (left > pos)
+          next.push_back({-1, pos, left});
+        next.push_back({match->id, 0, 0});
+        pos = i = right;
+      }
+      if (pos < f.end)
+        next.push_back({-1, pos, f.end});
+    }
+    frags = std::move(next);
+  }
+  return frags;
+}
+
+void Tokenizer::Impl::encodeHF(StringRef text, size_t begin, size_t end,
+                               std::vector<int32_t> &out) const {
+  std::string s = text.slice(begin, end).str();
+  for (const HFStep &n : normalizer) {
+    if (n.kind == HFStep::Prepend) {
+      if (!s.empty())
+        s = n.a + s;
+    } else {
+      s = replaceAll(s, n.a, n.b);
+    }
+  }
+  if (s.empty())
+    return;
+
+  std::vector<std::string> pieces{std::move(s)};
+  CodepointText cpt;
+  std::vector<size_t> offsets;
+  for (const HFStep &p : preTokenizer) {
+    std::vector<std::string> next;
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      std::string piece = std::move(pieces[k]);
+      auto splitBy = [&](const std::string &in, auto fn) {
+        toCodepoints(in, cpt, offsets);
+        Ranges r;
+        if (!cpt.cps.empty())
+          r.emplace_back(0, cpt.cps.size());
+        r = fn(r);
+        std::vector<std::string> parts;
+        for (auto [b, e] : r)
+          parts.push_back(in.substr(offsets[b], offsets[e] - offsets[b]));
+        return parts;
+      };
+      auto regexSplit = [&](Split split) {
+        return [&, split](const Ranges &r) {
+          return refine(r, [&](size_t b, size_t e, Ranges &o) {
+            if (split == Split::GPT2)
+              splitGPT2(cpt, b, e, o);
+            else
+              splitLlama3(cpt, b, e, split == Split::Llama3 ? 3 : 1, o);
+          });
+        };
+      };
+      switch (p.kind) {
+      case HFStep::Regex:
+        for (std::string &x : splitBy(piece, regexSplit(p.split)))
+          next.push_back(std::move(x));
+        break;
+      case HFStep::Digits:
+        for (std::string &x : splitBy(piece, [&](const Ranges &r) {
+               return splitAround(r, /*runs=*/!p.flag, [&](size_t i) {
+                 return cpt.info[i].isNumber();
+               });
+             }))
+          next.push_back(std::move(x));
+        break;
+      case HFStep::ByteLevel: {
+        if (p.flag && !StringRef(piece).starts_with(" "))
+          piece = " " + piece;
+        std::vector<std::string> parts;
+        if (p.useRegex)
+          parts = splitBy(piece, regexSplit(Split::GPT2));
+        else
+          parts.push_back(piece);
+        for (const std::string &x : parts) {
+          std::string mapped;
+          for (char c : x)
+            appendUTF8(mapped, byteToCodepoint(static_cast<uint8_t>(c)));
+          next.push_back(std::move(mapped));
+        }
+        break;
+      }
+      case HFStep::Metaspace: {
+        piece = replaceAll(piece, " ", p.a);
+        bool first = begin == 0 && k == 0;
+        if ((p.scheme == 0 || (p.scheme == 1 && first)) &&
+            !StringRef(piece).starts_with(p.a))
+          piece = p.a + piece;
+        if (!p.flag) {
+          next.push_back(std::move(piece));
+          break;
+        }
+        // Cut before every replacement character.
+        StringRef rest = piece;
+        while (!rest.empty()) {
+          size_t at = rest.find(p.a, 1);
+          if (at == StringRef::npos)
+            at = rest.size();
+          next.push_back(rest.take_front(at).str());
+          rest = rest.drop_front(at);
+        }
+        break;
+      }
+      default:
+        next.push_back(std::move(piece));
+      }
+    }
+    pieces = std::move(next);
+  }
+
+  for (const std::string &piece : pieces) {
+    if (piece.empty())
+      continue;
+    if (ignoreMerges) {
+      if (int32_t id = find(piece); id >= 0) {
+        out.push_back(id);
+        continue;
+      }
+    }
+    std::vector<Symbol> syms = charSymbols(piece);
+    mergeSymbols<int32_t>(
+        piece, syms,
+        [&](StringRef l, StringRef r) -> std::optional<int32_t> {
+          auto it = ranks.find({l, r});
+          if (it == ranks.end())
+            return std::nullopt;
+          return it->second;
+        },
+        [](int32_t x, int32_t y) { return x < y; });
+    bool lastUnk = false;
+    for (int32_t i = syms.empty() ? -1 : 0; i >= 0; i = syms[i].next) {
+      StringRef sym = StringRef(piece).substr(syms[i].begin, syms[i].len);
+      if (int32_t id = find(sym); id >= 0) {
+        out.push_back(id);
+        lastUnk = false;
+        continue;
+      }
+      if (byteFallback) {
+        std::vector<int32_t> bytes;
+        for (char c : sym) {
+          int32_t b =
+              find("<0x" + hex2(static_cast<uint8_t>(c), /*upper=*/true) + ">");
+          if (b < 0)
+            break;
+          bytes.push_back(b);
+        }
+        if (bytes.size() == sym.size()) {
+          out.insert(out.end(), bytes.begin(), bytes.end());
+          lastUnk = false;
+          continue;
+        }
+      }
+      if (hfUnk >= 0 && !(fuseUnk && lastUnk)) {
+        out.push_back(hfUnk);
+        lastUnk = true;
+      }
+    }
+  }
+}
+
+std::string Tokenizer::Impl::decodeHF(ArrayRef<int32_t> ids,
+                                      ArrayRef<StringRef> texts,
+                                      bool renderSpecial) const {
+  auto runDecoder = [&](std::vector<std::string> tokens) {
+    if (!hasDecoder) {
+      std::string joined;
+      for (size_t i = 0; i < tokens.size(); ++i)
+        joined += (i ? " " : "") + tokens[i];
+      return joined;
+    }
+    for (const HFStep &d : decoder) {
+      switch (d.kind) {
+      case HFStep::ByteLevel: {
+        // Each token's characters as GPT-2's bytes; a token with a
+        // character outside that map (an added token's text) as it is.
+        std::string bytes;
+        for (const std::string &t : tokens) {
+          std::string mapped;
+          bool all = true;
+          for (uint32_t cp : decodeLenient(t)) {
+            int b = codepointToByte(cp);
+            if (b < 0) {
+              all = false;
+              break;
+            }
+            mapped.push_back(static_cast<char>(b));
+          }
+          bytes += all ? mapped : t;
+        }
+        tokens.assign(1, std::move(bytes));
+        break;
+      }
+      case HFStep::Metaspace:
+        for (size_t i = 0; i < tokens.size(); ++i) {
+          tokens[i] = replaceAll(tokens[i], d.a, " ");
+          if (i == 0 && d.scheme != 2 && StringRef(tokens[i]).starts_with(" "))
+            tokens[i].erase(0, 1);
+        }
+        break;
+      case HFStep::Replace:
+        for (std::string &t : tokens)
+          t = replaceAll(t, d.a, d.b);
+        break;
+      case HFStep::ByteFallback: {
+        std::vector<std::string> next;
+        std::string pending;
+        bool inBytes = false;
+        for (std::string &t : tokens) {
+          if (isByteToken(t)) {
+            pending.push_back(static_cast<char>(byteOfByteToken(t)));
+            inBytes = true;
+            continue;
+          }
+          if (inBytes)
+            next.push_back(std::move(pending));
+          pending.clear();
+          inBytes = false;
+          next.push_back(std::move(t));
+        }
+        if (inBytes)
+          next.push_back(std::move(pending));
+        tokens = std::move(next);
+        break;
+      }
+      case HFStep::Fuse: {
+        std::string joined;
+        for (const std::string &t : tokens)
+          joined += t;
+        tokens.assign(1, std::move(joined));
+        break;
+      }
+      case HFStep::Strip:
+        for (std::string &t : tokens) {
+          StringRef r = t;
+          for (int k = 0; k < d.start && r.starts_with(d.a); ++k)
+            r = r.drop_front(d.a.size());
+          for (int k = 0; k < d.stop && r.ends_with(d.a); ++k)
+            r = r.drop_back(d.a.size());
+          t = r.str();
+        }
+        break;
+      default:
+        break;
+      }
+    }
+    std::string joined;
+    for (const std::string &t : tokens)
+      joined += t;
+    return joined;
+  };
+
+  // All tokens go through the decoders, added ones too (special ones
+  // only when rendered).
+  std::vector<std::string> tokens;
+  for (int32_t id : ids) {
+    if (id < 0 || static_cast<size_t>(id) >= texts.size())
+      continue;
+    if (int32_t a = addedIndex[id]; a >= 0 && added[a].special && !renderSpecial)
+      continue;
+    if (attrs[id] & (kAttrNormal | kAttrControl | kAttrUserDefined))
+      tokens.push_back(texts[id].str());
+  }
+  return runDecoder(std::move(tokens));
+}
+
+namespace {
+
+/// Builds a tokenizer from tokenizer.json and the files beside it.
+class HFLoader {
+public:
+  HFLoader(Tokenizer::Impl &impl, JSONFile &json) : impl(impl), json(json) {}
+
+  llvm::Error model(const Object &m, std::vector<StringRef> &texts);
+  llvm::Error addedTokens(const JValue *v, std::vector<StringRef> &texts);
+  llvm::Error normalizer(const JValue &v, const std::string &at);
+  llvm::Error preTokenizer(const JValue &v, const std::string &at);
+  llvm::Error postProcessor(const JValue &v, const std::string &at);
+  llvm::Error decoder(const JValue &v, const std::string &at);
+
+  using Step = Tokenizer::Impl::HFStep;
+  Tokenizer::Impl &impl;
+  JSONFile &json;
+
+private:
+  llvm::Error pattern(const Object &o, const std::string &at,
+                      std::string &out, bool &isRegex);
+  llvm::Error metaspace(const Object &o, const std::string &at, Step &step);
+};
+
+llvm::Error HFLoader::model(const Object &m, std::vector<StringRef> &texts) {
+  const std::string at = "model";
+  std::string type;
+  if (llvm::Error e = json.str(m, at, "type", type, StringRef("BPE")))
+    return e;
+  if (type != "BPE")
+    return json.fail(at + ".type", "unsupported model '" + type +
+                                       "' (supported: BPE)");
+  const JValue *vocabV = m.get("vocab");
+  if (!vocabV)
+    return json.fail(at + ".vocab", "missing");
+  const Object *vocab;
+  if (llvm::Error e = json.object(*vocabV, at + ".vocab", vocab))
+    return e;
+  if (vocab->empty())
+    return json.fail(at + ".vocab", "empty vocabulary");
+  std::vector<std::pair<StringRef, int64_t>> entries;
+  entries.reserve(vocab->size());
+  int64_t maxId = -1;
+  for (const auto &[key, value] : *vocab) {
+    int64_t id;
+    if (llvm::Error e = json.integer(value, at + ".vocab[\"" +
+                                                llvm::StringRef(key).str() +
+                                                "\"]",
+                                     0, INT32_MAX - 1, id))
+      return e;
+    entries.emplace_back(impl.saver.save(StringRef(key)), id);
+    maxId = std::max(maxId, id);
+  }
+  texts.assign(maxId + 1, StringRef());
+  impl.attrs.assign(maxId + 1, 0);
+  for (auto [text, id] : entries) {
+    if (!texts[id].empty() || (text.empty() && impl.attrs[id]))
+      return json.fail(at + ".vocab", llvm::formatv("id {0} is given twice",
+                                                    id));
+    texts[id] = text;
+    impl.attrs[id] = kAttrNormal;
+    impl.ids.try_emplace(text, static_cast<int32_t>(id));
+  }
+
+  // Options.
+  if (llvm::Error e =
+          json.boolean(m, at, "byte_fallback", impl.byteFallback, false))
+    return e;
+  if (llvm::Error e =
+          json.boolean(m, at, "ignore_merges", impl.ignoreMerges, false))
+    return e;
+  if (llvm::Error e = json.boolean(m, at, "fuse_unk", impl.fuseUnk, false))
+    return e;
+  std::string unk;
+  if (llvm::Error e = json.str(m, at, "unk_token", unk, StringRef("")))
+    return e;
+  if (!unk.empty()) {
+    impl.hfUnk = impl.find(unk);
+    if (impl.hfUnk < 0)
+      return json.fail(at + ".unk_token",
+                       "'" + unk + "' is not in the vocabulary");
+  }
+  for (StringRef key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    std::string v;
+    if (llvm::Error e = json.str(m, at, key, v, StringRef("")))
+      return e;
+    if (!v.empty())
+      return json.fail(at + "." + key.str(), "'" + v + "' is not supported");
+  }
+  if (const JValue *d = m.get("dropout"); d && d->kind() != JValue::Null) {
+    std::optional<double> p = d->getAsNumber();
+    if (!p)
+      return json.wrong(at + ".dropout", *d, "a number or null");
+    if (*p != 0.0)
+      return json.fail(at + ".dropout",
+                       "BPE dropout is not supported (it makes encoding "
+                       "random)");
+  }
+
+  // Merges: "left right" or ["left", "right"].
+  const JValue *mergesV = m.get("merges");
+  if (!mergesV)
+    return json.fail(at + ".merges", "missing");
+  const Array *merges;
+  if (llvm::Error e = json.array(*mergesV, at + ".merges", merges))
+    return e;
+  impl.ranks.reserve(merges->size());
+  for (size_t r = 0; r < merges->size(); ++r) {
+    const JValue &v = (*merges)[r];
+    std::string where = JSONFile::index(at + ".merges", r);
+    StringRef left, right;
+    if (std::optional<StringRef> s = v.getAsString()) {
+      size_t sp = s->find(' ');
+      if (sp == StringRef::npos || s->find(' ', sp + 1) != StringRef::npos)
+        return json.fail(where, "expected \"left right\", got \"" + *s + "\"");
+      left = s->take_front(sp);
+      right = s->drop_front(sp + 1);
+    } else if (const Array *pair = v.getAsArray();
+               pair && pair->size() == 2 && (*pair)[0].getAsString() &&
+               (*pair)[1].getAsString()) {
+      left = *(*pair)[0].getAsString();
+      right = *(*pair)[1].getAsString();
+    } else {
+      return json.wrong(where, v, "\"left right\" or [\"left\", \"right\"]");
+    }
+    for (StringRef part : {left, right})
+      if (impl.find(part) < 0)
+        return json.fail(where, "'" + part + "' is not in the vocabulary");
+    if (impl.find((left + right).str()) < 0)
+      return json.fail(where, "'" + left + right +
+                                  "' (the merge) is not in the vocabulary");
+    // Keys point into the saved vocabulary texts.
+    StringRef l = texts[impl.find(left)], rt = texts[impl.find(right)];
+    impl.ranks.try_emplace({l, rt}, static_cast<int32_t>(r));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error HFLoader::addedTokens(const JValue *v,
+                                  std::vector<StringRef> &texts) {
+  const std::string at = "added_tokens";
+  if (!v || v->kind() == JValue::Null)
+    return llvm::Error::success();
+  const Array *list;
+  if (llvm::Error e = json.array(*v, at, list))
+    return e;
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::string where = JSONFile::index(at, i);
+    const Object *o;
+    if (llvm::Error e = json.object((*list)[i], where, o))
+      return e;
+    const JValue *idV = o->get("id");
+    if (!idV)
+      return json.fail(where + ".id", "missing");
+    int64_t id;
+    if (llvm::Error e = json.integer(*idV, where + ".id", 0, INT32_MAX - 1, id))
+      return e;
+    std::string content;
+    bool special, lstrip, rstrip, normalized, singleWord;
+    if (llvm::Error e = json.str(*o, where, "content", content))
+      return e;
+    if (content.empty())
+      return json.fail(where + ".content", "empty");
+    if (llvm::Error e = json.boolean(*o, where, "special", special, false))
+      return e;
+    if (llvm::Error e = json.boolean(*o, where, "lstrip", lstrip, false))
+      return e;
+    if (llvm::Error e = json.boolean(*o, where, "rstrip", rstrip, false))
+      return e;
+    if (llvm::Error e =
+            json.boolean(*o, where, "normalized", normalized, !special))
+      return e;
+    if (llvm::Error e =
+            json.boolean(*o, where, "single_word", singleWord, false))
+      return e;
+    if (singleWord)
+      return json.fail(where + ".single_word", "true is not supported");
+    if (static_cast<size_t>(id) >= texts.size()) {
+      texts.resize(id + 1);
+      impl.attrs.resize(id + 1, 0);
+    }
+    if (!texts[id].empty() && texts[id] != content &&
+        !(impl.attrs[id] & kAttrNormal))
+      return json.fail(where + ".id",
+                       llvm::formatv("id {0} is given twice", id));
+    if (impl.attrs[id] & kAttrNormal && texts[id] != content)
+      return json.fail(where + ".id",
+                       llvm::formatv("id {0} is '{1}' in the vocabulary", id,
+                                     texts[id]));
+    StringRef saved = impl.saver.save(content);
+    texts[id] = saved;
+    impl.attrs[id] = special ? kAttrControl : kAttrUserDefined;
+    impl.added.push_back({static_cast<int32_t>(id), saved, special, lstrip,
+                          rstrip});
+    impl.addedNormalized.push_back(normalized);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error HFLoader::pattern(const Object &o, const std::string &at,
+                              std::string &out, bool &isRegex) {
+  const JValue *p = o.get("pattern");
+  if (!p)
+    return json.fail(at + ".pattern", "missing");
+  const Object *po;
+  if (llvm::Error e = json.object(*p, at + ".pattern", po))
+    return e;
+  if (po->get("String"))
+    return isRegex = false, json.str(*po, at + ".pattern", "String", out);
+  if (po->get("Regex"))
+    return isRegex = true, json.str(*po, at + ".pattern", "Regex", out);
+  return json.fail(at + ".pattern", "expected {\"String\": ...} or "
+                                    "{\"Regex\": ...}");
+}
+
+llvm::Error HFLoader::metaspace(const Object &o, const std::string &at,
+                                Step &step) {
+  step.kind = Step::Metaspace;
+  if (llvm::Error e = json.str(o, at, "replacement", step.a,
+                               StringRef(kSpaceMarker)))
+    return e;
+  if (step.a.empty())
+    return json.fail(at + ".replacement", "empty");
+  std::string scheme;
+  if (llvm::Error e = json.str(o, at, "prepend_scheme", scheme, StringRef("")))
+    return e;
+  if (scheme.empty()) { // older files: add_prefix_space
+    bool add;
+    if (llvm::Error e = json.boolean(o, at, "add_prefix_space", add, true))
+      return e;
+    scheme = add ? "always" : "never";
+  }
+  if (scheme == "always")
+    step.scheme = 0;
+  else if (scheme == "first")
+    step.scheme = 1;
+  else if (scheme == "never")
+    step.scheme = 2;
+  else
+    return json.fail(at + ".prepend_scheme",
+                     "unknown value '" + scheme + "'");
+  return json.boolean(o, at, "split", step.flag, true);
+}
+
+llvm::Error HFLoader::normalizer(const JValue &v, const std::string &at) {
+  if (v.kind() == JValue::Null)
+    return llvm::Error::success();
+  const Object *o;
+  if (llvm::Error e = json.object(v, at, o))
+    return e;
+  std::string type;
+  if (llvm::Error e = json.type(*o, at, type))
+    return e;
+  if (type == "Sequence") {
+    const JValue *list = o->get("normalizers");
+    const Array *a;
+    if (!list)
+      return json.fail(at + ".normalizers", "missing");
+    if (llvm::Error e = json.array(*list, at + ".normalizers", a))
+      return e;
+    for (size_t i = 0; i < a->size(); ++i)
+      if (llvm::Error e =
+              normalizer((*a)[i], JSONFile::index(at + ".normalizers", i)))
+        return e;
+    return llvm::Error::success();
+  }
+  Step step{};
+  if (type == "Prepend") {
+    step.kind = Step::Prepend;
+    if (llvm::Error e = json.str(*o, at, "prepend", step.a))
+      return e;
+  } else if (type == "Replace") {
+    step.kind = Step::Replace;
+    bool isRegex;
+    if (llvm::Error e = pattern(*o, at, step.a, isRegex))
+      return e;
+    if (isRegex || step.a.empty())
+      return json.fail(at + ".pattern", "only a non-empty String pattern is "
+                                        "supported");
+    if (llvm::Error e = json.str(*o, at, "content", step.b))
+      return e;
+  } else {
+    return json.fail(at + ".type", "unsupported normalizer '" + type +
+                                       "' (supported: Prepend, Replace, "
+                                       "Sequence)");
+  }
+  impl.normalizer.push_back(std::move(step));
+  return llvm::Error::success();
+}
+
+llvm::Error HFLoader::preTokenizer(const JValue &v, const std::string &at) {
+  if (v.kind() == JValue::Null)
+    return llvm::Error::success();
+  const Object *o;
+  if (llvm::Error e = json.object(v, at, o))
+    return e;
+  std::string type;
+  if (llvm::Error e = json.type(*o, at, type))
+    return e;
+  if (type == "Sequence") {
+    const JValue *list = o->get("pretokenizers");
+    const Array *a;
+    if (!list)
+      return json.fail(at + ".pretokenizers", "missing");
+    if (llvm::Error e = json.array(*list, at + ".pretokenizers", a))
+      return e;
+    for (size_t i = 0; i < a->size(); ++i)
+      if (llvm::Error e =
+              preTokenizer((*a)[i], JSONFile::index(at + ".pretokenizers", i)))
+        return e;
+    return llvm::Error::success();
+  }
+  if (!impl.preTokenizer.empty() &&
+      (impl.preTokenizer.back().kind == Step::ByteLevel ||
+       impl.preTokenizer.back().kind == Step::Metaspace))
+    return json.fail(at, "a pre-tokenizer after ByteLevel or Metaspace is "
+                         "not supported");
+  Step step{};
+  if (type == "Split") {
+    step.kind = Step::Regex;
+    std::string regex, behavior;
+    bool isRegex, invert;
+    if (llvm::Error e = pattern(*o, at, regex, isRegex))
+      return e;
+    const Split *found = nullptr;
+    for (const auto &known : kHFRegexes)
+      if (isRegex && regex == known.regex)
+        found = &known.split;
+    if (!found)
+      return json.fail(at + ".pattern",
+                       "unsupported expression '" + regex +
+                           "' (supported: GPT-2's, Llama 3's, Qwen 2's)");
+    step.split = *found;
+    if (llvm::Error e = json.str(*o, at, "behavior", behavior))
+      return e;
+    if (behavior != "Isolated")
+      return json.fail(at + ".behavior", "unsupported behavior '" + behavior +
+                                             "' (supported: Isolated)");
+    if (llvm::Error e = json.boolean(*o, at, "invert", invert, false))
+      return e;
+    if (invert)
+      return json.fail(at + ".invert", "true is not supported");
+  } else if (type == "Digits") {
+    step.kind = Step::Digits;
+    if (llvm::Error e =
+            json.boolean(*o, at, "individual_digits", step.flag, false))
+      return e;
+  } else if (type == "ByteLevel") {
+    step.kind = Step::ByteLevel;
+    if (llvm::Error e =
+            json.boolean(*o, at, "add_prefix_space", step.flag, true))
+      return e;
+    if (llvm::Error e = json.boolean(*o, at, "use_regex", step.useRegex, true))
+      return e;
+  } else if (type == "Metaspace") {
+    if (llvm::Error e = metaspace(*o, at, step))
+      return e;
+  } else {
+    return json.fail(at + ".type",
+                     "unsupported pre-tokenizer '" + type +
+                         "' (supported: ByteLevel, Split, Digits, Metaspace, "
+                         "Sequence)");
+  }
+  impl.preTokenizer.push_back(std::move(step));
+  return llvm::Error::success();
+}
+
+llvm::Error HFLoader::postProcessor(const JValue &v, const std::string &at) {
+  if (v.kind() == JValue::Null)
+    return llvm::Error::success();
+  const Object *o;
+  if (llvm::Error e = json.object(v, at, o))
+    return e;
+  std::string type;
+  if (llvm::Error e = json.type(*o, at, type))
+    return e;
+  if (type == "Sequence") {
+    const JValue *list = o->get("processors");
+    const Array *a;
+    if (!list)
+      return json.fail(at + ".processors", "missing");
+    if (llvm::Error e = json.array(*list, at + ".processors", a))
+      return e;
+    for (size_t i = 0; i < a->size(); ++i)
+      if (llvm::Error e =
+              postProcessor((*a)[i], JSONFile::index(at + ".processors", i)))
+        return e;
+    return llvm::Error::success();
+  }
+  if (type == "ByteLevel")
+    return llvm::Error::success(); // offsets only
+  if (type != "TemplateProcessing")
+    return json.fail(at + ".type",
+                     "unsupported post-processor '" + type +
+                         "' (supported: TemplateProcessing, ByteLevel, "
+                         "Sequence)");
+  if (!impl.prefix.empty() || !impl.suffix.empty())
+    return json.fail(at, "a second TemplateProcessing is not supported");
+  const Object *specials = nullptr;
+  if (const JValue *s = o->get("special_tokens"))
+    if (llvm::Error e = json.object(*s, at + ".special_tokens", specials))
+      return e;
+  const JValue *singleV = o->get("single");
+  if (!singleV)
+    return json.fail(at + ".single", "missing");
+  const Array *single;
+  if (llvm::Error e = json.array(*singleV, at + ".single", single))
+    return e;
+  bool seenText = false;
+  for (size_t i = 0; i < single->size(); ++i) {
+    std::string where = JSONFile::index(at + ".single", i);
+    const Object *item;
+    if (llvm::Error e = json.object((*single)[i], where, item))
+      return e;
+    if (const JValue *seq = item->get("Sequence")) {
+      const Object *so;
+      std::string id;
+      if (llvm::Error e = json.object(*seq, where + ".Sequence", so))
+        return e;
+      if (llvm::Error e = json.str(*so, where + ".Sequence", "id", id))
+        return e;
+      if (id != "A" || seenText)
+        return json.fail(where + ".Sequence.id",
+                         "expected the text ('A') once, got '" + id + "'");
+      seenText = true;
+      continue;
+    }
+    const JValue *tokV = item->get("SpecialToken");
+    if (!tokV)
+      return json.fail(where, "expected Sequence or SpecialToken");
+    const Object *to;
+    std::string name;
+    if (llvm::Error e = json.object(*tokV, where + ".SpecialToken", to))
+      return e;
+    if (llvm::Error e = json.str(*to, where + ".SpecialToken", "id", name))
+      return e;
+    const JValue *entry = specials ? specials->get(name) : nullptr;
+    std::string entryAt = at + ".special_tokens[\"" + name + "\"]";
+    if (!entry)
+      return json.fail(entryAt, "missing");
+    const Object *eo;
+    const Array *idsA;
+    if (llvm::Error e = json.object(*entry, entryAt, eo))
+      return e;
+    const JValue *idsV = eo->get("ids");
+    if (!idsV)
+      return json.fail(entryAt + ".ids", "missing");
+    if (llvm::Error e = json.array(*idsV, entryAt + ".ids", idsA))
+      return e;
+    for (size_t k = 0; k < idsA->size(); ++k) {
+      int64_t id = 0;
+      if (llvm::Error e =
+              json.integer((*idsA)[k], JSONFile::index(entryAt + ".ids", k), 0,
+                           int64_t(impl.attrs.size()) - 1, id))
+        return e;
+      (seenText ? impl.suffix : impl.prefix).push_back(id);
+    }
+  }
+  if (!seenText)
+    return json.fail(at + ".single", "no Sequence 'A' (the text)");
+  return llvm::Error::success();
+}
+
+llvm::Error HFLoader::decoder(const JValue &v, const std::string &at) {
+  if (v.kind() == JValue::Null)
+    return llvm::Error::success();
+  const Object *o;
+  if (llvm::Error e = json.object(v, at, o))
+    return e;
+  std::string type;
+  if (llvm::Error e = json.type(*o, at, type))
+    return e;
+  if (type == "Sequence") {
+    const JValue *list = o->get("decoders");
+    const Array *a;
+    if (!list)
+      return json.fail(at + ".decoders", "missing");
+    if (llvm::Error e = json.array(*list, at + ".decoders", a))
+      return e;
+    for (size_t i = 0; i < a->size(); ++i)
+      if (llvm::Error e =
+              decoder((*a)[i], JSONFile::index(at + ".decoders", i)))
+        return e;
+    return llvm::Error::success();
+  }
+  Step step{};
+  if (type == "ByteLevel") {
+    step.kind = Step::ByteLevel;
+  } else if (type == "Metaspace") {
+    if (llvm::Error e = metaspace(*o, at, step))
+      return e;
+  } else if (type == "Replace") {
+    step.kind = Step::Replace;
+    bool isRegex;
+    if (llvm::Error e = pattern(*o, at, step.a, isRegex))
+      return e;
+    if (isRegex || step.a.empty())
+      return json.fail(at + ".pattern", "only a non-empty String pattern is "
+                                        "supported");
+    if (llvm::Error e = json.str(*o, at, "content", step.b))
+      return e;
+  } else if (type == "ByteFallback") {
+    step.kind = Step::ByteFallback;
+  } else if (type == "Fuse") {
+    step.kind = Step::Fuse;
+  } else if (type == "Strip") {
+    step.kind = Step::Strip;
+    if (llvm::Error e = json.str(*o, at, "content", step.a))
+      return e;
+    std::vector<uint32_t> cps;
+    size_t bad = 0;
+    if (!decodeUTF8(step.a, cps, bad) || cps.size() != 1)
+      return json.fail(at + ".content", "expected one character");
+    for (auto [key, out] : {std::pair<StringRef, int *>{"start", &step.start},
+                            {"stop", &step.stop}}) {
+      const JValue *n = o->get(key);
+      int64_t x = 0;
+      if (n)
+        if (llvm::Error e = json.integer(*n, at + "." + key.str(), 0,
+                                         1 << 20, x))
+          return e;
+      *out = static_cast<int>(x);
+    }
+  } else {
+    return json.fail(at + ".type",
+                     "unsupported decoder '" + type +
+                         "' (supported: ByteLevel, Metaspace, Replace, "
+                         "ByteFallback, Fuse, Strip, Sequence)");
+  }
+  impl.decoder.push_back(std::move(step));
+  impl.hasDecoder = true;
+  return llvm::Error::success();
+}
+
+/// A token named by tokenizer_config.json: a string, or an object with
+/// "content" (an AddedToken); null or missing: none.
+llvm::Error configToken(const JSONFile &cfg, StringRef key,
+                        std::optional<std::string> &out) {
+  const Object &o = *cfg.root.getAsObject();
+  const JValue *v = o.get(key);
+  if (!v || v->kind() == JValue::Null)
+    return llvm::Error::success();
+  if (std::optional<StringRef> s = v->getAsString()) {
+    out = s->str();
+    return llvm::Error::success();
+  }
+  if (const Object *t = v->getAsObject()) {
+    std::string content;
+    if (llvm::Error e = cfg.str(*t, key.str(), "content", content))
+      return e;
+    out = content;
+    return llvm::Error::success();
+  }
+  return cfg.wrong(key.str(), *v, "a string or an object with \"content\"");
+}
+
+/// eos_token_id of generation_config.json / config.json: one id or a list.
+llvm::Error eosIds(const JSONFile &cfg, int64_t vocab,
+                   std::vector<int32_t> &out) {
+  const JValue *v = cfg.root.getAsObject()->get("eos_token_id");
+  if (!v || v->kind() == JValue::Null)
+    return llvm::Error::success();
+  if (const Array *a = v->getAsArray()) {
+    for (size_t i = 0; i < a->size(); ++i) {
+      int64_t id = 0;
+      if (llvm::Error e = cfg.integer((*a)[i],
+                                      JSONFile::index("eos_token_id", i), 0,
+                                      vocab - 1, id))
+        return e;
+      out.push_back(static_cast<int32_t>(id));
+    }
+    return llvm::Error::success();
+  }
+  int64_t id = 0;
+  if (llvm::Error e = cfg.integer(*v, "eos_token_id", 0, vocab - 1, id))
+    return e;
+  out.push_back(static_cast<int32_t>(id));
+  return llvm::Error::success();
+}
+
+} // namespace
+
+Expected<std::unique_ptr<Tokenizer>> Tokenizer::fromHF(StringRef path) {
+  llvm::SmallString<256> file(path), dir(path);
+  if (llvm::sys::fs::is_directory(path)) {
+    llvm::sys::path::append(file, "tokenizer.json");
+    if (!llvm::sys::fs::exists(file))
+      return makeError(path + ": no tokenizer.json in this folder");
+  } else {
+    dir = llvm::sys::path::parent_path(path);
+    if (dir.empty())
+      dir = ".";
+  }
+  auto beside = [&](StringRef name) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, name);
+    return std::string(p);
+  };
+
+  std::unique_ptr<Tokenizer> tok(new Tokenizer());
+  Impl &impl = *tok->impl_;
+  impl.hf = true;
+  tok->kind_ = Kind::BPE;
+  JSONFile json;
+  if (llvm::Error e = readJSON(file, json, /*required=*/true))
+    return std::move(e);
+  const Object &root = *json.root.getAsObject();
+  HFLoader loader(impl, json);
+
+  const JValue *modelV = root.get("model");
+  if (!modelV)
+    return json.fail("model", "missing");
+  const Object *model;
+  if (llvm::Error e = json.object(*modelV, "model", model))
+    return std::move(e);
+  if (llvm::Error e = loader.model(*model, tok->texts_))
+    return std::move(e);
+  if (llvm::Error e = loader.addedTokens(root.get("added_tokens"), tok->texts_))
+    return std::move(e);
+  if (tok->texts_.size() > static_cast<size_t>(INT32_MAX))
+    return json.fail("model.vocab", "too many tokens");
+  impl.addedIndex.assign(tok->texts_.size(), -1);
+  for (size_t i = 0; i < impl.added.size(); ++i)
+    impl.addedIndex[impl.added[i].id] = static_cast<int32_t>(i);
+
+  static const JValue null = nullptr;
+  auto member = [&](StringRef key) -> const JValue & {
+    const JValue *v = root.get(key);
+    return v ? *v : null;
+  };
+  if (llvm::Error e = loader.normalizer(member("normalizer"), "normalizer"))
+    return std::move(e);
+  if (!impl.normalizer.empty())
+    for (size_t i = 0; i < impl.added.size(); ++i)
+      if (impl.addedNormalized[i])
+        return json.fail("added_tokens", "'" + impl.added[i].content +
+                                             "' is \"normalized\" and there "
+                                             "is a normalizer: not supported");
+  if (llvm::Error e =
+          loader.preTokenizer(member("pre_tokenizer"), "pre_tokenizer"))
+    return std::move(e);
+  if (llvm::Error e =
+          loader.postProcessor(member("post_processor"), "post_processor"))
+    return std::move(e);
+  bool hasPostProcessor = member("post_processor").kind() != JValue::Null;
+  if (llvm::Error e = loader.decoder(member("decoder"), "decoder"))
+    return std::move(e);
+  tok->unk_ = impl.hfUnk;
+
+  // tokenizer_config.json: special tokens, chat template.
+  JSONFile cfg;
+  if (llvm::Error e = readJSON(beside("tokenizer_config.json"), cfg, false))
+    return std::move(e);
+  auto idOf = [&](StringRef text) -> int32_t {
+    for (const Impl::Added &a : impl.added)
+      if (a.content == text)
+        return a.id;
+    return impl.find(text);
+  };
+  bool addBos = false, addEos = false;
+  if (const Object *c = cfg.root.getAsObject()) {
+    for (auto [key, id] : {std::pair<StringRef, int32_t *>{"bos_token",
+                                                           &tok->bos_},
+                           {"eos_token", &tok->eos_}}) {
+      std::optional<std::string> text;
+      if (llvm::Error e = configToken(cfg, key, text))
+        return std::move(e);
+      if (!text)
+        continue;
+      *id = idOf(*text);
+      if (*id < 0)
+        return cfg.fail(key.str(),
+                        "'" + *text + "' is not a token of the tokenizer");
+    }
+    if (llvm::Error e = cfg.boolean(*c, "", "add_bos_token", addBos, false))
+      return std::move(e);
+    if (llvm::Error e = cfg.boolean(*c, "", "add_eos_token", addEos, false))
+      return std::move(e);
+    if (const JValue *t = c->get("chat_template")) {
+      if (std::optional<StringRef> s = t->getAsString()) {
+        tok->chatTemplate_ = s->str();
+      } else if (const Array *list = t->getAsArray()) {
+        // [{"name": ..., "template": ...}]: "default", else the first.
+        for (size_t i = 0; i < list->size(); ++i) {
+          std::string where = JSONFile::index("chat_template", i);
+          const Object *o;
+          std::string name, text;
+          if (llvm::Error e = cfg.object((*list)[i], where, o))
+            return std::move(e);
+          if (llvm::Error e = cfg.str(*o, where, "name", name))
+            return std::move(e);
+          if (llvm::Error e = cfg.str(*o, where, "template", text))
+            return std::move(e);
+          if (i == 0 || name == "default")
+            tok->chatTemplate_ = text;
+        }
+      } else if (t->kind() != JValue::Null) {
+        return cfg.wrong("chat_template", *t, "a string or a list");
+      }
+    }
+  }
+  if (tok->chatTemplate_.empty()) {
+    auto buf = llvm::MemoryBuffer::getFile(beside("chat_template.jinja"),
+                                           /*IsText=*/false);
+    if (buf)
+      tok->chatTemplate_ = (*buf)->getBuffer().str();
+  }
+  // Without a post-processor, tokenizer_config.json's add_bos_token /
+  // add_eos_token say what to put around the text.
+  if (!hasPostProcessor) {
+    if (addBos) {
+      if (tok->bos_ < 0)
+        return cfg.fail("add_bos_token", "true, but there is no bos_token");
+      impl.prefix.push_back(tok->bos_);
+    }
+    if (addEos) {
+      if (tok->eos_ < 0)
+        return cfg.fail("add_eos_token", "true, but there is no eos_token");
+      impl.suffix.push_back(tok->eos_);
+    }
+  }
+  tok->addBos_ = !impl.prefix.empty();
+  tok->addEos_ = !impl.suffix.empty();
+  if (tok->bos_ < 0 && impl.prefix.size() == 1)
+    tok->bos_ = impl.prefix[0];
+
+  // End of generation: generation_config.json's eos_token_id (else
+  // config.json's), and the EOS token.
+  int64_t vocab = tok->vocabSize();
+  for (StringRef name : {"generation_config.json", "config.json"}) {
+    JSONFile gen;
+    if (llvm::Error e = readJSON(beside(name), gen, false))
+      return std::move(e);
+    if (!gen.root.getAsObject())
+      continue;
+    if (llvm::Error e = eosIds(gen, vocab, tok->eog_))
+      return std::move(e);
+    if (tok->eos_ < 0 && !tok->eog_.empty())
+      tok->eos_ = tok->eog_[0];
+    break;
+  }
+  if (tok->eos_ >= 0)
+    tok->eog_.push_back(tok->eos_);
+  llvm::sort(tok->eog_);
+  tok->eog_.erase(std::unique(tok->eog_.begin(), tok->eog_.end()),
+                  tok->eog_.end());
+  return std::move(tok);
 }
 
 } // namespace qtc::generate

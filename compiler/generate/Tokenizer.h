@@ -26,6 +26,10 @@
 // SentencePiece vocabulary without byte tokens, a character no piece covers
 // becomes the unknown token.
 //
+// fromHF reads a Hugging Face tokenizer.json instead (with the folder's
+// tokenizer_config.json and generation_config.json) and then behaves like
+// the `tokenizers` library on it: see fromHF and docs/generate.md.
+//
 // Depends on LLVM Support and the GGUF reader only.
 //
 //===----------------------------------------------------------------------===//
@@ -59,6 +63,19 @@ public:
   static llvm::Expected<std::unique_ptr<Tokenizer>>
   fromGGUF(const qtc::gguf::GGUFFile &file);
 
+  /// Reads a Hugging Face tokenizer: `path` is a checkpoint folder holding
+  /// tokenizer.json, or a tokenizer.json file. Beside it, when present:
+  /// tokenizer_config.json (bos_token, eos_token, chat_template; add_bos_token
+  /// and add_eos_token where tokenizer.json has no post-processor),
+  /// chat_template.jinja, and generation_config.json (else config.json) for
+  /// eos_token_id, one id or a list: the end-of-generation ids. Encoding and
+  /// decoding then follow the `tokenizers` library (added tokens matched
+  /// leftmost-longest, normalizer, pre-tokenizer, BPE by merge ranks,
+  /// post-processor, decoder). A component or setting it does not implement
+  /// is a one-line error naming the file and the JSON path.
+  static llvm::Expected<std::unique_ptr<Tokenizer>>
+  fromHF(llvm::StringRef path);
+
   ~Tokenizer();
   Tokenizer(const Tokenizer &) = delete;
   Tokenizer &operator=(const Tokenizer &) = delete;
@@ -69,10 +86,16 @@ public:
   /// <|im_start|> written in the text (user-defined tokens always are).
   /// Fails on ill-formed UTF-8, or when BOS/EOS is asked for and the
   /// vocabulary has none.
+  /// From fromHF: `parseSpecial` false leaves special added tokens as text
+  /// (the library's encode_special_tokens), `addSpecial` applies the
+  /// post-processor (TemplateProcessing's tokens around the text).
   llvm::Expected<std::vector<int32_t>>
   encode(llvm::StringRef text, bool addSpecial, bool parseSpecial) const;
 
-  /// The text of `ids`, as llama.cpp's llama_detokenize(remove_special =
+  /// From fromHF: as the library's decode(ids, skip_special_tokens =
+  /// !renderSpecial), except that the bytes are returned as they are (the
+  /// library replaces ill-formed UTF-8 by U+FFFD).
+  /// From GGUF: the text of `ids`, as llama.cpp's llama_detokenize(remove_special =
   /// false, unparse_special = `renderSpecial`): control tokens are left out
   /// unless `renderSpecial`; with add_space_prefix the first token's
   /// leading space is dropped; some BPE pre-tokenizers (gpt-2, llama-bpe)
@@ -82,8 +105,9 @@ public:
   std::string decode(llvm::ArrayRef<int32_t> ids,
                      bool renderSpecial = false) const;
 
-  /// The bytes of one token for streaming output (llama_token_to_piece with
-  /// lstrip 0): possibly part of a UTF-8 sequence; empty for control and
+  /// The bytes of one token for streaming output (GGUF: llama_token_to_piece
+  /// with lstrip 0; Hugging Face: decode of the token alone, which may drop
+  /// a leading space, so stream with decode() over a window instead): possibly part of a UTF-8 sequence; empty for control and
   /// unknown tokens unless `renderSpecial`, and for ids out of range.
   std::string tokenPiece(int32_t id, bool renderSpecial = false) const;
 
@@ -106,6 +130,8 @@ public:
   llvm::StringRef chatTemplate() const { return chatTemplate_; }
 
   Kind kind() const { return kind_; }
+  /// Read by fromHF (decode follows the `tokenizers` library).
+  bool isHuggingFace() const;
   /// `tokenizer.ggml.pre` as read ("" for SentencePiece).
   llvm::StringRef preTokenizer() const { return pre_; }
   /// The vocabulary entry of `id` as stored ("" when out of range).

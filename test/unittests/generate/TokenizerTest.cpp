@@ -12,7 +12,14 @@
 //    their strings. The expected values come from gen_tokenizer_corpus.py.
 // 2. Malformed metadata, built in memory with the small GGUF writer below:
 //    each gives a one-line error naming the file and the key.
-// 3. Input llama.cpp does not define: ill-formed UTF-8 (an error naming the
+// 3. Hugging Face tokenizer.json (Tokenizer::fromHF): agreement with the
+//    `tokenizers` library on the same corpus for six tokenizer.json files
+//    (fixtures/tokenizer/hf, written by gen_hf_tokenizer_fixtures.py): ids
+//    with and without add_special_tokens and special tokens parsed or not,
+//    decodes with and without skip_special_tokens, BOS/EOS and the special
+//    tokens, all at 100%; malformed files give one-line errors naming the
+//    file and the JSON path.
+// 4. Input llama.cpp does not define: ill-formed UTF-8 (an error naming the
 //    byte offset), ids outside the vocabulary (skipped), a SentencePiece
 //    vocabulary without byte tokens (the unknown token), random bytes and
 //    ids (never a crash).
@@ -483,6 +490,7 @@ struct Tally {
   std::string vocab, what;
   size_t checks = 0, agree = 0;
   std::vector<std::string> firstMismatches;
+  std::string reference = "llama.cpp";
 
   void check(bool ok, const llvm::function_ref<std::string()> &describe) {
     ++checks;
@@ -494,8 +502,8 @@ struct Tally {
       firstMismatches.push_back(describe());
   }
   void report() {
-    std::printf("[ %-13s ] %s: %zu/%zu agree with llama.cpp\n", vocab.c_str(),
-                what.c_str(), agree, checks);
+    std::printf("[ %-13s ] %s: %zu/%zu agree with %s\n", vocab.c_str(),
+                what.c_str(), agree, checks, reference.c_str());
     std::fflush(stdout);
     EXPECT_GT(checks, 0u);
     std::string all;
@@ -1166,6 +1174,401 @@ TEST(TokenizerUnicode, ByteMapAndUTF8) {
     ASSERT_EQ(back.size(), 1u);
     EXPECT_EQ(back[0], cp);
     EXPECT_EQ(utf8LengthFromLead(static_cast<uint8_t>(s[0])), s.size());
+  }
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// 3. Hugging Face tokenizer.json
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A fresh temporary folder, removed with its files at the end.
+struct TempDir {
+  llvm::SmallString<256> path;
+  TempDir() {
+    if (llvm::sys::fs::createUniqueDirectory("qtc-tokenizer", path))
+      path.clear();
+  }
+  ~TempDir() {
+    if (!path.empty())
+      llvm::sys::fs::remove_directories(path);
+  }
+  std::string file(StringRef name) const {
+    llvm::SmallString<256> p(path);
+    llvm::sys::path::append(p, name);
+    return std::string(p);
+  }
+  bool write(StringRef name, StringRef data) const {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(file(name), ec);
+    if (ec)
+      return false;
+    os << data;
+    return true;
+  }
+};
+
+struct HFVocab {
+  std::string name, error;
+  std::unique_ptr<Tokenizer> tok;
+  std::optional<llvm::json::Value> expected;
+};
+
+/// The HF fixture `name`: tokenizer.json inflated into a temporary folder
+/// with the files save_pretrained wrote beside it, loaded once.
+HFVocab &hfVocab(StringRef name) {
+  static llvm::StringMap<std::unique_ptr<HFVocab>> cache;
+  std::unique_ptr<HFVocab> &slot = cache[name];
+  if (slot)
+    return *slot;
+  slot = std::make_unique<HFVocab>();
+  HFVocab &v = *slot;
+  v.name = name.str();
+  std::string dir = fixturePath(("hf/" + name).str());
+  llvm::SmallString<256> z(dir);
+  llvm::sys::path::append(z, "tokenizer.json.z");
+  auto buf = llvm::MemoryBuffer::getFile(z, false, false);
+  if (!buf) {
+    v.error = std::string(z) + ": " + buf.getError().message();
+    return v;
+  }
+  if (!llvm::compression::zlib::isAvailable()) {
+    v.error = "LLVM was built without zlib: cannot read " + std::string(z);
+    return v;
+  }
+  llvm::SmallVector<uint8_t, 0> data;
+  if (llvm::Error e = llvm::compression::zlib::decompress(
+          llvm::arrayRefFromStringRef((*buf)->getBuffer()), data,
+          (*buf)->getBufferSize() * 20)) {
+    v.error = std::string(z) + ": " + llvm::toString(std::move(e));
+    return v;
+  }
+  TempDir tmp;
+  if (tmp.path.empty() || !tmp.write("tokenizer.json", llvm::toStringRef(data))) {
+    v.error = "cannot write a temporary folder";
+    return v;
+  }
+  for (StringRef extra : {"tokenizer_config.json", "chat_template.jinja"}) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, extra);
+    if (auto b = llvm::MemoryBuffer::getFile(p, false, false))
+      tmp.write(extra, (*b)->getBuffer());
+  }
+  llvm::Expected<std::unique_ptr<Tokenizer>> tok =
+      Tokenizer::fromHF(std::string(tmp.path));
+  if (!tok) {
+    v.error = llvm::toString(tok.takeError());
+    return v;
+  }
+  v.tok = std::move(*tok);
+  llvm::SmallString<256> e(dir);
+  llvm::sys::path::append(e, "expected.json");
+  v.expected = readJSON(std::string(e), v.error);
+  if (!v.expected)
+    v.tok.reset();
+  return v;
+}
+
+const char *const kHFNames[] = {"gpt-2", "llama-bpe", "qwen2",
+                                "llama-spm", "phi-3", "smollm2"};
+
+class HFAgreement : public ::testing::TestWithParam<const char *> {};
+
+/// ids with add_special_tokens: stored as [prefix, suffix] around the plain
+/// ids, or in full; absent: the header's "affix".
+std::vector<int32_t> withSpecial(const llvm::json::Object &header,
+                                 const llvm::json::Object &c, StringRef key,
+                                 const std::vector<int32_t> &plain) {
+  const llvm::json::Value *v = c.get(key);
+  if (!v)
+    v = header.get("affix");
+  const llvm::json::Array *a = v ? v->getAsArray() : nullptr;
+  if (a && a->size() == 2 && (*a)[0].getAsArray() && (*a)[1].getAsArray()) {
+    std::vector<int32_t> out = idsOf(&(*a)[0]);
+    out.insert(out.end(), plain.begin(), plain.end());
+    std::vector<int32_t> suffix = idsOf(&(*a)[1]);
+    out.insert(out.end(), suffix.begin(), suffix.end());
+    return out;
+  }
+  return idsOf(v);
+}
+
+TEST_P(HFAgreement, SpecialTokens) {
+  HFVocab &v = hfVocab(GetParam());
+  ASSERT_TRUE(v.tok) << v.name << ": " << v.error;
+  const llvm::json::Object &e = *v.expected->getAsObject();
+  EXPECT_TRUE(v.tok->isHuggingFace());
+  EXPECT_EQ(v.tok->vocabSize(), e.getInteger("vocab_size").value_or(-1));
+  EXPECT_EQ(v.tok->bos(), e.getInteger("bos").value_or(-1));
+  EXPECT_EQ(v.tok->eos(), e.getInteger("eos").value_or(-1));
+  std::vector<int32_t> special = idsOf(e.get("special_ids")), mine;
+  for (int32_t id = 0; id < v.tok->vocabSize(); ++id)
+    if (v.tok->isControl(id))
+      mine.push_back(id);
+  EXPECT_EQ(showIds(mine, 100000), showIds(special, 100000));
+  if (v.tok->eos() >= 0) {
+    EXPECT_TRUE(v.tok->isEOG(v.tok->eos()));
+  }
+}
+
+TEST_P(HFAgreement, Encode) {
+  HFVocab &v = hfVocab(GetParam());
+  ASSERT_TRUE(v.tok) << v.name << ": " << v.error;
+  const std::vector<std::string> &strings = corpus();
+  const llvm::json::Object &e = *v.expected->getAsObject();
+  const llvm::json::Array &cases = *e.getArray("cases");
+  ASSERT_EQ(cases.size(), strings.size());
+  Tally tally{v.name, "encode"};
+  tally.reference = "HF tokenizers";
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const llvm::json::Object &c = *cases[i].getAsObject();
+    const std::string &text = strings[i];
+    std::vector<int32_t> parsed = idsOf(c.get("ids"));
+    std::vector<int32_t> unparsed =
+        c.get("ids_n") ? idsOf(c.get("ids_n")) : parsed;
+    for (bool parse : {true, false}) {
+      const std::vector<int32_t> &plain = parse ? parsed : unparsed;
+      std::vector<int32_t> full =
+          withSpecial(e, c, parse ? "ids_s" : "ids_n_s", plain);
+      for (bool add : {false, true}) {
+        const std::vector<int32_t> &want = add ? full : plain;
+        llvm::Expected<std::vector<int32_t>> got =
+            v.tok->encode(text, add, parse);
+        std::string gotText = got ? showIds(*got) : errorText(got.takeError());
+        tally.check(got && *got == want, [&] {
+          return "string #" + std::to_string(i) + " " + show(text) +
+                 " add_special=" + std::to_string(add) +
+                 " parse_special=" + std::to_string(parse) + ": tokenizers " +
+                 showIds(want) + ", qtc " + gotText;
+        });
+      }
+    }
+  }
+  tally.report();
+}
+
+TEST_P(HFAgreement, Decode) {
+  HFVocab &v = hfVocab(GetParam());
+  ASSERT_TRUE(v.tok) << v.name << ": " << v.error;
+  const std::vector<std::string> &strings = corpus();
+  const llvm::json::Object &e = *v.expected->getAsObject();
+  const llvm::json::Array &cases = *e.getArray("cases");
+  ASSERT_EQ(cases.size(), strings.size());
+  Tally tally{v.name, "decode"};
+  tally.reference = "HF tokenizers";
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const llvm::json::Object &c = *cases[i].getAsObject();
+    const std::string &text = strings[i];
+    std::vector<int32_t> ids = withSpecial(e, c, "ids_s", idsOf(c.get("ids")));
+    for (bool render : {true, false}) {
+      StringRef key = render ? "dec" : "dec_skip";
+      std::string want = c.getString(key).value_or(text).str();
+      std::string got = v.tok->decode(ids, render);
+      tally.check(got == want, [&] {
+        return "string #" + std::to_string(i) + " " + show(text) + " " +
+               key.str() + " " + showIds(ids) + ": tokenizers " + show(want) +
+               ", qtc " + show(got);
+      });
+    }
+  }
+  tally.report();
+}
+
+INSTANTIATE_TEST_SUITE_P(HF, HFAgreement, ::testing::ValuesIn(kHFNames),
+                         paramName);
+
+//===----------------------------------------------------------------------===//
+// Hugging Face files: loading rules and malformed files
+//===----------------------------------------------------------------------===//
+
+/// A small byte-level BPE tokenizer.json (the vocabulary covers "hello" and
+/// GPT-2's space), with `edit` applied to the JSON text.
+std::string tinyHF(StringRef replaceFrom = "", StringRef replaceTo = "") {
+  std::string json = R"({
+ "added_tokens": [
+  {"id": 9, "content": "<|end|>", "special": true, "lstrip": false,
+   "rstrip": true, "normalized": false, "single_word": false},
+  {"id": 10, "content": "<|x|>", "special": false, "lstrip": true,
+   "rstrip": false, "normalized": false, "single_word": false}],
+ "normalizer": null,
+ "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false,
+                   "trim_offsets": true, "use_regex": true},
+ "post_processor": null,
+ "decoder": {"type": "ByteLevel"},
+ "model": {"type": "BPE", "dropout": null, "unk_token": null,
+  "byte_fallback": false, "ignore_merges": false,
+  "vocab": {"h": 0, "e": 1, "l": 2, "o": 3, "\u0120": 4, "he": 5, "ll": 6,
+            "hell": 7, "hello": 8},
+  "merges": ["h e", ["l", "l"], "he ll", "hell o"]}
+})";
+  if (!replaceFrom.empty()) {
+    size_t at = json.find(replaceFrom.str());
+    EXPECT_NE(at, std::string::npos) << replaceFrom.str();
+    if (at != std::string::npos)
+      json.replace(at, replaceFrom.size(), replaceTo.str());
+  }
+  return json;
+}
+
+TEST(TokenizerHF, TinyFolder) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path.empty());
+  ASSERT_TRUE(dir.write("tokenizer.json", tinyHF()));
+  ASSERT_TRUE(dir.write("tokenizer_config.json",
+                        R"({"bos_token": {"content": "<|end|>"},
+                            "eos_token": "<|end|>", "add_bos_token": true,
+                            "chat_template": "{{ '<|im_start|>' }}"})"));
+  ASSERT_TRUE(dir.write("generation_config.json", R"({"eos_token_id": [10, 9]})"));
+  auto tok = Tokenizer::fromHF(std::string(dir.path));
+  ASSERT_TRUE(bool(tok)) << errorText(tok.takeError());
+  Tokenizer &t = **tok;
+  EXPECT_EQ(t.vocabSize(), 11);
+  EXPECT_EQ(t.bos(), 9);
+  EXPECT_EQ(t.eos(), 9);
+  // No post-processor: add_bos_token puts BOS first.
+  EXPECT_TRUE(t.addBos());
+  EXPECT_EQ(t.eogIds().vec(), (std::vector<int32_t>{9, 10}));
+  EXPECT_EQ(t.chatTemplate(), "{{ '<|im_start|>' }}");
+  EXPECT_TRUE(t.isControl(9));
+  EXPECT_FALSE(t.isControl(10));
+  EXPECT_EQ(t.tokenId("<|x|>"), std::optional<int32_t>(10));
+  // rstrip takes the spaces after <|end|>, lstrip those before <|x|>;
+  // without parseSpecial, <|end|> is text (here: no token covers '<').
+  auto ids = t.encode("hello<|end|>  hello \t<|x|>", true, true);
+  ASSERT_TRUE(bool(ids)) << errorText(ids.takeError());
+  EXPECT_EQ(showIds(*ids), "[9,8,9,8,10]");
+  ids = t.encode("hello hello", false, false);
+  ASSERT_TRUE(bool(ids));
+  EXPECT_EQ(showIds(*ids), "[8,4,8]");
+  EXPECT_EQ(t.decode({9, 8, 4, 8, 10}, true), "<|end|>hello hello<|x|>");
+  EXPECT_EQ(t.decode({9, 8, 4, 8, 10}, false), "hello hello<|x|>");
+  // The file itself instead of the folder: nothing beside it is read
+  // (tokenizer_config.json is, as it sits beside it).
+  auto direct = Tokenizer::fromHF(dir.file("tokenizer.json"));
+  ASSERT_TRUE(bool(direct)) << errorText(direct.takeError());
+  EXPECT_EQ((*direct)->bos(), 9);
+}
+
+TEST(TokenizerHF, Errors) {
+  struct {
+    StringRef from, to;
+    const char *message; // after "<file>: "
+  } cases[] = {
+      {"\"type\": \"BPE\"", "\"type\": \"Unigram\"",
+       "model.type: unsupported model 'Unigram' (supported: BPE)"},
+      {"\"merges\": [\"h e\"", "\"merges\": [\"he\"",
+       "model.merges[0]: expected \"left right\", got \"he\""},
+      {"\"merges\": [\"h e\"", "\"merges\": [7",
+       "model.merges[0]: expected \"left right\" or [\"left\", \"right\"], "
+       "got a number"},
+      {"\"merges\": [\"h e\"", "\"merges\": [\"h x\"",
+       "model.merges[0]: 'x' is not in the vocabulary"},
+      {"\"h\": 0,", "\"h\": \"0\",",
+       "model.vocab[\"h\"]: expected an integer, got a string"},
+      {"\"h\": 0,", "\"h\": -1,",
+       "model.vocab[\"h\"]: -1 is out of range [0, 2147483646]"},
+      {"\"dropout\": null", "\"dropout\": 0.1",
+       "model.dropout: BPE dropout is not supported (it makes encoding "
+       "random)"},
+      {"\"unk_token\": null", "\"unk_token\": \"<unk>\"",
+       "model.unk_token: '<unk>' is not in the vocabulary"},
+      {"\"use_regex\": true", "\"use_regex\": 1",
+       "pre_tokenizer.use_regex: expected a bool, got a number"},
+      {"\"type\": \"ByteLevel\", \"add_prefix_space\"",
+       "\"type\": \"Whitespace\", \"add_prefix_space\"",
+       "pre_tokenizer.type: unsupported pre-tokenizer 'Whitespace' "
+       "(supported: ByteLevel, Split, Digits, Metaspace, Sequence)"},
+      {"\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": "
+       "false,",
+       "\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": "
+       "[{\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\w+\"}, "
+       "\"behavior\": \"Isolated\", \"invert\": false}]}, \"x\": {",
+       "pre_tokenizer.pretokenizers[0].pattern: unsupported expression "
+       "'\\w+' (supported: GPT-2's, Llama 3's, Qwen 2's)"},
+      {"\"normalizer\": null", "\"normalizer\": {\"type\": \"NFC\"}",
+       "normalizer.type: unsupported normalizer 'NFC' (supported: Prepend, "
+       "Replace, Sequence)"},
+      {"\"decoder\": {\"type\": \"ByteLevel\"}",
+       "\"decoder\": {\"type\": \"WordPiece\"}",
+       "decoder.type: unsupported decoder 'WordPiece' (supported: ByteLevel, "
+       "Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence)"},
+      {"\"post_processor\": null",
+       "\"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": "
+       "[{\"SpecialToken\": {\"id\": \"<s>\"}}, {\"Sequence\": {\"id\": "
+       "\"A\"}}], \"special_tokens\": {}}",
+       "post_processor.special_tokens[\"<s>\"]: missing"},
+      {"\"single_word\": false}]", "\"single_word\": true}]",
+       "added_tokens[1].single_word: true is not supported"},
+      {"{\"id\": 9, ", "{\"id\": 1, ",
+       "added_tokens[0].id: id 1 is 'e' in the vocabulary"},
+      {"\"model\": {", "\"modelx\": {", "model: missing"},
+      {"\"added_tokens\": [", "\"added_tokens\": [}",
+       "not valid JSON: "},
+  };
+  for (const auto &c : cases) {
+    TempDir dir;
+    ASSERT_TRUE(dir.write("tokenizer.json", tinyHF(c.from, c.to)));
+    auto tok = Tokenizer::fromHF(std::string(dir.path));
+    ASSERT_FALSE(bool(tok)) << c.message;
+    std::string got = errorText(tok.takeError());
+    std::string want = dir.file("tokenizer.json") + ": " + c.message;
+    EXPECT_EQ(got.substr(0, want.size()), want);
+    EXPECT_EQ(got.find('\n'), std::string::npos) << got;
+  }
+
+  // The files beside it.
+  struct {
+    const char *file, *text, *message;
+  } beside[] = {
+      {"tokenizer_config.json", R"({"bos_token": "<s>"})",
+       "bos_token: '<s>' is not a token of the tokenizer"},
+      {"tokenizer_config.json", R"({"eos_token": 3.5})",
+       "eos_token: expected a string or an object with \"content\", got a "
+       "number"},
+      {"tokenizer_config.json", R"({"add_bos_token": true})",
+       "add_bos_token: true, but there is no bos_token"},
+      {"tokenizer_config.json", "[1]",
+       "expected an object at the top, got an array"},
+      {"generation_config.json", R"({"eos_token_id": [9, 11]})",
+       "eos_token_id[1]: 11 is out of range [0, 10]"},
+      {"generation_config.json", R"({"eos_token_id": "9"})",
+       "eos_token_id: expected an integer, got a string"},
+  };
+  for (const auto &c : beside) {
+    TempDir dir;
+    ASSERT_TRUE(dir.write("tokenizer.json", tinyHF()));
+    ASSERT_TRUE(dir.write(c.file, c.text));
+    auto tok = Tokenizer::fromHF(std::string(dir.path));
+    ASSERT_FALSE(bool(tok)) << c.message;
+    EXPECT_EQ(errorText(tok.takeError()),
+              dir.file(c.file) + ": " + c.message);
+  }
+
+  // No tokenizer.json, or no such file.
+  TempDir empty;
+  auto none = Tokenizer::fromHF(std::string(empty.path));
+  ASSERT_FALSE(bool(none));
+  EXPECT_EQ(errorText(none.takeError()),
+            std::string(empty.path) + ": no tokenizer.json in this folder");
+  auto missing = Tokenizer::fromHF(empty.file("tokenizer.json"));
+  ASSERT_FALSE(bool(missing));
+  EXPECT_EQ(errorText(missing.takeError()).rfind(
+                empty.file("tokenizer.json") + ": cannot read: ", 0),
+            0u);
+}
+
+TEST(TokenizerHF, TruncatedFilesNeverCrash) {
+  // Every 7th prefix of the tiny file: a one-line error, never a crash.
+  std::string json = tinyHF();
+  for (size_t n = 0; n < json.size(); n += 7) {
+    TempDir dir;
+    ASSERT_TRUE(dir.write("tokenizer.json", StringRef(json).take_front(n)));
+    auto tok = Tokenizer::fromHF(std::string(dir.path));
+    ASSERT_FALSE(bool(tok)) << n;
+    EXPECT_EQ(errorText(tok.takeError()).find('\n'), std::string::npos);
   }
 }
 
