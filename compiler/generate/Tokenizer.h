@@ -95,8 +95,9 @@ public:
   /// From fromHF: as the library's decode(ids, skip_special_tokens =
   /// !renderSpecial), except that the bytes are returned as they are (the
   /// library replaces ill-formed UTF-8 by U+FFFD).
-  /// From GGUF: the text of `ids`, as llama.cpp's llama_detokenize(remove_special =
-  /// false, unparse_special = `renderSpecial`): control tokens are left out
+  /// From GGUF: the text of `ids`, as llama.cpp's
+  /// llama_detokenize(remove_special = false, unparse_special =
+  /// `renderSpecial`): control tokens are left out
   /// unless `renderSpecial`; with add_space_prefix the first token's
   /// leading space is dropped; some BPE pre-tokenizers (gpt-2, llama-bpe)
   /// also clean up spaces before punctuation. Ids outside the vocabulary
@@ -105,10 +106,11 @@ public:
   std::string decode(llvm::ArrayRef<int32_t> ids,
                      bool renderSpecial = false) const;
 
-  /// The bytes of one token for streaming output (GGUF: llama_token_to_piece
-  /// with lstrip 0; Hugging Face: decode of the token alone, which may drop
-  /// a leading space, so stream with decode() over a window instead): possibly part of a UTF-8 sequence; empty for control and
-  /// unknown tokens unless `renderSpecial`, and for ids out of range.
+  /// The bytes of one token for streaming output: llama_token_to_piece with
+  /// lstrip 0, possibly part of a UTF-8 sequence; empty for control and
+  /// unknown tokens unless `renderSpecial`, and for ids out of range. From
+  /// fromHF: decode() of the token alone, which may drop a leading space
+  /// (stream the difference of decode() over the sequence instead).
   std::string tokenPiece(int32_t id, bool renderSpecial = false) const;
 
   /// Special tokens; -1 where the vocabulary has none.

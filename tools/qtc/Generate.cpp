@@ -1,7 +1,7 @@
 //===- Generate.cpp - qtc generate ----------------------------------------===//
 //
 // Text generation from a GGUF file or a checkpoint folder: the tokenizer
-// from the file, the decoder compiled in-process for generation (a prompt
+// from the file's metadata or the folder's tokenizer.json, the decoder compiled in-process for generation (a prompt
 // chunk entry and a decoding step over a fixed KV cache), sampling, and
 // the continuation streamed to stdout as it is produced.
 //
@@ -14,8 +14,11 @@
 #include "compiler/generate/Tokenizer.h"
 #include "frontends/gguf/Gguf.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -89,6 +92,80 @@ private:
   std::string pending;
 };
 
+/// The tokenizer of `model`: a GGUF file's metadata, or a checkpoint
+/// folder's tokenizer.json. `contextLength` gets the model's trained
+/// context (GGUF context_length, config.json max_position_embeddings), or 0.
+llvm::Expected<std::unique_ptr<Tokenizer>>
+loadTokenizer(const std::string &model, int64_t &contextLength) {
+  contextLength = 0;
+  if (qtc::gguf::isGGUFFile(model)) {
+    auto file = qtc::gguf::GGUFFile::open(model);
+    if (!file)
+      return file.takeError();
+    if (const qtc::gguf::Value *arch = (*file)->find("general.architecture"))
+      if (std::optional<llvm::StringRef> a = arch->getString())
+        if (const qtc::gguf::Value *ctx =
+                (*file)->find((*a + ".context_length").str()))
+          if (std::optional<int64_t> n = ctx->getInt(); n && *n > 0)
+            contextLength = *n;
+    return Tokenizer::fromGGUF(**file);
+  }
+  if (!llvm::sys::fs::is_directory(model))
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        model + ": not a GGUF file or a checkpoint folder (qtc generate and "
+                "--perplexity read the tokenizer from one of those)");
+  llvm::SmallString<256> config(model);
+  llvm::sys::path::append(config, "config.json");
+  if (auto buf = llvm::MemoryBuffer::getFile(config, /*IsText=*/false)) {
+    if (auto v = llvm::json::parse((*buf)->getBuffer())) {
+      if (const llvm::json::Object *o = v->getAsObject())
+        if (std::optional<int64_t> n =
+                o->getInteger("max_position_embeddings");
+            n && *n > 0)
+          contextLength = *n;
+    } else {
+      llvm::consumeError(v.takeError()); // the importer reports it
+    }
+  }
+  return Tokenizer::fromHF(model);
+}
+
+/// Streams the text of generated tokens. GGUF tokenizers give each token's
+/// piece (llama.cpp's way); for Hugging Face ones the decoders work on the
+/// whole sequence (a leading space is stripped from the first token only),
+/// so the text is decode(prompt + generated) past decode(prompt).
+class TokenStream {
+public:
+  TokenStream(const Tokenizer &tok, llvm::ArrayRef<int32_t> prompt,
+              Utf8Stream &out)
+      : tok(tok), out(out), ids(prompt.begin(), prompt.end()) {
+    if (tok.isHuggingFace())
+      printed = tok.decode(ids).size();
+  }
+  /// Writes `id`'s text and returns it.
+  std::string push(int32_t id) {
+    ids.push_back(id);
+    std::string piece;
+    if (!tok.isHuggingFace()) {
+      piece = tok.tokenPiece(id);
+    } else {
+      std::string text = tok.decode(ids);
+      if (text.size() >= printed)
+        piece = text.substr(printed);
+      printed = text.size();
+    }
+    out.write(piece);
+    return piece;
+  }
+
+private:
+  const Tokenizer &tok;
+  Utf8Stream &out;
+  std::vector<int32_t> ids;
+  size_t printed = 0;
+};
+
 } // namespace
 
 int qtc::tools::generate(const GenerateRequest &r,
@@ -97,13 +174,8 @@ int qtc::tools::generate(const GenerateRequest &r,
     return fail("-n must be >= 0");
   if (llvm::Error e = r.sampling.validate())
     return fail(llvm::toString(std::move(e)));
-  if (!qtc::gguf::isGGUFFile(r.model))
-    return fail(r.model + ": qtc generate reads GGUF files for now (the "
-                          "tokenizer comes from the file's metadata)");
-  auto file = qtc::gguf::GGUFFile::open(r.model);
-  if (!file)
-    return fail(llvm::toString(file.takeError()));
-  auto tokenizer = Tokenizer::fromGGUF(**file);
+  int64_t contextLength = 0;
+  auto tokenizer = loadTokenizer(r.model, contextLength);
   if (!tokenizer)
     return fail(llvm::toString(tokenizer.takeError()));
   Tokenizer &tok = **tokenizer;
@@ -129,12 +201,8 @@ int qtc::tools::generate(const GenerateRequest &r,
   go.maxContext = std::min<int64_t>(
       r.defaultContext, (int64_t(ids->size()) + r.maxTokens + 127) / 128 * 128);
   // Not more than the model was trained for (its rotary tables' size).
-  if (const qtc::gguf::Value *arch = (*file)->find("general.architecture"))
-    if (std::optional<llvm::StringRef> a = arch->getString())
-      if (const qtc::gguf::Value *ctx =
-              (*file)->find((*a + ".context_length").str()))
-        if (std::optional<int64_t> n = ctx->getInt(); n && *n > 0)
-          go.maxContext = std::min(go.maxContext, *n);
+  if (contextLength > 0)
+    go.maxContext = std::min(go.maxContext, contextLength);
   if (compileOptions.maxContext > 0)
     go.maxContext = compileOptions.maxContext;
   go.prefillChunk = r.prefillChunk;
@@ -170,6 +238,7 @@ int qtc::tools::generate(const GenerateRequest &r,
     return fail(llvm::toString(std::move(e)));
   auto p1 = std::chrono::steady_clock::now();
   Sampler sampler(r.sampling);
+  TokenStream stream(tok, *ids, out);
   std::vector<int32_t> history(ids->begin(), ids->end());
   int64_t produced = 0, steps = 0;
   std::string stopReason;
@@ -184,9 +253,7 @@ int qtc::tools::generate(const GenerateRequest &r,
     }
     ++produced;
     history.push_back(next);
-    std::string piece = tok.tokenPiece(next);
-    out.write(piece);
-    generated += piece;
+    generated += stream.push(next);
     bool stopped = false;
     for (const std::string &s : r.stop)
       if (!s.empty() && llvm::StringRef(generated).ends_with(s))
@@ -231,16 +298,11 @@ int qtc::tools::perplexity(const PerplexityRequest &r,
                            const qtc::CompilerOptions &compileOptions) {
   if (r.context < 4)
     return fail("--context must be at least 4 tokens");
-  if (!qtc::gguf::isGGUFFile(r.model))
-    return fail(r.model + ": --perplexity reads GGUF files for now (the "
-                          "tokenizer comes from the file's metadata)");
   auto text = llvm::MemoryBuffer::getFile(r.textFile, /*IsText=*/false);
   if (!text)
     return fail(r.textFile + ": cannot read: " + text.getError().message());
-  auto file = qtc::gguf::GGUFFile::open(r.model);
-  if (!file)
-    return fail(llvm::toString(file.takeError()));
-  auto tokenizer = Tokenizer::fromGGUF(**file);
+  int64_t contextLength = 0;
+  auto tokenizer = loadTokenizer(r.model, contextLength);
   if (!tokenizer)
     return fail(llvm::toString(tokenizer.takeError()));
   Tokenizer &tok = **tokenizer;
