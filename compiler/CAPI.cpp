@@ -17,6 +17,7 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <cstdlib>
 #include <atomic>
 #include <mutex>
 #include <new>
@@ -538,6 +539,10 @@ qtc_status_code qtc_generator_create(const char *path,
     return invalid(status,
                    "qtc_generator_create: " + llvm::toString(std::move(e)));
   qtc::generate::GeneratorOptions go;
+  // Opt-in for embedders: the artifact cache only where $QTC_CACHE_DIR
+  // names it (qtc generate uses it by default).
+  if (const char *dir = std::getenv("QTC_CACHE_DIR"))
+    go.cacheDir = dir;
   go.maxContext = max_context;
   go.prefillChunk = prefill_chunk;
   auto made = qtc::generate::Generator::create(path, o, go, nullptr, nullptr);

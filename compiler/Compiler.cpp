@@ -37,6 +37,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <dlfcn.h>
 #include <chrono>
 
 using namespace qtc;
@@ -744,11 +745,24 @@ llvm::Error Compiler::emitFile(mlir::ModuleOp module, EmitKind kind,
     }
     std::string runtime = runtimeArchive;
     if (runtime.empty()) {
+      // lib/ beside the running program's bin/ (qtc), else beside the
+      // library holding this code (libqtc.so loaded by Python or a C
+      // program).
       std::string exe = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
       llvm::SmallString<256> lib(
           llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
       llvm::sys::path::append(lib, "lib", "libqtc_runtime.a");
       runtime = lib.str().str();
+      Dl_info info;
+      if (!llvm::sys::fs::exists(runtime) &&
+          dladdr(reinterpret_cast<void *>(&writeText), &info) &&
+          info.dli_fname) {
+        llvm::SmallString<256> beside(
+            llvm::sys::path::parent_path(info.dli_fname));
+        llvm::sys::path::append(beside, "libqtc_runtime.a");
+        if (llvm::sys::fs::exists(beside))
+          runtime = beside.str().str();
+      }
     }
     if (!llvm::sys::fs::exists(runtime)) {
       stage.abort();

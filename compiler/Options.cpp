@@ -201,6 +201,7 @@ llvm::Error CompilerOptions::set(llvm::StringRef key, llvm::StringRef value) {
   }
   given.push_back(key.str());
   value = value.trim();
+  settings.emplace_back(key.str(), value.str());
   auto flag = [&](bool &out) -> llvm::Error {
     llvm::Expected<bool> b = parseBool(key, value);
     if (!b)

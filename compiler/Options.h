@@ -101,6 +101,9 @@ struct CompilerOptions {
 
   /// Keys set so far (for checks that depend on what was given).
   std::vector<std::string> given;
+  /// Every set() call in order, as (key, trimmed value): what identifies
+  /// a compilation's options (the generator's artifact cache hashes it).
+  std::vector<std::pair<std::string, std::string>> settings;
 
   /// Sets option `key` (a key of compilerOptionTable(), without dashes) to
   /// `value`; for flags an empty value means true. Errors name the key and

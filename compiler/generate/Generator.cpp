@@ -5,8 +5,15 @@
 #include "compiler/Compiler.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/SHA1.h"
+#include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstring>
+#include <dlfcn.h>
 
 using namespace qtc;
 using namespace qtc::generate;
@@ -15,7 +22,86 @@ namespace {
 llvm::Error fail(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
+
+/// "name size mtime" of a file, for a cache key ("" when it cannot be
+/// read).
+std::string fileIdentity(const llvm::Twine &path) {
+  llvm::sys::fs::file_status st;
+  if (llvm::sys::fs::status(path, st) || !llvm::sys::fs::is_regular_file(st))
+    return "";
+  return (llvm::sys::path::filename(path.str()) + " " +
+          llvm::Twine(st.getSize()) + " " +
+          llvm::Twine(st.getLastModificationTime().time_since_epoch().count()))
+      .str();
+}
+
+/// The model's identity: its absolute path and the files it is made of (a
+/// file, or every file directly in a checkpoint folder, sorted).
+std::string modelIdentity(llvm::StringRef path) {
+  llvm::SmallString<256> abs(path);
+  llvm::sys::fs::make_absolute(abs);
+  std::string id = abs.str().str() + "\n";
+  if (!llvm::sys::fs::is_directory(abs))
+    return id + fileIdentity(abs) + "\n";
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(abs, ec), end; it != end && !ec;
+       it.increment(ec))
+    files.push_back(fileIdentity(it->path()));
+  std::sort(files.begin(), files.end());
+  for (const std::string &f : files)
+    id += f + "\n";
+  return id;
+}
+
+/// This build of qtc: the identity of the binary or library holding this
+/// code.
+std::string buildIdentity() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&modelIdentity), &info) &&
+      info.dli_fname)
+    return info.dli_fname + std::string(" ") + fileIdentity(info.dli_fname);
+  return "unknown";
+}
+
+/// The artifact's file name for `seq`-token entries of `path` built with
+/// `o`.
+std::string artifactKey(llvm::StringRef path, const CompilerOptions &o,
+                        int64_t seq, int64_t maxContext) {
+  llvm::SHA1 h;
+  auto add = [&](llvm::StringRef text) {
+    h.update(text);
+    h.update(llvm::StringRef("\0", 1));
+  };
+  add("qtc-generate-artifact-v1");
+  add(buildIdentity());
+  add(modelIdentity(path));
+  for (const auto &[key, value] : o.settings)
+    add(key + "=" + value);
+  // What the generator and tools set without set().
+  add(o.target + "|" + o.targetTriple + "|" + o.targetCPU + "|" +
+      o.targetFeatures + "|" + (o.strictFP ? "strict" : "") + "|" +
+      std::to_string(o.quantizeBits) + "|" + std::to_string(o.groupSize) +
+      "|" + o.quantizePreset + "|" + o.grid);
+  add("seq=" + std::to_string(seq) + " context=" + std::to_string(maxContext));
+  return llvm::toHex(h.final(), /*LowerCase=*/true).substr(0, 24) + "-s" +
+         std::to_string(seq) + "-c" + std::to_string(maxContext);
+}
+
 } // namespace
+
+std::string qtc::generate::defaultCacheDir() {
+  if (std::optional<std::string> d = llvm::sys::Process::GetEnv("QTC_CACHE_DIR"))
+    return *d;
+  if (std::optional<std::string> x =
+          llvm::sys::Process::GetEnv("XDG_CACHE_HOME"))
+    if (!x->empty())
+      return *x + "/qtc";
+  if (std::optional<std::string> home = llvm::sys::Process::GetEnv("HOME"))
+    if (!home->empty())
+      return *home + "/.cache/qtc";
+  return "";
+}
 
 llvm::Expected<std::unique_ptr<Generator>>
 Generator::create(llvm::StringRef path, const CompilerOptions &base,
@@ -34,8 +120,70 @@ Generator::create(llvm::StringRef path, const CompilerOptions &base,
     o.seq = seq;
     o.past = -1;
     o.maxContext = g->opts.maxContext;
+    o.externalWeights = false;
+    if (g->opts.cacheDir.empty()) {
+      Compiler c(o, log, warnings);
+      return c.compile(path);
+    }
+    // The artifact cache: load the library when it is there, else compile
+    // one into it (written under a temporary name, then renamed, so that a
+    // concurrent or interrupted run never leaves half a library) and load
+    // that. Anything that fails on the way falls back to the JIT.
+    llvm::raw_ostream &note = warnings ? *warnings : llvm::nulls();
+    llvm::SmallString<256> file(g->opts.cacheDir);
+    std::string key = artifactKey(path, o, seq, o.maxContext);
+    llvm::sys::path::append(file, key + ".so");
+    if (llvm::sys::fs::exists(file)) {
+      auto m = Model::load(file);
+      if (m) {
+        ++g->fromCache;
+        if (log)
+          *log << "qtc: loaded " << file << "\n";
+        return m;
+      }
+      note << "qtc: note: cached artifact " << file
+           << " cannot be loaded (" << llvm::toString(m.takeError())
+           << "); compiling again\n";
+    }
     Compiler c(o, log, warnings);
-    return c.compile(path);
+    auto module = c.import(path);
+    if (!module)
+      return module.takeError();
+    std::string why;
+    if (std::error_code ec =
+            llvm::sys::fs::create_directories(g->opts.cacheDir)) {
+      why = "cannot create " + g->opts.cacheDir + ": " + ec.message();
+    } else {
+      llvm::SmallString<256> tmp(g->opts.cacheDir);
+      llvm::sys::path::append(tmp, key + ".tmp%%%%%%.so");
+      llvm::SmallString<256> unique;
+      llvm::sys::fs::createUniquePath(tmp, unique, /*MakeAbsolute=*/false);
+      auto cleanup = [&] {
+        llvm::sys::fs::remove(unique);
+        llvm::SmallString<256> side(unique);
+        llvm::sys::path::replace_extension(side, "h");
+        llvm::sys::fs::remove(side);
+        llvm::sys::path::replace_extension(side, "json");
+        llvm::sys::fs::remove(side);
+      };
+      if (llvm::Error e = c.emitFile(**module, EmitKind::Shared, unique)) {
+        why = llvm::toString(std::move(e));
+      } else if (std::error_code ec = llvm::sys::fs::rename(unique, file)) {
+        why = "cannot write " + file.str().str() + ": " + ec.message();
+      } else {
+        cleanup();
+        auto m = Model::load(file);
+        if (m)
+          return m;
+        why = llvm::toString(m.takeError());
+        llvm::sys::fs::remove(file);
+      }
+      cleanup();
+    }
+    note << "qtc: note: no cached artifact (" << why
+         << "); compiling in process\n";
+    Compiler jc(o, log, warnings);
+    return jc.compile(path);
   };
   auto decode = build(1);
   if (!decode)

@@ -34,7 +34,18 @@ struct GeneratorOptions {
   int64_t prefillChunk = 32;
   /// Threads of the models' parallel loops (0: the default).
   int threads = 0;
+  /// Folder of compiled artifacts (empty: compile in process every time).
+  /// Each entry is a shared library keyed by a hash of the model file(s)
+  /// (path, size, modification time), every compiler option, the entry's
+  /// shapes and this qtc build; a later create() with the same key loads
+  /// it instead of compiling. An artifact that cannot be written or loaded
+  /// is compiled in process instead, with a note on `warnings`.
+  std::string cacheDir;
 };
+
+/// The default artifact cache: $QTC_CACHE_DIR, else $XDG_CACHE_HOME/qtc,
+/// else $HOME/.cache/qtc ("" when none of them is set).
+std::string defaultCacheDir();
 
 class Generator {
 public:
@@ -60,12 +71,16 @@ public:
   int64_t position() const { return pos; }
   int64_t maxContext() const { return opts.maxContext; }
   int64_t vocabSize() const { return vocab; }
+  /// Entries (decoding step, prefill chunk) loaded from the artifact
+  /// cache rather than compiled.
+  unsigned cachedEntries() const { return fromCache; }
 
 private:
   Generator() = default;
   llvm::Error run(const Model &m, int64_t seq, llvm::ArrayRef<int32_t> tokens);
 
   GeneratorOptions opts;
+  unsigned fromCache = 0;
   std::unique_ptr<Model> prefillModel, decodeModel;
   int64_t vocab = 0, pos = 0;
   /// Per cache port (cache.L.key, cache.L.value in port order): the

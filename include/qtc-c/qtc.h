@@ -201,7 +201,11 @@ typedef struct qtc_generator qtc_generator;
 
 /* Compiles the decoder at `path` (a GGUF file or a checkpoint folder) with
  * `options` (may be NULL), a cache of `max_context` positions and prompt
- * chunks of `prefill_chunk` tokens (1: every token a decoding step). */
+ * chunks of `prefill_chunk` tokens (1: every token a decoding step). When
+ * the environment variable QTC_CACHE_DIR names a folder, the compiled
+ * entries are kept there as shared libraries keyed by the model files,
+ * the options and this qtc build, and a later create() loads them instead
+ * of compiling. */
 qtc_status_code qtc_generator_create(const char *path,
                                      const qtc_compiler_options *options,
                                      int64_t max_context,
