@@ -17,16 +17,28 @@ gen_models.py there):
    are copied to a temporary folder named like it, with a 128-piece
    SentencePiece `tokenizer.model` that this script builds (no training,
    so the bytes are fixed). The converter needs a tokenizer. Every one of
-   these families' converters takes `tokenizer.model` first. A
+   the decoder families' converters takes `tokenizer.model` first. A
    `tokenizer.json` BPE would go through `_set_vocab_gpt2`, which refuses
    any pre-tokenizer whose hash it does not know. The checkpoints here are
    not touched.
+   gpt2 and bert have no SentencePiece path: gpt2 gets a 128-piece
+   byte-level BPE tokenizer.json, bert a 128-piece WordPiece vocab.txt,
+   and the converter runs with its pre-tokenizer lookup
+   (get_vocab_base_pre) replaced by one that returns "gpt-2" / "default"
+   (CONVERT_WITH_PRE). gpt2's copied config.json also gets `n_ctx`
+   (= n_positions), which the converter reads and transformers 5 no longer
+   writes.
 2. `convert_hf_to_gguf.py --outtype f32 --model-name NAME` writes NAME.gguf.
 3. llama-cpp-python evaluates TOKENS (token ids, no BOS added) with
    n_ctx 64, n_batch 64, one thread, logits for every position, F32 K and
-   V caches, flash attention off: `llamacpp_NAME` [20, 128].
+   V caches, flash attention off: `llamacpp_NAME` [20, 128]. bert has no
+   logits: llama.cpp runs it in embedding mode with pooling none and
+   `llamacpp_bert` [20, 64] is every token's output (the last hidden
+   state), `llamacpp_bert_mean` [64] the same run with mean pooling.
 4. transformers runs the same ids through the HF folder in float32 with
-   eager attention (one forward, no cache): `transformers_NAME` [20, 128].
+   eager attention (one forward, no cache): `transformers_NAME` [20, 128]
+   (bert: last_hidden_state [20, 64], attention mask all ones and token
+   types all 0, as llama.cpp runs it).
 5. manifest.json records each GGUF's architecture, metadata, and tensors
    (type, GGUF ne, row-major shape), and for each tensor the HF tensor it
    comes from and the transform, found by comparing the values: identity,
@@ -66,7 +78,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HF_MODELS = os.path.normpath(os.path.join(HERE, "..", "..", "hf", "models"))
 
 FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "llama3", "gemma2",
-            "gemma3_text", "phi3"]
+            "gemma3_text", "phi3", "gpt2", "bert"]
+# Families whose llama.cpp output is per-token embeddings (no LM head).
+ENCODERS = {"bert"}
+# The converter's pre-tokenizer name for the families whose vocabulary goes
+# through its BPE / WordPiece path (see convert()).
+BPE_PRE = {"gpt2": "gpt-2", "bert": "default"}
 TOKEN_SEED, SEQ, VOCAB, N_CTX = 4321, 20, 128, 64
 
 # Checks that explain llama.cpp's disagreements: run the HF weights with
@@ -95,6 +112,17 @@ EXPLAIN = {
         ("both, and GELU through fp16 as ggml does",
          {"query_pre_attn_scalar": 16, "_gelu_fp16": True,
           "layer_types": ["sliding_attention", "sliding_attention"]}, SEQ),
+    ],
+    "gpt2": [
+        ("GELU (gelu_new) through fp16 as ggml does", {"_gelu_fp16": True},
+         SEQ),
+    ],
+    "bert": [
+        ("hidden_act gelu_new: llama.cpp's BERT graph uses ggml_gelu, the "
+         "tanh form, where the checkpoint's hidden_act is the erf form",
+         {"hidden_act": "gelu_new"}, SEQ),
+        ("that, and GELU through fp16 as ggml does",
+         {"hidden_act": "gelu_new", "_gelu_fp16": True}, SEQ),
     ],
     "phi3": [
         ("first 6 tokens: transformers uses short_factor, llama.cpp "
@@ -137,9 +165,7 @@ def tiny_sentencepiece():
     add("</s>", 0.0, piece.CONTROL)
     normal = (["\u2581"] + list(string.ascii_lowercase) +
               list(string.ascii_uppercase) + list(string.digits) +
-              ["\u2581" + c for c in string.ascii_lowercase] +
-              "th he in er an re on at en nd ti es or te of ed is it al ar "
-              "st to nt ng se ha as ou io le ve co me de hi".split())
+              ["\u2581" + c for c in string.ascii_lowercase] + LETTER_PAIRS)
     assert len(normal) == VOCAB - 4 and len(set(normal)) == len(normal)
     for i, text in enumerate(normal):
         add(text, -float(i + 1), piece.NORMAL)
@@ -154,18 +180,99 @@ def tiny_sentencepiece():
     return m.SerializeToString()
 
 
+LETTER_PAIRS = ("th he in er an re on at en nd ti es or te of ed is it al ar "
+                "st to nt ng se ha as ou io le ve co me de hi").split()
+
+
+def tiny_gpt2_bpe(folder):
+    """GPT-2's converter path reads a byte-level BPE tokenizer.json: 127
+    pieces ("!", ",", ".", "Ġ", letters, digits, "Ġa".."Ġz", 35 letter
+    pairs, with the merges that make the last two groups) and
+    <|endoftext|> at 127, the checkpoint's bos and eos."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    pieces = (["!", ",", ".", "\u0120"] + list(string.ascii_lowercase) +
+              list(string.ascii_uppercase) + list(string.digits) +
+              ["\u0120" + c for c in string.ascii_lowercase] + LETTER_PAIRS)
+    vocab = {p: i for i, p in enumerate(pieces)}
+    merges = ([("\u0120", c) for c in string.ascii_lowercase] +
+              [(p[0], p[1]) for p in LETTER_PAIRS])
+    vocab["<|endoftext|>"] = len(vocab)
+    assert len(vocab) == VOCAB
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([AddedToken("<|endoftext|>", special=True)])
+    tok.save(os.path.join(folder, "tokenizer.json"))
+    with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "GPT2Tokenizer",
+                   "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
+                   "unk_token": "<|endoftext|>", "model_max_length": N_CTX}, f)
+
+
+def tiny_wordpiece(folder):
+    """BERT's converter path reads a WordPiece vocab.txt: [PAD] (the
+    checkpoint's pad_token_id 0), [UNK], [CLS], [SEP], [MASK], a-z, digits,
+    4 punctuation marks, "##a".."##z", the 35 letter pairs and 22 of them
+    again as "##" pieces: 128 in all."""
+    pieces = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] +
+              list(string.ascii_lowercase) + list(string.digits) +
+              [".", ",", "!", "?"] + ["##" + c for c in string.ascii_lowercase] +
+              LETTER_PAIRS)
+    pieces += ["##" + p for p in LETTER_PAIRS[:VOCAB - len(pieces)]]
+    assert len(pieces) == VOCAB and len(set(pieces)) == VOCAB
+    with open(os.path.join(folder, "vocab.txt"), "w") as f:
+        f.write("\n".join(pieces) + "\n")
+    with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "BertTokenizer", "do_lower_case": True,
+                   "model_max_length": N_CTX}, f)
+
+
+# Runs llama.cpp's converter with one function replaced: get_vocab_base_pre,
+# which names the BPE / WordPiece pre-tokenizer by hashing the token ids of a
+# fixed text and refuses any hash it does not know (every tiny vocabulary).
+# It returns the name given instead. The tensors and the model's metadata go
+# through the converter unchanged.
+CONVERT_WITH_PRE = """
+import runpy, sys
+llama_cpp, pre = sys.argv[1], sys.argv[2]
+sys.path.insert(0, llama_cpp)
+import conversion.base
+conversion.base.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre
+sys.argv = [llama_cpp + "/convert_hf_to_gguf.py"] + sys.argv[3:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def convert(llama_cpp, name, work, out_path):
     folder = os.path.join(work, name)
     os.makedirs(folder)
     for f in ("config.json", "generation_config.json", "model.safetensors"):
-        shutil.copy(os.path.join(HF_MODELS, name, f), folder)
-    with open(os.path.join(folder, "tokenizer.model"), "wb") as f:
-        f.write(tiny_sentencepiece())
+        if os.path.exists(os.path.join(HF_MODELS, name, f)):
+            shutil.copy(os.path.join(HF_MODELS, name, f), folder)
+    if name == "gpt2":
+        tiny_gpt2_bpe(folder)
+        # GPT2Model.set_gguf_parameters reads hparams["n_ctx"], which older
+        # GPT-2 configs have (= n_positions) and transformers 5 no longer
+        # writes; transformers ignores it.
+        with open(os.path.join(folder, "config.json")) as f:
+            config = json.load(f)
+        config["n_ctx"] = config["n_positions"]
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            json.dump(config, f, indent=2)
+    elif name == "bert":
+        tiny_wordpiece(folder)
+    else:
+        with open(os.path.join(folder, "tokenizer.model"), "wb") as f:
+            f.write(tiny_sentencepiece())
     env = dict(os.environ)
     env.pop("NO_LOCAL_GGUF", None)          # the converter's own gguf-py
-    cmd = [sys.executable, os.path.join(llama_cpp, "convert_hf_to_gguf.py"),
-           "--outtype", "f32", "--model-name", name, "--outfile", out_path,
-           folder]
+    args = ["--outtype", "f32", "--model-name", name, "--outfile", out_path,
+            folder]
+    if name in BPE_PRE:
+        cmd = [sys.executable, "-c", CONVERT_WITH_PRE, llama_cpp,
+               BPE_PRE[name]] + args
+    else:
+        cmd = [sys.executable, os.path.join(llama_cpp, "convert_hf_to_gguf.py")] + args
     run = subprocess.run(cmd, env=env, cwd=work, capture_output=True,
                          text=True)
     if run.returncode != 0:
@@ -191,9 +298,41 @@ def llamacpp_logits(path, ids):
     return out
 
 
+def llamacpp_embeddings(path, ids, pooling):
+    """llama.cpp's embeddings of one sequence (embedding mode): per token
+    [n, hidden] with pooling none, else the pooled [hidden]. Unnormalized.
+    Token types are all 0 (llama.cpp adds row 0 of token_types)."""
+    import llama_cpp
+    llm = llama_cpp.Llama(
+        model_path=path, embedding=True, pooling_type=pooling, n_ctx=N_CTX,
+        n_batch=N_CTX, n_ubatch=N_CTX, n_threads=1, n_threads_batch=1,
+        type_k=llama_cpp.GGML_TYPE_F32, type_v=llama_cpp.GGML_TYPE_F32,
+        flash_attn=False, n_gpu_layers=0, seed=0, verbose=False)
+    n = llm.n_embd()
+    llm._batch.reset()
+    llm._batch.add_sequence([int(t) for t in ids], 0, True)
+    llm._ctx.kv_cache_clear()
+    llm._ctx.decode(llm._batch)
+    if pooling == llama_cpp.LLAMA_POOLING_TYPE_NONE:
+        ptr = llama_cpp.llama_get_embeddings(llm._ctx.ctx)
+        out = np.array(ptr[:len(ids) * n], dtype=np.float32).reshape(len(ids), n)
+    else:
+        ptr = llama_cpp.llama_get_embeddings_seq(llm._ctx.ctx, 0)
+        out = np.array(ptr[:n], dtype=np.float32)
+    llm.close()
+    return out
+
+
+def llamacpp_output(name, path, ids):
+    if name in ENCODERS:
+        import llama_cpp
+        return llamacpp_embeddings(path, ids, llama_cpp.LLAMA_POOLING_TYPE_NONE)
+    return llamacpp_logits(path, ids)
+
+
 def hf_model(name, overrides=None):
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
     folder = os.path.join(HF_MODELS, name)
     config = AutoConfig.from_pretrained(folder)
     overrides = dict(overrides or {})
@@ -206,12 +345,21 @@ def hf_model(name, overrides=None):
             config.rope_parameters = rope
         else:
             setattr(config, key, value)
-    model = AutoModelForCausalLM.from_pretrained(
+    auto = AutoModel if name in ENCODERS else AutoModelForCausalLM
+    model = auto.from_pretrained(
         folder, config=config, dtype=torch.float32,
         attn_implementation="eager")
     if gelu_fp16:
-        for layer in model.model.layers:
-            layer.mlp.act_fn = ggml_gelu(layer.mlp.act_fn)
+        if name == "gpt2":
+            for block in model.transformer.h:
+                block.mlp.act = ggml_gelu(block.mlp.act)
+        elif name == "bert":
+            for layer in model.encoder.layer:
+                inter = layer.intermediate
+                inter.intermediate_act_fn = ggml_gelu(inter.intermediate_act_fn)
+        else:
+            for layer in model.model.layers:
+                layer.mlp.act_fn = ggml_gelu(layer.mlp.act_fn)
     return model.eval()
 
 
@@ -227,10 +375,16 @@ def ggml_gelu(act):
 
 
 def transformers_logits(model, ids):
+    """Logits, or an encoder's last hidden state (attention mask all ones,
+    token types all 0, as llama.cpp runs it)."""
     import torch
+    t = torch.from_numpy(ids.astype(np.int64))[None]
     with torch.no_grad():
-        out = model(input_ids=torch.from_numpy(ids.astype(np.int64))[None],
-                    use_cache=False).logits[0]
+        if model.config.model_type == "bert":
+            out = model(input_ids=t, attention_mask=torch.ones_like(t),
+                        token_type_ids=torch.zeros_like(t)).last_hidden_state[0]
+        else:
+            out = model(input_ids=t, use_cache=False).logits[0]
     # Clone from fresh (64-byte aligned) memory: the weights that
     # from_pretrained maps from the file can make MKL's results move by an
     # ulp, depending on where the safetensors data starts.
@@ -286,6 +440,10 @@ def llama_permute(w, n_head, n_head_kv=None):
 def find_source(t, hf, n_head, n_kv):
     """(hf name, transform) whose values equal GGUF tensor t, or None."""
     for key, h in hf.items():
+        # GPT-2's Conv1D weights are stored [in, out].
+        if h.ndim == 2 and h.T.shape == t.shape and np.array_equal(t, h.T):
+            if h.shape != t.shape or not np.array_equal(t, h):
+                return key, "transposed"
         if h.shape == t.shape:
             if np.array_equal(t, h):
                 return key, "identity"
@@ -310,7 +468,8 @@ def manifest_entry(gguf, path, name):
     hf = load_file(os.path.join(HF_MODELS, name, "model.safetensors"))
     with open(os.path.join(HF_MODELS, name, "config.json")) as f:
         config = json.load(f)
-    n_head, n_kv = config["num_attention_heads"], config["num_key_value_heads"]
+    n_head = config.get("num_attention_heads", config.get("n_head"))
+    n_kv = config.get("num_key_value_heads", n_head)
     reader = gguf.GGUFReader(path)
     metadata = {}
     for key, field in reader.fields.items():
@@ -367,7 +526,7 @@ def save_npz(path, arrays):
 def explain(name, path, ids, llamacpp):
     rows = []
     for label, overrides, n in EXPLAIN.get(name, []):
-        lc = llamacpp if n == len(ids) else llamacpp_logits(path, ids[:n])
+        lc = llamacpp if n == len(ids) else llamacpp_output(name, path, ids[:n])
         hf = transformers_logits(aligned(hf_model(name, overrides)), ids[:n])
         rows.append({"what": label, "hf_config_changes": overrides,
                      "tokens": n, "max_abs_diff_over_max_abs": rel(lc, hf)})
@@ -410,10 +569,15 @@ def main():
             path = os.path.join(args.out, name + ".gguf")
             warnings = convert(args.llama_cpp, name, work, path)
             os.chmod(path, 0o644)
-            lc = llamacpp_logits(path, ids)
+            lc = llamacpp_output(name, path, ids)
             hf = transformers_logits(aligned(hf_model(name)), ids)
             arrays["llamacpp_" + name] = lc
             arrays["transformers_" + name] = hf
+            if name in ENCODERS:
+                # llama.cpp's mean pooling of the same sequence: what a
+                # file with pooling_type 1 gives as its embedding.
+                arrays["llamacpp_%s_mean" % name] = llamacpp_embeddings(
+                    path, ids, llama_cpp.LLAMA_POOLING_TYPE_MEAN)
             entry = manifest_entry(gguf, path, name)
             entry["converter_warnings"] = [w.split(":", 2)[-1] for w in warnings]
             entry["agreement"] = {
