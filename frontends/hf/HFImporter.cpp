@@ -99,6 +99,8 @@ private:
   std::string dir;
   const qtc::hf::ImportOptions &options;
   Config cfg;
+  /// linear(): a missing bias is an error, not a layer without bias.
+  bool biasRequired = false;
   std::string prefix; // "model." or ""
   Block *entry = nullptr;
   Operation *lastConstant = nullptr;
@@ -131,6 +133,7 @@ private:
                           llvm::StringRef why);
   Expected<PackedConstants> packedWeight(const Stored &st);
   Error readGGUFConfig();
+  Error readGGUFLayerNormConfig();
   Error checkAllUsed();
 
   Location loc(llvm::StringRef name) {
@@ -163,6 +166,10 @@ private:
   Expected<Value> linear(Value x, llvm::StringRef name, int64_t out,
                          int64_t in, bool inOut = false);
   Expected<Value> layerNorm(Value x, llvm::StringRef name);
+  /// Rows `ids` of the table `name` [rows, hidden] as f32 [..., hidden]; a
+  /// quantized GGUF table stays packed and only looked-up rows are decoded.
+  Expected<Value> lookup(llvm::StringRef name, int64_t rows, Value ids,
+                         llvm::StringRef why, llvm::StringRef locName = "");
   Value gelu(Value x, llvm::StringRef name) {
     auto kind = cfg.activation == "gelu" ? qt::GeluApproximation::None
                                          : qt::GeluApproximation::Tanh;
@@ -588,7 +595,70 @@ Expected<Value> ModelBuilder::makeFloatWeight(llvm::StringRef name,
       shape, b.getF32Type(), name, out);
 }
 
+/// llama.cpp's names for GPT-2 tensors (checkpoint names without the
+/// `transformer.` prefix): per layer, HF module -> GGUF tensor.
+static std::string gpt2GGUFName(llvm::StringRef n) {
+  static const std::pair<llvm::StringLiteral, llvm::StringLiteral> top[] = {
+      {"wte.weight", "token_embd.weight"},
+      {"wpe.weight", "position_embd.weight"},
+      {"ln_f.weight", "output_norm.weight"},
+      {"ln_f.bias", "output_norm.bias"},
+      {"lm_head.weight", "output.weight"},
+  };
+  for (const auto &[hf, gg] : top)
+    if (n == hf)
+      return gg.str();
+  if (!n.consume_front("h."))
+    return "";
+  auto [layer, rest] = n.split('.');
+  auto [module, param] = rest.rsplit('.');
+  static const std::pair<llvm::StringLiteral, llvm::StringLiteral> map[] = {
+      {"ln_1", "attn_norm"},        {"attn.c_attn", "attn_qkv"},
+      {"attn.c_proj", "attn_output"}, {"ln_2", "ffn_norm"},
+      {"mlp.c_fc", "ffn_up"},       {"mlp.c_proj", "ffn_down"},
+  };
+  for (const auto &[hf, gg] : map)
+    if (module == hf)
+      return ("blk." + layer + "." + gg + "." + param).str();
+  return "";
+}
+
+/// llama.cpp's names for BERT tensors (checkpoint names without `bert.`).
+static std::string bertGGUFName(llvm::StringRef n) {
+  static const std::pair<llvm::StringLiteral, llvm::StringLiteral> top[] = {
+      {"embeddings.word_embeddings", "token_embd"},
+      {"embeddings.position_embeddings", "position_embd"},
+      {"embeddings.token_type_embeddings", "token_types"},
+      {"embeddings.LayerNorm", "token_embd_norm"},
+  };
+  auto [module, param] = n.rsplit('.');
+  for (const auto &[hf, gg] : top)
+    if (module == hf)
+      return (gg + "." + param).str();
+  if (!module.consume_front("encoder.layer."))
+    return "";
+  auto [layer, rest] = module.split('.');
+  static const std::pair<llvm::StringLiteral, llvm::StringLiteral> map[] = {
+      {"attention.self.query", "attn_q"},
+      {"attention.self.key", "attn_k"},
+      {"attention.self.value", "attn_v"},
+      {"attention.output.dense", "attn_output"},
+      {"attention.output.LayerNorm", "attn_output_norm"},
+      {"intermediate.dense", "ffn_up"},
+      {"output.dense", "ffn_down"},
+      {"output.LayerNorm", "layer_output_norm"},
+  };
+  for (const auto &[hf, gg] : map)
+    if (rest == hf)
+      return ("blk." + layer + "." + gg + "." + param).str();
+  return "";
+}
+
 std::string ModelBuilder::ggufName(llvm::StringRef name) const {
+  if (cfg.modelType == "gpt2")
+    return gpt2GGUFName(name);
+  if (cfg.modelType == "bert")
+    return bertGGUFName(name);
   llvm::StringRef n = name;
   n.consume_front("model.");
   if (n == "embed_tokens.weight")
@@ -733,13 +803,42 @@ Expected<Value> ModelBuilder::layerNorm(Value x, llvm::StringRef name) {
       .getResult();
 }
 
+Expected<Value> ModelBuilder::lookup(llvm::StringRef name, int64_t rows,
+                                     Value ids, llvm::StringRef why,
+                                     llvm::StringRef locName) {
+  Location l = loc(locName.empty() ? name : locName);
+  auto idsType = typeOf(ids);
+  SmallVector<int64_t> shape(idsType.getShape());
+  shape.push_back(cfg.hidden);
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  if (gguf) {
+    Expected<Stored> st = stored(name, {rows, cfg.hidden}, why);
+    if (!st)
+      return st.takeError();
+    if (!st->real) {
+      Expected<PackedConstants> pc = packedWeight(*st);
+      if (!pc)
+        return pc.takeError();
+      return qt::EmbeddingOp::create(b, l, type, pc->codes, ids,
+                                     pc->scales, pc->mins, pc->format)
+          .getResult();
+    }
+  }
+  Expected<Value> table = floatWeight(name, {rows, cfg.hidden}, why, true);
+  if (!table)
+    return table.takeError();
+  return qt::EmbeddingOp::create(b, l, type, *table, ids, Value(), Value(),
+                                 qt::PackedAttr())
+      .getResult();
+}
+
 Expected<Value> ModelBuilder::linear(Value x, llvm::StringRef name, int64_t out,
                                 int64_t in, bool inOut) {
   Location l = loc(name);
   RankedTensorType xt = typeOf(x);
   std::string base = name.str();
   Value bias;
-  if (has(base + ".bias")) {
+  if (has(base + ".bias") || biasRequired) {
     Expected<Value> bv = floatWeight(base + ".bias", {out}, "bias", true);
     if (!bv)
       return bv.takeError();
@@ -1270,28 +1369,27 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
   int64_t B = d.B, S = d.S;
   RankedTensorType present = d.present;
   std::string wte = prefix + "wte.weight", wpe = prefix + "wpe.weight";
-  Expected<Value> tok = floatWeight(wte, {cfg.vocab, cfg.hidden},
-                                    "token embeddings", true);
-  if (!tok) return tok.takeError();
-  Expected<Value> pos = floatWeight(wpe, {cfg.maxPositions, cfg.hidden},
-                                    "position embeddings", true);
-  if (!pos) return pos.takeError();
-  auto embType = RankedTensorType::get({B, S, cfg.hidden}, f32);
+  // Checkpoints store Conv1D weights [in, out]; llama.cpp's converter
+  // transposes them to [out, in] like every other GGUF matrix.
+  bool inOut = !gguf;
   // Separate statements keep the op order deterministic.
-  Value tokens = qt::EmbeddingOp::create(b, loc(wte), embType, *tok,
-                                         entry->getArgument(0), Value(),
-                                         Value(), qt::PackedAttr());
-  Value places = qt::EmbeddingOp::create(b, loc(wpe), embType, *pos,
-                                         entry->getArgument(1), Value(),
-                                         Value(), qt::PackedAttr());
-  Value h = add(tokens, places);
+  Expected<Value> tokens = lookup(wte, cfg.vocab, entry->getArgument(0),
+                                  "token embeddings");
+  if (!tokens) return tokens.takeError();
+  Expected<Value> places = lookup(wpe, cfg.maxPositions, entry->getArgument(1),
+                                  "position embeddings");
+  if (!places) return places.takeError();
+  Value h = add(*tokens, *places);
   SmallVector<Value> presents;
+  // Every GPT-2 layer has biases (llama.cpp requires them too); the head
+  // has none.
+  biasRequired = true;
   for (int64_t i = 0; i < cfg.layers; ++i) {
     std::string lp = prefix + "h." + std::to_string(i) + ".";
     Expected<Value> x = layerNorm(h, lp + "ln_1");
     if (!x) return x.takeError();
     Expected<Value> qkv = linear(*x, lp + "attn.c_attn", 3 * cfg.hidden,
-                                 cfg.hidden, /*inOut=*/true);
+                                 cfg.hidden, inOut);
     if (!qkv) return qkv.takeError();
     Value qh = splitHeads(sliceLast(*qkv, 0, cfg.hidden), cfg.heads);
     Value kh = splitHeads(sliceLast(*qkv, cfg.hidden, cfg.hidden), cfg.heads);
@@ -1304,19 +1402,20 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
         b.getUnitAttr(), IntegerAttr(), FloatAttr());
     presents.append({att.getPresentKey(), att.getPresentValue()});
     Expected<Value> o = linear(mergeHeads(att.getOutput()), lp + "attn.c_proj",
-                               cfg.hidden, cfg.hidden, true);
+                               cfg.hidden, cfg.hidden, inOut);
     if (!o) return o.takeError();
     h = add(h, *o);
     Expected<Value> x2 = layerNorm(h, lp + "ln_2");
     if (!x2) return x2.takeError();
     Expected<Value> fc = linear(*x2, lp + "mlp.c_fc", cfg.intermediate,
-                                cfg.hidden, true);
+                                cfg.hidden, inOut);
     if (!fc) return fc.takeError();
     Expected<Value> proj = linear(gelu(*fc, lp + "mlp.act"), lp + "mlp.c_proj",
-                                  cfg.hidden, cfg.intermediate, true);
+                                  cfg.hidden, cfg.intermediate, inOut);
     if (!proj) return proj.takeError();
     h = add(h, *proj);
   }
+  biasRequired = false;
   Expected<Value> hf = layerNorm(h, prefix + "ln_f");
   if (!hf) return hf.takeError();
   bool ownHead = has("lm_head.weight") && !cfg.tied;
@@ -1362,26 +1461,21 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildBert() {
           })
           ->getResult(0);
   std::string ep = prefix + "embeddings.";
-  Expected<Value> word = floatWeight(ep + "word_embeddings.weight",
-                                     {cfg.vocab, cfg.hidden}, "word embeddings", true);
-  if (!word) return word.takeError();
-  Expected<Value> pos = floatWeight(ep + "position_embeddings.weight",
-                                    {cfg.maxPositions, cfg.hidden},
-                                    "position embeddings", true);
-  if (!pos) return pos.takeError();
-  Expected<Value> type = floatWeight(ep + "token_type_embeddings.weight",
-                                     {cfg.typeVocab, cfg.hidden},
-                                     "token type embeddings", true);
-  if (!type) return type.takeError();
-  auto embType = RankedTensorType::get({B, S, cfg.hidden}, f32);
-  auto lookup = [&](Value table, Value idx, llvm::StringRef n) -> Value {
-    return qt::EmbeddingOp::create(b, loc(n), embType, table, idx, Value(),
-                                   Value(), qt::PackedAttr());
-  };
-  Value words = lookup(*word, inputIds, ep + "word_embeddings");
-  Value places = lookup(*pos, positions, ep + "position_embeddings");
-  Value types = lookup(*type, entry->getArgument(2), ep + "token_type_embeddings");
-  Value h = add(add(words, places), types);
+  Expected<Value> words = lookup(ep + "word_embeddings.weight", cfg.vocab,
+                                 inputIds, "word embeddings",
+                                 ep + "word_embeddings");
+  if (!words) return words.takeError();
+  Expected<Value> places = lookup(ep + "position_embeddings.weight",
+                                  cfg.maxPositions, positions,
+                                  "position embeddings",
+                                  ep + "position_embeddings");
+  if (!places) return places.takeError();
+  Expected<Value> types = lookup(ep + "token_type_embeddings.weight",
+                                 cfg.typeVocab, entry->getArgument(2),
+                                 "token type embeddings",
+                                 ep + "token_type_embeddings");
+  if (!types) return types.takeError();
+  Value h = add(add(*words, *places), *types);
   Expected<Value> hn = layerNorm(h, ep + "LayerNorm");
   if (!hn) return hn.takeError();
   h = *hn;
@@ -1452,11 +1546,15 @@ Error ModelBuilder::readGGUFConfig() {
     cfg.modelType = arch->str();
   } else if (*arch == "gemma2" || *arch == "gemma3") {
     cfg.modelType = *arch == "gemma3" ? "gemma3_text" : "gemma2";
+  } else if (*arch == "gpt2" || *arch == "bert") {
+    cfg.modelType = arch->str();
   } else {
     return fail(dir + ": metadata 'general.architecture' is '" + *arch +
                 "', which qtc does not build from GGUF (llama, qwen2, qwen3, "
-                "gemma2, gemma3, phi3)");
+                "gemma2, gemma3, phi3, gpt2, bert)");
   }
+  // GPT-2 and BERT: LayerNorm with biases, learned absolute positions.
+  bool layerNormFamily = *arch == "gpt2" || *arch == "bert";
   std::string a = arch->str();
   auto num = [&](llvm::StringRef suffix, int64_t &out,
                  bool required) -> Error {
@@ -1522,7 +1620,9 @@ Error ModelBuilder::readGGUFConfig() {
                 std::to_string(ropeDim) + ", a partial rotary embedding of "
                 "heads of " + std::to_string(cfg.headDim) +
                 ", which this family does not have");
-  if (Error e = real("attention.layer_norm_rms_epsilon", cfg.normEps, true))
+  if (Error e = real(layerNormFamily ? "attention.layer_norm_epsilon"
+                                     : "attention.layer_norm_rms_epsilon",
+                     cfg.normEps, true))
     return e;
   if (Error e = real("rope.freq_base", cfg.ropeTheta, false)) return e;
   if (const qtc::gguf::Value *v = gguf->find(a + ".expert_count"))
@@ -1552,6 +1652,8 @@ Error ModelBuilder::readGGUFConfig() {
                   ") disagrees with tensor 'token_embd.weight' (" +
                   std::to_string(cfg.vocab) + " rows)");
   cfg.tied = !gguf->findTensor("output.weight");
+  if (layerNormFamily)
+    return readGGUFLayerNormConfig();
   // Llama 3's rope scaling: per-pair frequency divisors.
   if (const qtc::gguf::TensorInfo *f = gguf->findTensor("rope_freqs.weight")) {
     if (f->type != uint32_t(qtc::gguf::GGMLType::F32) || f->dims.size() != 1 ||
@@ -1648,6 +1750,63 @@ Error ModelBuilder::readGGUFConfig() {
   return Error::success();
 }
 
+/// GPT-2 and BERT from GGUF: what llama.cpp's graphs for them (llama-model.cpp)
+/// compute, beyond the keys every family shares.
+Error ModelBuilder::readGGUFLayerNormConfig() {
+  std::string a = cfg.modelType;
+  if (cfg.kvHeads != cfg.heads)
+    return fail(dir + ": metadata '" + a + ".attention.head_count_kv' (" +
+                std::to_string(cfg.kvHeads) + ") differs from '" + a +
+                ".attention.head_count' (" + std::to_string(cfg.heads) +
+                "); " + a + " has no grouped-query attention");
+  if (cfg.headDim * cfg.heads != cfg.hidden)
+    return fail(dir + ": metadata '" + a + ".attention.key_length' (" +
+                std::to_string(cfg.headDim) + ") times the head count is not "
+                "'" + a + ".embedding_length' (" + std::to_string(cfg.hidden) +
+                ")");
+  // llama.cpp's GELU for both is the tanh form (ggml_gelu), also for BERT
+  // checkpoints whose hidden_act was the erf form: the file does not say.
+  cfg.activation = "gelu_new";
+  prefix = "";
+  if (a == "gpt2")
+    return Error::success();
+  // BERT: bidirectional attention, token types.
+  if (const qtc::gguf::Value *v = gguf->find("bert.attention.causal")) {
+    std::optional<bool> causal = v->getBool();
+    if (!causal)
+      return fail(dir + ": metadata 'bert.attention.causal' must be a bool, "
+                        "got " + v->typeName());
+    if (*causal)
+      return fail(dir + ": metadata 'bert.attention.causal' is true; qtc "
+                        "builds BERT with bidirectional attention only");
+  }
+  if (const qtc::gguf::Value *v = gguf->find("bert.pooling_type")) {
+    std::optional<int64_t> pooling = v->getInt();
+    if (!pooling)
+      return fail(dir + ": metadata 'bert.pooling_type' must be an integer, "
+                        "got " + v->typeName());
+    // The graph returns every token's last hidden state; pooling it
+    // (llama.cpp: 1 mean, 2 CLS, 3 last token) is left to the caller.
+    if (*pooling < 0 || *pooling > 3)
+      return fail(dir + ": metadata 'bert.pooling_type' is " +
+                  std::to_string(*pooling) + "; qtc's BERT returns the last "
+                  "hidden state, which pooling none (0), mean (1), CLS (2) "
+                  "and last (3) are computed from, but not rank (4)");
+  }
+  const qtc::gguf::TensorInfo *types = gguf->findTensor("token_types.weight");
+  if (!types || types->dims.size() != 2)
+    return fail(dir + ": tensor 'token_types.weight' is missing or not a "
+                      "matrix (token type embeddings)");
+  cfg.typeVocab = types->dims[1];
+  if (const qtc::gguf::Value *v = gguf->find("tokenizer.ggml.token_type_count"))
+    if (v->getInt() != cfg.typeVocab)
+      return fail(dir + ": metadata 'tokenizer.ggml.token_type_count' (" +
+                  (v->getInt() ? std::to_string(*v->getInt()) : v->typeName()) +
+                  ") disagrees with tensor 'token_types.weight' (" +
+                  std::to_string(cfg.typeVocab) + " rows)");
+  return Error::success();
+}
+
 Error ModelBuilder::checkAllUsed() {
   std::vector<std::string> unused;
   auto consider = [&](llvm::StringRef name) {
@@ -1663,7 +1822,7 @@ Error ModelBuilder::checkAllUsed() {
       return;
     // BERT checkpoints carry the pooler and pre-training heads, which
     // last_hidden_state does not use.
-    if (cfg.modelType == "bert" &&
+    if (cfg.modelType == "bert" && !gguf &&
         (name.starts_with("pooler.") || name.starts_with("bert.pooler.") ||
          name.starts_with("cls.")))
       return;

@@ -57,8 +57,9 @@ llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importCheckpoint(llvm::StringRef dir, mlir::MLIRContext &context,
                  const ImportOptions &options = {});
 
-/// Builds the model in the GGUF file at `path` (general.architecture llama
-/// or qwen2), with the same signature as importCheckpoint's decoders.
+/// Builds the model in the GGUF file at `path` (general.architecture llama,
+/// qwen2, qwen3, gemma2, gemma3, phi3, gpt2 or bert), with the same
+/// signatures as importCheckpoint's.
 /// Quantized tensors stay packed (repacked losslessly into #qt.packed);
 /// F32/F16/BF16 tensors are views of the mapped file.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
