@@ -20,6 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Thread-local state in the initial-exec model: a library qtc builds is
+ * loaded with dlopen, where the general model reaches each variable through
+ * __tls_get_addr, and glibc before 2.39 then takes its slow path on every
+ * access once another library with thread-locals (a second model) has been
+ * loaded and not yet used by this thread: a generator's decoding step ran
+ * four times slower beside its prefill library. */
+#define QTC_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
 enum {
   kHeader = 64,    /* bytes before the payload; keeps it 64-byte aligned */
   kMinShift = 6,   /* smallest class: 64 bytes */
@@ -50,44 +58,58 @@ static uint64_t cached;
  * pthread_mutex_lock. A thread's blocks go back to the shared lists when
  * it exits. */
 enum { kLocalMaxShift = 20, kLocalPerClass = 4 };
-static _Thread_local Free *localLists[kLocalMaxShift + 1];
-static _Thread_local unsigned localCount[kLocalMaxShift + 1];
-static _Thread_local int localRegistered;
+typedef struct LocalCache {
+  Free *lists[kLocalMaxShift + 1];
+  unsigned count[kLocalMaxShift + 1];
+} LocalCache;
+/* One pointer of static TLS per library (the cache itself is allocated on
+ * first use), so that many models fit in glibc's static TLS surplus. */
+static QTC_TLS LocalCache *local;
 static pthread_key_t exitKey;
 static pthread_once_t exitKeyOnce = PTHREAD_ONCE_INIT;
 
-static void flushLocal(void *unused) {
-  (void)unused;
+static void flushLocal(void *cache) {
+  LocalCache *c = (LocalCache *)cache;
   pthread_mutex_lock(&lock);
   for (unsigned shift = 0; shift <= kLocalMaxShift; ++shift) {
-    while (localLists[shift]) {
-      Free *block = localLists[shift];
-      localLists[shift] = block->next;
+    while (c->lists[shift]) {
+      Free *block = c->lists[shift];
+      c->lists[shift] = block->next;
       block->next = lists[shift];
       lists[shift] = block;
       cached += (uint64_t)1 << shift;
     }
-    localCount[shift] = 0;
+    c->count[shift] = 0;
   }
   pthread_mutex_unlock(&lock);
+  if (c == local)
+    local = NULL;
+  free(c);
 }
 
 static void makeExitKey(void) { pthread_key_create(&exitKey, flushLocal); }
 
 /* Keeps `block` of class `shift` in this thread's cache if there is room. */
 static int keepLocal(Free *block, unsigned shift) {
-  if (shift > kLocalMaxShift || localCount[shift] >= kLocalPerClass)
+  if (shift > kLocalMaxShift)
     return 0;
-  if (!localRegistered) {
-    /* The key's destructor runs only for a non-null value. */
-    pthread_once(&exitKeyOnce, makeExitKey);
-    if (pthread_setspecific(exitKey, (void *)1) != 0)
+  if (!local) {
+    LocalCache *c = (LocalCache *)calloc(1, sizeof(LocalCache));
+    if (!c)
       return 0;
-    localRegistered = 1;
+    /* The key's destructor gets the cache back at thread exit. */
+    pthread_once(&exitKeyOnce, makeExitKey);
+    if (pthread_setspecific(exitKey, c) != 0) {
+      free(c);
+      return 0;
+    }
+    local = c;
   }
-  block->next = localLists[shift];
-  localLists[shift] = block;
-  ++localCount[shift];
+  if (local->count[shift] >= kLocalPerClass)
+    return 0;
+  block->next = local->lists[shift];
+  local->lists[shift] = block;
+  ++local->count[shift];
   return 1;
 }
 
@@ -106,10 +128,11 @@ static void *allocate(uint64_t alignment, uint64_t size) {
     size = 1;
   if (alignment <= kHeader && size <= ((uint64_t)1 << kMaxShift)) {
     unsigned shift = classOf(size);
-    Free *block = shift <= kLocalMaxShift ? localLists[shift] : NULL;
+    LocalCache *c = local;
+    Free *block = c && shift <= kLocalMaxShift ? c->lists[shift] : NULL;
     if (block) {
-      localLists[shift] = block->next;
-      --localCount[shift];
+      c->lists[shift] = block->next;
+      --c->count[shift];
     } else {
       pthread_mutex_lock(&lock);
       block = lists[shift];

@@ -34,6 +34,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Thread-local state in the initial-exec model: a library qtc builds is
+ * loaded with dlopen, where the general model reaches each variable through
+ * __tls_get_addr, and glibc before 2.39 then takes its slow path on every
+ * access once another library with thread-locals (a second model) has been
+ * loaded and not yet used by this thread: a generator's decoding step ran
+ * four times slower beside its prefill library. */
+#define QTC_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
 typedef void (*QtcMicrotask)(int32_t *gtid, int32_t *btid, ...);
 
 enum { kMaxArgs = 8, kMaxThreads = 256 };
@@ -66,12 +74,12 @@ static inline void relax(void) {
 static int configured; /* 0: not decided yet */
 
 /* Per thread: its number in the current team and the team's size. */
-static _Thread_local int32_t threadNum;
-static _Thread_local int32_t teamSize = 1;
-static _Thread_local int inRegion;
-static _Thread_local int32_t pushedThreads;
+static QTC_TLS int32_t threadNum;
+static QTC_TLS int32_t teamSize = 1;
+static QTC_TLS int inRegion;
+static QTC_TLS int32_t pushedThreads;
 /* qtc_set_call_threads: this thread's team size for the calls it makes. */
-static _Thread_local int32_t callThreads;
+static QTC_TLS int32_t callThreads;
 
 /* Held by the thread whose region the pool is running. */
 static pthread_mutex_t poolBusy = PTHREAD_MUTEX_INITIALIZER;

@@ -6,6 +6,7 @@
 // CHECK-NOT: FAIL
 // CHECK: OK first run writes the step and the prefill chunk, nothing else
 // CHECK: OK cached artifact equals the JIT bit for bit
+// CHECK: OK artifacts reach their thread-locals without __tls_get_addr
 // CHECK: OK second run loads them, writes nothing
 // CHECK: OK second run's logits equal the first's
 // CHECK: OK other options get their own artifacts (4 files)

@@ -61,6 +61,15 @@ def main():
           "first run writes the step and the prefill chunk, nothing else: %s"
           % list(files))
     check(np.array_equal(first, jit), "cached artifact equals the JIT bit for bit")
+    # Thread-locals in the initial-exec model: no __tls_get_addr, whose
+    # slow path glibc < 2.39 takes on every access once a second library
+    # with thread-locals is loaded (the generator loads two).
+    syms = "".join(subprocess.run(["readelf", "--dyn-syms", "-W",
+                                   os.path.join(cache, f)], check=True,
+                                  capture_output=True, text=True).stdout
+                   for f in files)
+    check("__tls_get_addr" not in syms,
+          "artifacts reach their thread-locals without __tls_get_addr")
     second = logits(model, cache)
     check(listing(cache) == files, "second run loads them, writes nothing")
     check(np.array_equal(second, first), "second run's logits equal the first's")
