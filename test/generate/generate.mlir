@@ -20,6 +20,21 @@
 // RUN: qtc generate "$(cat %t.path)" --prompt "Tell me a story." --chat -n 12 --temperature 0.8 --top-k 40 --top-p 0.95 --seed 7 > %t.s1 2>/dev/null
 // RUN: qtc generate "$(cat %t.path)" --prompt "Tell me a story." --chat -n 12 --temperature 0.8 --top-k 40 --top-p 0.95 --seed 7 > %t.s2 2>/dev/null
 // RUN: cmp %t.s1 %t.s2
+// The artifact cache: the first run compiles into it, the second loads
+// the two entries from it; both print what the in-process compile printed.
+// RUN: rm -rf %t.cache
+// RUN: qtc generate "$(cat %t.path)" --prompt "The capital of France is" -n 8 --cache-dir %t.cache --verbose > %t.c1 2> %t.c1err
+// RUN: qtc generate "$(cat %t.path)" --prompt "The capital of France is" -n 8 --cache-dir %t.cache --verbose > %t.c2 2> %t.c2err
+// RUN: cmp %t.out %t.c1
+// RUN: cmp %t.out %t.c2
+// RUN: FileCheck %s --check-prefix=CACHE1 < %t.c1err
+// RUN: FileCheck %s --check-prefix=CACHE2 < %t.c2err
+// RUN: ls %t.cache | FileCheck %s --check-prefix=CACHEFILES
+// CACHE1: qtc: compiled for generation
+// CACHE2-COUNT-2: qtc: loaded {{.*}}.so
+// CACHE2: qtc: loaded from the artifact cache for generation
+// CACHEFILES-COUNT-2: {{^[0-9a-f]+-s[0-9]+-c[0-9]+\.so$}}
+// CACHEFILES-NOT: {{.}}
 
 // Bad requests: one line, exit 1.
 // RUN: not qtc generate "$(cat %t.path)" --prompt "" -n 4 2>&1 | FileCheck %s --check-prefix=EMPTY

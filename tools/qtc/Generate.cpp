@@ -207,6 +207,7 @@ int qtc::tools::generate(const GenerateRequest &r,
     go.maxContext = compileOptions.maxContext;
   go.prefillChunk = r.prefillChunk;
   go.threads = r.threads;
+  go.cacheDir = r.cacheDir;
   if (int64_t(ids->size()) >= go.maxContext)
     return fail("the prompt has " + llvm::Twine(ids->size()) +
                 " tokens, the context holds " + llvm::Twine(go.maxContext) +
@@ -220,8 +221,10 @@ int qtc::tools::generate(const GenerateRequest &r,
   auto t1 = std::chrono::steady_clock::now();
   if (r.verbose)
     llvm::errs() << llvm::format(
-        "qtc: compiled for generation in %.1f s (context %lld, prompt chunks "
+        "qtc: %s for generation in %.1f s (context %lld, prompt chunks "
         "of %lld)\n",
+        (*gen)->cachedEntries() ? "loaded from the artifact cache"
+                                : "compiled",
         std::chrono::duration<double>(t1 - t0).count(),
         (long long)go.maxContext, (long long)go.prefillChunk);
 
@@ -322,6 +325,7 @@ int qtc::tools::perplexity(const PerplexityRequest &r,
   go.maxContext = n;
   go.prefillChunk = std::min<int64_t>(n, r.prefillChunk);
   go.threads = r.threads;
+  go.cacheDir = r.cacheDir;
   auto gen = Generator::create(r.model, compileOptions, go, nullptr,
                                &llvm::errs());
   if (!gen)

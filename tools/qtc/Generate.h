@@ -21,6 +21,8 @@ struct GenerateRequest {
   int64_t prefillChunk = 32;
   /// --max-context when not given.
   int64_t defaultContext = 2048;
+  /// The artifact cache ("" : compile in process).
+  std::string cacheDir;
 };
 
 struct PerplexityRequest {
@@ -31,6 +33,8 @@ struct PerplexityRequest {
   int64_t prefillChunk = 128;
   int threads = 0;
   bool verbose = false;
+  /// The artifact cache ("" : compile in process).
+  std::string cacheDir;
 };
 
 /// Runs `qtc eval MODEL --perplexity FILE.txt`; returns the exit code.

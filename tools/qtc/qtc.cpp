@@ -15,6 +15,7 @@
 #include "compiler/Model.h"
 #include "compiler/Registration.h"
 #include "tools/qtc/Generate.h"
+#include "compiler/generate/Generator.h"
 #include "quant/Npy.h"
 
 #include "mlir/IR/AsmState.h"
@@ -197,6 +198,18 @@ static cl::opt<int64_t> genChunk("prefill-chunk",
                                  cl::init(32), cl::sub(generateCmd), cl::cat(qtcCategory));
 static cl::opt<bool> genVerbose("verbose", cl::desc("Print the compiler's progress"),
                                 cl::sub(generateCmd), cl::cat(qtcCategory));
+static cl::opt<bool> genNoCache(
+    "no-cache",
+    cl::desc("Compile in process every time: neither read nor write the "
+             "artifact cache"),
+    cl::sub(generateCmd), cl::sub(evalCmd), cl::cat(qtcCategory));
+static cl::opt<std::string> genCacheDir(
+    "cache-dir",
+    cl::desc("Folder of compiled artifacts, reused by later runs with the "
+             "same model and options (default $QTC_CACHE_DIR, else "
+             "$XDG_CACHE_HOME/qtc, else ~/.cache/qtc)"),
+    cl::value_desc("DIR"), cl::sub(generateCmd), cl::sub(evalCmd),
+    cl::cat(qtcCategory));
 
 static cl::SubCommand runCmd("run", "Run a shared library built by qtc compile");
 static cl::list<std::string> evalModels(cl::Positional, cl::desc("<reference.so> <candidate.so> | <model.gguf> --perplexity FILE.txt"),
@@ -696,6 +709,16 @@ static void registerMLIROptions() {
   }
 }
 
+/// Where qtc generate and qtc eval --perplexity keep compiled artifacts
+/// ("" with --no-cache).
+static std::string artifactCacheDir() {
+  if (genNoCache)
+    return "";
+  if (!genCacheDir.empty())
+    return genCacheDir;
+  return qtc::generate::defaultCacheDir();
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerCompileOptions();
@@ -754,11 +777,13 @@ int main(int argc, char **argv) {
     r.stop.assign(genStop.begin(), genStop.end());
     r.threads = threadsFlag;
     r.prefillChunk = genChunk;
+    r.cacheDir = artifactCacheDir();
     return qtc::tools::generate(r, options);
   }
   if (evalCmd && !evalPerplexity.empty()) {
     if (evalModels.size() != 1)
-      return fail("--perplexity takes one model (a GGUF file)");
+      return fail("--perplexity takes one model (a GGUF file or a "
+                  "checkpoint folder)");
     qtc::CompilerOptions options;
     if (llvm::Error e = collectCompileOptions(options))
       return fail(llvm::toString(std::move(e)));
@@ -768,6 +793,7 @@ int main(int argc, char **argv) {
     r.context = evalContext;
     r.maxChunks = evalChunks;
     r.threads = threadsFlag;
+    r.cacheDir = artifactCacheDir();
     return qtc::tools::perplexity(r, options);
   }
   if (evalCmd)
