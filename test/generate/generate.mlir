@@ -5,7 +5,7 @@
 // checkpoint folder against transformers; bad requests.
 // RUN: env QTC_LIBRARY=%qtc_lib_dir/libqtc.so python3 %S/run_greedy.py %qtc_src_root | FileCheck %s --check-prefix=GREEDY
 // GREEDY-NOT: FAIL
-// GREEDY: 15 passed, 0 failed
+// GREEDY: 18 passed, 0 failed
 // RUN: python3 %S/run_perplexity.py %qtc_bin %qtc_src_root | FileCheck %s --check-prefix=PPL
 // PPL-NOT: FAIL
 // PPL: 4 passed, 0 failed

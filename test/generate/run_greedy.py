@@ -62,5 +62,15 @@ for c in cases:
     print(("OK   " if ok else "FAIL ") +
           f"{c['tool']:12s} {os.path.basename(f.rstrip('/')):32s} {same}/{len(want)} tokens equal" + why)
     passed, failed = passed + ok, failed + (not ok)
+# An encoder has no generation signature: a one-line error, not a crash.
+bert = os.path.join(root, "test", "frontends", "gguf", "families", "bert.gguf")
+try:
+    qtc.Generator(bert, max_context=16, prefill_chunk=4)
+    msg = "no error"
+except qtc.QTCError as e:
+    msg = str(e)
+ok = "bert is an encoder" in msg and "\n" not in msg.strip()
+print(("OK   " if ok else "FAIL ") + f"bert.gguf refused: {msg.strip()}")
+passed, failed = passed + ok, failed + (not ok)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
