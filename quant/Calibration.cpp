@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <set>
 
 using namespace qtc;
 using mlir::qt::WeightMatmul;
@@ -585,13 +586,22 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     overrides.emplace_back(cantFail(llvm::GlobPattern::create(pattern)), bits);
   std::vector<unsigned> overrideHits(overrides.size(), 0);
 
-  // The layers and their weights.
+  // The layers and their weights; rows the group size does not divide get
+  // the largest that does (counted by row length, for one note each).
   std::vector<Layer> layers;
+  std::map<std::pair<int64_t, int64_t>, std::pair<unsigned, std::string>>
+      regrouped;
   bool streaming = !mixed && o.calibration.empty() && o.salientFraction == 0;
   for (WeightMatmul &m : mlir::qt::findWeightMatmuls(module)) {
     Layer l;
     l.matmul = m;
-    l.groupSize = o.groupSize ? o.groupSize : m.k;
+    l.groupSize = o.groupSize ? fittingGroupSize(o.groupSize, m.k) : m.k;
+    if (o.groupSize && l.groupSize != o.groupSize &&
+        m.k % l.groupSize == 0) {
+      auto &entry = regrouped[{m.k, l.groupSize}];
+      if (!entry.first++)
+        entry.second = m.name;
+    }
     for (auto [i, ov] : llvm::enumerate(overrides))
       if (ov.first.match(m.name)) {
         l.fixedBits = ov.second;
@@ -620,6 +630,12 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
     if (!hits)
       warn << "qtc: warning: --tensor-type " << o.overrides[i].first
            << " matches no matmul weight\n";
+  for (auto &[shape, entry] : regrouped)
+    warn << "qtc: note: group size " << o.groupSize
+         << " does not divide the row length " << shape.first << " of "
+         << entry.first << (entry.first == 1 ? " weight" : " weights")
+         << " (the first '" << entry.second << "'): groups of "
+         << shape.second << " there\n";
   if (layers.empty()) {
     warn << "qtc: warning: the model has no real-valued matmul weights to "
             "quantize\n";
@@ -974,6 +990,8 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
       if (!l.inputScale.empty())
         entry["activation_scaled"] = true;
       entry["weight_error"] = werr;
+      if (l.groupSize != o.groupSize)
+        entry["group_size"] = l.groupSize;
       int64_t bytes = mlir::qt::quantizedBytes(m.n, m.k, spec) +
                       int64_t(l.salientWeight.size()) * 2 + // f16 weights
                       int64_t(l.salient.size()) * 8;        // their columns
@@ -1030,12 +1048,23 @@ llvm::Error qtc::quantizeModule(mlir::ModuleOp module, const QuantOptions &o) {
                         .getElementTypeBitWidth() / 8);
   double storedBits =
       qParams ? 8.0 * double(qBytes - keptBytes) / double(qParams) : 0;
+  std::string groupText = std::to_string(o.groupSize);
+  if (!regrouped.empty()) {
+    std::set<int64_t> others;
+    for (auto &[shape, entry] : regrouped)
+      others.insert(shape.second);
+    groupText += " (" + llvm::join(llvm::map_range(others, [](int64_t g) {
+                                     return std::to_string(g);
+                                   }),
+                                   ", ") +
+                 " where it does not divide)";
+  }
   std::string summary = llvm::formatv(
       "qtc: {0} of {1} matmul weights quantized ({2}, group {3}, {4}): "
       "average {5:f2} code bits, {6:f2} bits with scales; weights {7:f1} MB "
       "-> {8:f1} MB",
       llvm::count_if(layers, [](const Layer &l) { return l.bits < 16; }),
-      layers.size(), method, o.groupSize,
+      layers.size(), method, groupText,
       o.asymmetric                ? "asymmetric"
       : o.floatMin          ? "with a min per group"
       : o.grid != "uniform" ? "symmetric, 4-bit grid " + o.grid

@@ -18,8 +18,9 @@
 //    sign is searched as in the symmetric scheme.
 //
 // Each group's range is searched for the clipping that minimizes the group's
-// squared reconstruction error (round-to-nearest codes for each candidate
-// range; data-free), then the symmetric scale gets one least-squares refit.
+// weighted squared reconstruction error (round-to-nearest codes for each
+// candidate range; data-free; each element weighted by the group's RMS plus
+// its magnitude), then the scale gets one weighted least-squares refit.
 // Scales are rounded to their storage type (f16 by default) before the
 // codes are chosen, so the stored weights reproduce the searched error.
 //
@@ -52,6 +53,11 @@ struct QuantSpec {
   /// scales: w = code * scale + min (llama.cpp's Q4_1 / Q5_1 form). Not
   /// with `asymmetric` or a grid.
   bool floatMin = false;
+  /// The clipping search and the refits minimize a weighted squared error,
+  /// each element weighted by the group's RMS plus its own magnitude (as
+  /// llama.cpp's K-quant searches do without an importance matrix); off:
+  /// plain squared error.
+  bool weightedError = true;
 };
 
 /// Quantized form of a rows x cols matrix.
@@ -131,6 +137,13 @@ void rotateStatistics(std::vector<double> &h, int64_t cols,
 
 /// Empty if `spec` can quantize a rows x cols matrix, else the reason.
 std::string quantSpecError(const QuantSpec &spec, int64_t cols);
+
+/// The group size to use for rows of `cols` when `requested` was asked for:
+/// `requested` when it divides `cols` (or is 0, per channel); else the
+/// largest divisor of `cols` below it that is a multiple of 32, else of 16,
+/// else of 8 (so that a 576-wide row gets 96 for 128, not fp32); else
+/// `requested`, which quantSpecError then rejects.
+int64_t fittingGroupSize(int64_t requested, int64_t cols);
 
 } // namespace qtc
 

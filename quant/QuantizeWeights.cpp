@@ -539,6 +539,8 @@ struct QuantizeWeightsPass
       }
       if (spec.groupSize == 0)
         spec.groupSize = m.k; // per channel
+      else
+        spec.groupSize = qtc::fittingGroupSize(spec.groupSize, m.k);
       if (std::string why = qtc::quantSpecError(spec, m.k); !why.empty()) {
         m.op.emitWarning() << "weight '" << m.name << "' (" << m.n << "x"
                            << m.k << ") not quantized: " << why;

@@ -1,6 +1,11 @@
 // RUN: qtc-opt %s --split-input-file --qt-quantize-weights="bits=4 group-size=32" --canonicalize | FileCheck %s
-// RUN: qtc-opt %s --split-input-file --qt-quantize-weights="bits=3 group-size=32 asym" --canonicalize | FileCheck %s --check-prefix=ASYM
-// RUN: qtc-opt %s --split-input-file --qt-quantize-weights="group-size=48 report" --verify-diagnostics -o /dev/null
+// RUN: qtc-opt %s --split-input-file --qt-quantize-weights="bits=3 group-size=32 asym" | FileCheck %s --check-prefix=ASYM
+// RUN: qtc-opt %s --split-input-file --qt-quantize-weights="group-size=6 report" --verify-diagnostics -o /dev/null
+// A group size that does not divide K falls back to the largest multiple of
+// 32 (16, 8) below it that does: 48 -> 32 for K = 64, kept for K = 96.
+// RUN: qtc-opt %s --split-input-file --qt-quantize-weights="group-size=48 report" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FIT
+// FIT: weight 'proj.weight' (8x64) quantized to 4 bits, group 32
+// FIT: weight 'matmul_0' (4x96) quantized to 8 bits, group 48
 // Numerics (codes the compiled code reads, weight error per width, exact
 // grid weights), through the CPU backend and the JIT:
 // RUN: python3 %S/quantize_weights_numeric.py qtc-opt %mlir_runner %runner_utils_lib %c_runner_utils_lib | FileCheck %s --check-prefix=NUM
@@ -32,7 +37,7 @@ func.func @kn(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
   %m = tensor.dim %x, %c0 : tensor<?x64xf32>
   %i = tensor.empty(%m) : tensor<?x8xf32>
   %z = linalg.fill ins(%zero : f32) outs(%i : tensor<?x8xf32>) -> tensor<?x8xf32>
-  // expected-warning @+1 {{weight 'proj.weight' (8x64) not quantized: group size 48 does not divide the reduction dimension 64}}
+  // expected-warning @+1 {{weight 'proj.weight' (8x64) not quantized: group size 6 does not divide the reduction dimension 64}}
   %y = linalg.matmul ins(%x, %w : tensor<?x64xf32>, tensor<64x8xf32>) outs(%z : tensor<?x8xf32>) -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
@@ -65,7 +70,7 @@ func.func @nk_override(%x: tensor<2x96xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32
   %zero = arith.constant 0.0 : f32
   %i = tensor.empty() : tensor<2x4xf32>
   %z = linalg.fill ins(%zero : f32) outs(%i : tensor<2x4xf32>) -> tensor<2x4xf32>
-  // expected-remark @+1 {{weight 'matmul_0' (4x96) quantized to 8 bits, group 48}}
+  // expected-remark @+1 {{weight 'matmul_0' (4x96) quantized to 8 bits, group 6}}
   %y = linalg.matmul indexing_maps = [#a, #b, #c] {qt.weight_bits = 8 : i64} ins(%x, %w : tensor<2x96xf32>, tensor<4x96xf32>) outs(%z : tensor<2x4xf32>) -> tensor<2x4xf32>
   // expected-remark @+1 {{weight 'matmul_1' (4x96) kept real-valued}}
   %y2 = linalg.matmul indexing_maps = [#a, #b, #c] {qt.weight_bits = 16 : i64} ins(%x, %w : tensor<2x96xf32>, tensor<4x96xf32>) outs(%z : tensor<2x4xf32>) -> tensor<2x4xf32>

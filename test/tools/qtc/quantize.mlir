@@ -20,6 +20,17 @@
 // --rotate: each quantized matmul reads its activations rotated per block
 // of 32 channels (the group size), x'[m, k] = sum_j x[m, 32 * (k / 32) + j]
 // * R[j, k mod 32], with R a 32x32 constant.
+// A group size that does not divide a row length falls back to the largest
+// multiple of 32 (16, 8) below it that does, with a note per row length:
+// gpt2_tiny's rows are 32 and 128 wide.
+// RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --group-size 48 --emit mlir -o %t/g48.mlir 2> %t/g48.txt
+// RUN: FileCheck %s --check-prefix=FIT < %t/g48.txt
+// RUN: FileCheck %s --check-prefix=FITIR < %t/g48.mlir
+// FIT: qtc: note: group size 48 does not divide the row length 32 of 7 weights (the first 'model.transformer.h.0.attn.c_attn.weight'): groups of 32 there
+// FIT: qtc: note: group size 48 does not divide the row length 128 of 2 weights (the first 'model.transformer.h.0.mlp.c_proj.weight'): groups of 32 there
+// FIT: qtc: 9 of 9 matmul weights quantized (uniform, group 48 (32 where it does not divide), symmetric)
+// FITIR-COUNT-9: #qt.packed<si4, group_size = 32, scale = f16>
+// FITIR-NOT: qt.packed
 // RUN: qtc compile %S/../../frontends/onnx/fixtures/gpt2_tiny.onnx --quantize w4 --group-size 32 --rotate --emit mlir -o %t/rot.mlir 2>&1
 // RUN: FileCheck %s --check-prefix=ROT < %t/rot.mlir
 // ROT-DAG: #[[X:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0, (d1 floordiv 32) * 32 + d2)>
