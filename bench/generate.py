@@ -2,7 +2,11 @@
 """Text generation speed: qtc against llama.cpp on the same GGUF file.
 
     python3 bench/generate.py [--models A.gguf,B.gguf] [--threads 1,2] [--repeats 3]
+                              [--prefills 128,512] [--decodes 128,1024] [--no-fixed-cache]
                               [--out report.md] [--json results.json]
+
+A model that leaves the caches: bench/make_synthetic_gguf.py writes a
+synthetic ~1B-parameter Llama-architecture GGUF (about 600 MB in Q4_0).
 
 For every model and thread count, one worker process (QTC_NUM_THREADS set
 before anything is compiled) runs qtc's Python API (`qtc.Generator`: the
@@ -169,9 +173,12 @@ def worker(args):
     ids = None
 
     # Cases grouped by context size: (kind, n, ctx).
-    cases = [("prefill", n, context_for(n)) for n in PREFILLS]
-    cases += [("decode", p, context_for(p)) for p in DECODES]
-    cases.append(("decode", FIXED_CACHE[0], FIXED_CACHE[1]))
+    prefills = [int(x) for x in args.prefills.split(",") if x]
+    decodes = [int(x) for x in args.decodes.split(",") if x]
+    cases = [("prefill", n, context_for(n)) for n in prefills]
+    cases += [("decode", p, context_for(p)) for p in decodes]
+    if not args.no_fixed_cache:
+        cases.append(("decode", FIXED_CACHE[0], FIXED_CACHE[1]))
     by_ctx = {}
     for kind, n, ctx in cases:
         by_ctx.setdefault(ctx, []).append((kind, n))
@@ -200,7 +207,7 @@ def worker(args):
                 log(f"  {label:14s} C={ctx:5d} {e.name:9s} {tps:8.1f} tok/s "
                     f"({', '.join(f'{s * 1e3:.0f}' for s in secs)} ms)")
             rows.append(row)
-            if kind == "prefill" and n == PREFILLS[0]:
+            if kind == "prefill" and n == prefills[0]:
                 q, l = logits["qtc"], logits["llama.cpp"]
                 if q.shape != l.shape:
                     sys.exit(f"{args.model}: qtc has {q.size} logits, llama.cpp {l.size}")
@@ -287,6 +294,12 @@ def main():
                     "results (several files: comma-separated, merged in order) and exit")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
+    ap.add_argument("--prefills", default=",".join(map(str, PREFILLS)),
+                    help="comma-separated prompt lengths (default 128,512)")
+    ap.add_argument("--decodes", default=",".join(map(str, DECODES)),
+                    help="comma-separated cached positions to decode at (default 128,1024)")
+    ap.add_argument("--no-fixed-cache", action="store_true",
+                    help="skip decode @128 in a cache of 1152 positions")
     ap.add_argument("--result", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -341,7 +354,9 @@ def main():
                 subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
                                 "--model", m, "--threads", str(t), "--repeats",
                                 str(args.repeats), "--steps", str(args.steps), "--chunk",
-                                str(args.chunk), "--result", tmp.name], env=env, check=True)
+                                str(args.chunk), "--prefills", args.prefills, "--decodes",
+                                args.decodes] + (["--no-fixed-cache"] if args.no_fixed_cache else []) +
+                               ["--result", tmp.name], env=env, check=True)
                 with open(tmp.name) as f:
                     results["workers"].append(json.load(f))
             if args.json:  # kept as the run goes
