@@ -1883,6 +1883,15 @@ public:
   JSONFile &json;
 
 private:
+  /// Runs `one(object, type, at)` on the component `v` at `at` (nothing
+  /// when it is null), or on each element of a "Sequence" of them listed
+  /// under `listKey`, recursively: the shape normalizers, pre-tokenizers,
+  /// post-processors and decoders share.
+  llvm::Error components(
+      const JValue &v, const std::string &at, llvm::StringRef listKey,
+      llvm::function_ref<llvm::Error(const Object &, const std::string &,
+                                     const std::string &)>
+          one);
   llvm::Error pattern(const Object &o, const std::string &at,
                       std::string &out, bool &isRegex);
   llvm::Error metaspace(const Object &o, const std::string &at, Step &step);
@@ -2063,6 +2072,35 @@ llvm::Error HFLoader::addedTokens(const JValue *v,
   return llvm::Error::success();
 }
 
+llvm::Error HFLoader::components(
+    const JValue &v, const std::string &at, llvm::StringRef listKey,
+    llvm::function_ref<llvm::Error(const Object &, const std::string &,
+                                   const std::string &)>
+        one) {
+  if (v.kind() == JValue::Null)
+    return llvm::Error::success();
+  const Object *o;
+  if (llvm::Error e = json.object(v, at, o))
+    return e;
+  std::string type;
+  if (llvm::Error e = json.type(*o, at, type))
+    return e;
+  if (type != "Sequence")
+    return one(*o, type, at);
+  std::string where = at + "." + listKey.str();
+  const JValue *list = o->get(listKey);
+  const Array *a;
+  if (!list)
+    return json.fail(where, "missing");
+  if (llvm::Error e = json.array(*list, where, a))
+    return e;
+  for (size_t i = 0; i < a->size(); ++i)
+    if (llvm::Error e =
+            components((*a)[i], JSONFile::index(where, i), listKey, one))
+      return e;
+  return llvm::Error::success();
+}
+
 llvm::Error HFLoader::pattern(const Object &o, const std::string &at,
                               std::string &out, bool &isRegex) {
   const JValue *p = o.get("pattern");
@@ -2109,293 +2147,238 @@ llvm::Error HFLoader::metaspace(const Object &o, const std::string &at,
 }
 
 llvm::Error HFLoader::normalizer(const JValue &v, const std::string &at) {
-  if (v.kind() == JValue::Null)
-    return llvm::Error::success();
-  const Object *o;
-  if (llvm::Error e = json.object(v, at, o))
-    return e;
-  std::string type;
-  if (llvm::Error e = json.type(*o, at, type))
-    return e;
-  if (type == "Sequence") {
-    const JValue *list = o->get("normalizers");
-    const Array *a;
-    if (!list)
-      return json.fail(at + ".normalizers", "missing");
-    if (llvm::Error e = json.array(*list, at + ".normalizers", a))
-      return e;
-    for (size_t i = 0; i < a->size(); ++i)
-      if (llvm::Error e =
-              normalizer((*a)[i], JSONFile::index(at + ".normalizers", i)))
-        return e;
-    return llvm::Error::success();
-  }
-  Step step{};
-  if (type == "Prepend") {
-    step.kind = Step::Prepend;
-    if (llvm::Error e = json.str(*o, at, "prepend", step.a))
-      return e;
-  } else if (type == "Replace") {
-    step.kind = Step::Replace;
-    bool isRegex;
-    if (llvm::Error e = pattern(*o, at, step.a, isRegex))
-      return e;
-    if (isRegex || step.a.empty())
-      return json.fail(at + ".pattern", "only a non-empty String pattern is "
-                                        "supported");
-    if (llvm::Error e = json.str(*o, at, "content", step.b))
-      return e;
-  } else {
-    return json.fail(at + ".type", "unsupported normalizer '" + type +
-                                       "' (supported: Prepend, Replace, "
-                                       "Sequence)");
-  }
-  impl.normalizer.push_back(std::move(step));
-  return llvm::Error::success();
+  return components(v, at, "normalizers",
+                    [&](const Object &o, const std::string &type,
+                        const std::string &at) -> llvm::Error {
+                      Step step{};
+                      if (type == "Prepend") {
+                        step.kind = Step::Prepend;
+                        if (llvm::Error e = json.str(o, at, "prepend", step.a))
+                          return e;
+                      } else if (type == "Replace") {
+                        step.kind = Step::Replace;
+                        bool isRegex;
+                        if (llvm::Error e = pattern(o, at, step.a, isRegex))
+                          return e;
+                        if (isRegex || step.a.empty())
+                          return json.fail(at + ".pattern",
+                                           "only a non-empty String pattern is "
+                                           "supported");
+                        if (llvm::Error e = json.str(o, at, "content", step.b))
+                          return e;
+                      } else {
+                        return json.fail(at + ".type",
+                                         "unsupported normalizer '" + type +
+                                             "' (supported: Prepend, Replace, "
+                                             "Sequence)");
+                      }
+                      impl.normalizer.push_back(std::move(step));
+                      return llvm::Error::success();
+                    });
 }
 
 llvm::Error HFLoader::preTokenizer(const JValue &v, const std::string &at) {
-  if (v.kind() == JValue::Null)
-    return llvm::Error::success();
-  const Object *o;
-  if (llvm::Error e = json.object(v, at, o))
-    return e;
-  std::string type;
-  if (llvm::Error e = json.type(*o, at, type))
-    return e;
-  if (type == "Sequence") {
-    const JValue *list = o->get("pretokenizers");
-    const Array *a;
-    if (!list)
-      return json.fail(at + ".pretokenizers", "missing");
-    if (llvm::Error e = json.array(*list, at + ".pretokenizers", a))
-      return e;
-    for (size_t i = 0; i < a->size(); ++i)
-      if (llvm::Error e =
-              preTokenizer((*a)[i], JSONFile::index(at + ".pretokenizers", i)))
-        return e;
-    return llvm::Error::success();
-  }
-  if (!impl.preTokenizer.empty() &&
-      (impl.preTokenizer.back().kind == Step::ByteLevel ||
-       impl.preTokenizer.back().kind == Step::Metaspace))
-    return json.fail(at, "a pre-tokenizer after ByteLevel or Metaspace is "
-                         "not supported");
-  Step step{};
-  if (type == "Split") {
-    step.kind = Step::Regex;
-    std::string regex, behavior;
-    bool isRegex, invert;
-    if (llvm::Error e = pattern(*o, at, regex, isRegex))
-      return e;
-    const Split *found = nullptr;
-    for (const auto &known : kHFRegexes)
-      if (isRegex && regex == known.regex)
-        found = &known.split;
-    if (!found)
-      return json.fail(at + ".pattern",
-                       "unsupported expression '" + regex +
-                           "' (supported: GPT-2's, Llama 3's, Qwen 2's)");
-    step.split = *found;
-    if (llvm::Error e = json.str(*o, at, "behavior", behavior))
-      return e;
-    if (behavior != "Isolated")
-      return json.fail(at + ".behavior", "unsupported behavior '" + behavior +
-                                             "' (supported: Isolated)");
-    if (llvm::Error e = json.boolean(*o, at, "invert", invert, false))
-      return e;
-    if (invert)
-      return json.fail(at + ".invert", "true is not supported");
-  } else if (type == "Digits") {
-    step.kind = Step::Digits;
-    if (llvm::Error e =
-            json.boolean(*o, at, "individual_digits", step.flag, false))
-      return e;
-  } else if (type == "ByteLevel") {
-    step.kind = Step::ByteLevel;
-    if (llvm::Error e =
-            json.boolean(*o, at, "add_prefix_space", step.flag, true))
-      return e;
-    if (llvm::Error e = json.boolean(*o, at, "use_regex", step.useRegex, true))
-      return e;
-  } else if (type == "Metaspace") {
-    if (llvm::Error e = metaspace(*o, at, step))
-      return e;
-  } else {
-    return json.fail(at + ".type",
-                     "unsupported pre-tokenizer '" + type +
-                         "' (supported: ByteLevel, Split, Digits, Metaspace, "
-                         "Sequence)");
-  }
-  impl.preTokenizer.push_back(std::move(step));
-  return llvm::Error::success();
+  return components(
+      v, at, "pretokenizers",
+      [&](const Object &o, const std::string &type,
+          const std::string &at) -> llvm::Error {
+        if (!impl.preTokenizer.empty() &&
+            (impl.preTokenizer.back().kind == Step::ByteLevel ||
+             impl.preTokenizer.back().kind == Step::Metaspace))
+          return json.fail(at,
+                           "a pre-tokenizer after ByteLevel or Metaspace is "
+                           "not supported");
+        Step step{};
+        if (type == "Split") {
+          step.kind = Step::Regex;
+          std::string regex, behavior;
+          bool isRegex, invert;
+          if (llvm::Error e = pattern(o, at, regex, isRegex))
+            return e;
+          const Split *found = nullptr;
+          for (const auto &known : kHFRegexes)
+            if (isRegex && regex == known.regex)
+              found = &known.split;
+          if (!found)
+            return json.fail(at + ".pattern",
+                             "unsupported expression '" + regex +
+                                 "' (supported: GPT-2's, Llama 3's, Qwen 2's)");
+          step.split = *found;
+          if (llvm::Error e = json.str(o, at, "behavior", behavior))
+            return e;
+          if (behavior != "Isolated")
+            return json.fail(at + ".behavior", "unsupported behavior '" +
+                                                   behavior +
+                                                   "' (supported: Isolated)");
+          if (llvm::Error e = json.boolean(o, at, "invert", invert, false))
+            return e;
+          if (invert)
+            return json.fail(at + ".invert", "true is not supported");
+        } else if (type == "Digits") {
+          step.kind = Step::Digits;
+          if (llvm::Error e =
+                  json.boolean(o, at, "individual_digits", step.flag, false))
+            return e;
+        } else if (type == "ByteLevel") {
+          step.kind = Step::ByteLevel;
+          if (llvm::Error e =
+                  json.boolean(o, at, "add_prefix_space", step.flag, true))
+            return e;
+          if (llvm::Error e =
+                  json.boolean(o, at, "use_regex", step.useRegex, true))
+            return e;
+        } else if (type == "Metaspace") {
+          if (llvm::Error e = metaspace(o, at, step))
+            return e;
+        } else {
+          return json.fail(
+              at + ".type",
+              "unsupported pre-tokenizer '" + type +
+                  "' (supported: ByteLevel, Split, Digits, Metaspace, "
+                  "Sequence)");
+        }
+        impl.preTokenizer.push_back(std::move(step));
+        return llvm::Error::success();
+      });
 }
 
 llvm::Error HFLoader::postProcessor(const JValue &v, const std::string &at) {
-  if (v.kind() == JValue::Null)
-    return llvm::Error::success();
-  const Object *o;
-  if (llvm::Error e = json.object(v, at, o))
-    return e;
-  std::string type;
-  if (llvm::Error e = json.type(*o, at, type))
-    return e;
-  if (type == "Sequence") {
-    const JValue *list = o->get("processors");
-    const Array *a;
-    if (!list)
-      return json.fail(at + ".processors", "missing");
-    if (llvm::Error e = json.array(*list, at + ".processors", a))
-      return e;
-    for (size_t i = 0; i < a->size(); ++i)
-      if (llvm::Error e =
-              postProcessor((*a)[i], JSONFile::index(at + ".processors", i)))
-        return e;
-    return llvm::Error::success();
-  }
-  if (type == "ByteLevel")
-    return llvm::Error::success(); // offsets only
-  if (type != "TemplateProcessing")
-    return json.fail(at + ".type",
-                     "unsupported post-processor '" + type +
-                         "' (supported: TemplateProcessing, ByteLevel, "
-                         "Sequence)");
-  if (!impl.prefix.empty() || !impl.suffix.empty())
-    return json.fail(at, "a second TemplateProcessing is not supported");
-  const Object *specials = nullptr;
-  if (const JValue *s = o->get("special_tokens"))
-    if (llvm::Error e = json.object(*s, at + ".special_tokens", specials))
-      return e;
-  const JValue *singleV = o->get("single");
-  if (!singleV)
-    return json.fail(at + ".single", "missing");
-  const Array *single;
-  if (llvm::Error e = json.array(*singleV, at + ".single", single))
-    return e;
-  bool seenText = false;
-  for (size_t i = 0; i < single->size(); ++i) {
-    std::string where = JSONFile::index(at + ".single", i);
-    const Object *item;
-    if (llvm::Error e = json.object((*single)[i], where, item))
-      return e;
-    if (const JValue *seq = item->get("Sequence")) {
-      const Object *so;
-      std::string id;
-      if (llvm::Error e = json.object(*seq, where + ".Sequence", so))
-        return e;
-      if (llvm::Error e = json.str(*so, where + ".Sequence", "id", id))
-        return e;
-      if (id != "A" || seenText)
-        return json.fail(where + ".Sequence.id",
-                         "expected the text ('A') once, got '" + id + "'");
-      seenText = true;
-      continue;
-    }
-    const JValue *tokV = item->get("SpecialToken");
-    if (!tokV)
-      return json.fail(where, "expected Sequence or SpecialToken");
-    const Object *to;
-    std::string name;
-    if (llvm::Error e = json.object(*tokV, where + ".SpecialToken", to))
-      return e;
-    if (llvm::Error e = json.str(*to, where + ".SpecialToken", "id", name))
-      return e;
-    const JValue *entry = specials ? specials->get(name) : nullptr;
-    std::string entryAt = at + ".special_tokens[\"" + name + "\"]";
-    if (!entry)
-      return json.fail(entryAt, "missing");
-    const Object *eo;
-    const Array *idsA;
-    if (llvm::Error e = json.object(*entry, entryAt, eo))
-      return e;
-    const JValue *idsV = eo->get("ids");
-    if (!idsV)
-      return json.fail(entryAt + ".ids", "missing");
-    if (llvm::Error e = json.array(*idsV, entryAt + ".ids", idsA))
-      return e;
-    for (size_t k = 0; k < idsA->size(); ++k) {
-      int64_t id = 0;
-      if (llvm::Error e =
-              json.integer((*idsA)[k], JSONFile::index(entryAt + ".ids", k), 0,
-                           int64_t(impl.attrs.size()) - 1, id))
-        return e;
-      (seenText ? impl.suffix : impl.prefix).push_back(id);
-    }
-  }
-  if (!seenText)
-    return json.fail(at + ".single", "no Sequence 'A' (the text)");
-  return llvm::Error::success();
+  return components(
+      v, at, "processors",
+      [&](const Object &o, const std::string &type,
+          const std::string &at) -> llvm::Error {
+        if (type == "ByteLevel")
+          return llvm::Error::success(); // offsets only
+        if (type != "TemplateProcessing")
+          return json.fail(at + ".type",
+                           "unsupported post-processor '" + type +
+                               "' (supported: TemplateProcessing, ByteLevel, "
+                               "Sequence)");
+        if (!impl.prefix.empty() || !impl.suffix.empty())
+          return json.fail(at, "a second TemplateProcessing is not supported");
+        const Object *specials = nullptr;
+        if (const JValue *s = o.get("special_tokens"))
+          if (llvm::Error e = json.object(*s, at + ".special_tokens", specials))
+            return e;
+        const JValue *singleV = o.get("single");
+        if (!singleV)
+          return json.fail(at + ".single", "missing");
+        const Array *single;
+        if (llvm::Error e = json.array(*singleV, at + ".single", single))
+          return e;
+        bool seenText = false;
+        for (size_t i = 0; i < single->size(); ++i) {
+          std::string where = JSONFile::index(at + ".single", i);
+          const Object *item;
+          if (llvm::Error e = json.object((*single)[i], where, item))
+            return e;
+          if (const JValue *seq = item->get("Sequence")) {
+            const Object *so;
+            std::string id;
+            if (llvm::Error e = json.object(*seq, where + ".Sequence", so))
+              return e;
+            if (llvm::Error e = json.str(*so, where + ".Sequence", "id", id))
+              return e;
+            if (id != "A" || seenText)
+              return json.fail(where + ".Sequence.id",
+                               "expected the text ('A') once, got '" + id +
+                                   "'");
+            seenText = true;
+            continue;
+          }
+          const JValue *tokV = item->get("SpecialToken");
+          if (!tokV)
+            return json.fail(where, "expected Sequence or SpecialToken");
+          const Object *to;
+          std::string name;
+          if (llvm::Error e = json.object(*tokV, where + ".SpecialToken", to))
+            return e;
+          if (llvm::Error e =
+                  json.str(*to, where + ".SpecialToken", "id", name))
+            return e;
+          const JValue *entry = specials ? specials->get(name) : nullptr;
+          std::string entryAt = at + ".special_tokens[\"" + name + "\"]";
+          if (!entry)
+            return json.fail(entryAt, "missing");
+          const Object *eo;
+          const Array *idsA;
+          if (llvm::Error e = json.object(*entry, entryAt, eo))
+            return e;
+          const JValue *idsV = eo->get("ids");
+          if (!idsV)
+            return json.fail(entryAt + ".ids", "missing");
+          if (llvm::Error e = json.array(*idsV, entryAt + ".ids", idsA))
+            return e;
+          for (size_t k = 0; k < idsA->size(); ++k) {
+            int64_t id = 0;
+            if (llvm::Error e = json.integer(
+                    (*idsA)[k], JSONFile::index(entryAt + ".ids", k), 0,
+                    int64_t(impl.attrs.size()) - 1, id))
+              return e;
+            (seenText ? impl.suffix : impl.prefix).push_back(id);
+          }
+        }
+        if (!seenText)
+          return json.fail(at + ".single", "no Sequence 'A' (the text)");
+        return llvm::Error::success();
+      });
 }
 
 llvm::Error HFLoader::decoder(const JValue &v, const std::string &at) {
-  if (v.kind() == JValue::Null)
-    return llvm::Error::success();
-  const Object *o;
-  if (llvm::Error e = json.object(v, at, o))
-    return e;
-  std::string type;
-  if (llvm::Error e = json.type(*o, at, type))
-    return e;
-  if (type == "Sequence") {
-    const JValue *list = o->get("decoders");
-    const Array *a;
-    if (!list)
-      return json.fail(at + ".decoders", "missing");
-    if (llvm::Error e = json.array(*list, at + ".decoders", a))
-      return e;
-    for (size_t i = 0; i < a->size(); ++i)
-      if (llvm::Error e =
-              decoder((*a)[i], JSONFile::index(at + ".decoders", i)))
-        return e;
-    return llvm::Error::success();
-  }
-  Step step{};
-  if (type == "ByteLevel") {
-    step.kind = Step::ByteLevel;
-  } else if (type == "Metaspace") {
-    if (llvm::Error e = metaspace(*o, at, step))
-      return e;
-  } else if (type == "Replace") {
-    step.kind = Step::Replace;
-    bool isRegex;
-    if (llvm::Error e = pattern(*o, at, step.a, isRegex))
-      return e;
-    if (isRegex || step.a.empty())
-      return json.fail(at + ".pattern", "only a non-empty String pattern is "
-                                        "supported");
-    if (llvm::Error e = json.str(*o, at, "content", step.b))
-      return e;
-  } else if (type == "ByteFallback") {
-    step.kind = Step::ByteFallback;
-  } else if (type == "Fuse") {
-    step.kind = Step::Fuse;
-  } else if (type == "Strip") {
-    step.kind = Step::Strip;
-    if (llvm::Error e = json.str(*o, at, "content", step.a))
-      return e;
-    std::vector<uint32_t> cps;
-    size_t bad = 0;
-    if (!decodeUTF8(step.a, cps, bad) || cps.size() != 1)
-      return json.fail(at + ".content", "expected one character");
-    for (auto [key, out] : {std::pair<StringRef, int *>{"start", &step.start},
-                            {"stop", &step.stop}}) {
-      const JValue *n = o->get(key);
-      int64_t x = 0;
-      if (n)
-        if (llvm::Error e = json.integer(*n, at + "." + key.str(), 0,
-                                         1 << 20, x))
-          return e;
-      *out = static_cast<int>(x);
-    }
-  } else {
-    return json.fail(at + ".type",
-                     "unsupported decoder '" + type +
-                         "' (supported: ByteLevel, Metaspace, Replace, "
-                         "ByteFallback, Fuse, Strip, Sequence)");
-  }
-  impl.decoder.push_back(std::move(step));
-  impl.hasDecoder = true;
-  return llvm::Error::success();
+  return components(
+      v, at, "decoders",
+      [&](const Object &o, const std::string &type,
+          const std::string &at) -> llvm::Error {
+        Step step{};
+        if (type == "ByteLevel") {
+          step.kind = Step::ByteLevel;
+        } else if (type == "Metaspace") {
+          if (llvm::Error e = metaspace(o, at, step))
+            return e;
+        } else if (type == "Replace") {
+          step.kind = Step::Replace;
+          bool isRegex;
+          if (llvm::Error e = pattern(o, at, step.a, isRegex))
+            return e;
+          if (isRegex || step.a.empty())
+            return json.fail(at + ".pattern",
+                             "only a non-empty String pattern is "
+                             "supported");
+          if (llvm::Error e = json.str(o, at, "content", step.b))
+            return e;
+        } else if (type == "ByteFallback") {
+          step.kind = Step::ByteFallback;
+        } else if (type == "Fuse") {
+          step.kind = Step::Fuse;
+        } else if (type == "Strip") {
+          step.kind = Step::Strip;
+          if (llvm::Error e = json.str(o, at, "content", step.a))
+            return e;
+          std::vector<uint32_t> cps;
+          size_t bad = 0;
+          if (!decodeUTF8(step.a, cps, bad) || cps.size() != 1)
+            return json.fail(at + ".content", "expected one character");
+          for (auto [key, out] :
+               {std::pair<StringRef, int *>{"start", &step.start},
+                {"stop", &step.stop}}) {
+            const JValue *n = o.get(key);
+            int64_t x = 0;
+            if (n)
+              if (llvm::Error e =
+                      json.integer(*n, at + "." + key.str(), 0, 1 << 20, x))
+                return e;
+            *out = static_cast<int>(x);
+          }
+        } else {
+          return json.fail(at + ".type",
+                           "unsupported decoder '" + type +
+                               "' (supported: ByteLevel, Metaspace, Replace, "
+                               "ByteFallback, Fuse, Strip, Sequence)");
+        }
+        impl.decoder.push_back(std::move(step));
+        impl.hasDecoder = true;
+        return llvm::Error::success();
+      });
 }
 
 /// A token named by tokenizer_config.json: a string, or an object with
