@@ -8,6 +8,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SHA1.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -114,6 +115,14 @@ Generator::create(llvm::StringRef path, const CompilerOptions &base,
   std::unique_ptr<Generator> g(new Generator());
   g->opts = options;
   g->opts.prefillChunk = std::min(options.prefillChunk, options.maxContext);
+  // Cached artifacts are shared libraries linked with `cc`: without one,
+  // every run would compile twice (the link fails after code generation).
+  if (!g->opts.cacheDir.empty() && !llvm::sys::findProgramByName("cc")) {
+    if (warnings)
+      *warnings << "qtc: note: no C compiler ('cc') on PATH to link cached "
+                   "artifacts; compiling in process\n";
+    g->opts.cacheDir.clear();
+  }
   auto build = [&](int64_t seq) -> llvm::Expected<std::unique_ptr<Model>> {
     CompilerOptions o = base;
     o.batch = 1;

@@ -13,4 +13,5 @@
 // CHECK: OK and compute their own logits
 // CHECK: OK a damaged artifact is compiled again
 // CHECK: OK a cache folder that cannot be made falls back to the JIT
+// CHECK: OK without a C compiler on PATH it compiles in process and writes nothing
 // CHECK: all checks passed

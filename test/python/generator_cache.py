@@ -20,13 +20,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOKENS = [1, 5, 9, 13, 2, 7, 3, 4, 11, 12, 6]
 
 
-def logits(model, cache, **options):
+def logits(model, cache, path=None, **options):
     """Runs a child process (QTC_CACHE_DIR is read once per generator, but a
-    fresh process is what a user's second run is)."""
+    fresh process is what a user's second run is); `path` replaces PATH."""
     env = dict(os.environ)
     env.pop("QTC_CACHE_DIR", None)
     if cache is not None:
         env["QTC_CACHE_DIR"] = cache
+    if path is not None:
+        env["PATH"] = path
     code = (
         "import sys, numpy as np; sys.path.insert(0, %r); import qtc\n"
         "g = qtc.Generator(%r, max_context=64, prefill_chunk=8, **%r)\n"
@@ -93,6 +95,10 @@ def main():
         f.write("x")
     check(np.array_equal(logits(model, os.path.join(blocked, "cache")), first),
           "a cache folder that cannot be made falls back to the JIT")
+    nocc = os.path.join(work, "no-cc-cache")
+    check(np.array_equal(logits(model, nocc, path=os.path.join(work, "empty")), first)
+          and not os.path.exists(nocc),
+          "without a C compiler on PATH it compiles in process and writes nothing")
     print("%d checks failed" % len(failed) if failed else "all checks passed")
     return 1 if failed else 0
 
