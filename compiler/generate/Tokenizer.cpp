@@ -649,6 +649,25 @@ struct Tokenizer::Impl {
   std::string decodeHF(ArrayRef<int32_t> ids, ArrayRef<StringRef> texts,
                        bool renderSpecial) const;
 
+  /// The symbols of `word` after every ranked merge (byte-level BPE and
+  /// tokenizer.json's BPE alike); with ignore_merges, a word in the
+  /// vocabulary is one symbol as it is.
+  std::vector<Symbol> mergedSymbols(StringRef word) const {
+    if (ignoreMerges && find(word) >= 0)
+      return {{-1, -1, 0, static_cast<uint32_t>(word.size())}};
+    std::vector<Symbol> syms = charSymbols(word);
+    mergeSymbols<int32_t>(
+        word, syms,
+        [&](StringRef l, StringRef r) -> std::optional<int32_t> {
+          auto it = ranks.find({l, r});
+          if (it == ranks.end())
+            return std::nullopt;
+          return it->second;
+        },
+        [](int32_t x, int32_t y) { return x < y; });
+    return syms;
+  }
+
   int32_t find(StringRef text) const {
     auto it = ids.find(text);
     return it == ids.end() ? -1 : it->second;
@@ -1128,22 +1147,7 @@ llvm::Error Tokenizer::Impl::encodeBPE(StringRef text, size_t begin, size_t end,
     word.clear();
     for (char c : fragment.slice(offsets[b], offsets[e]))
       appendUTF8(word, byteToCodepoint(static_cast<uint8_t>(c)));
-    if (ignoreMerges) {
-      if (int32_t id = find(word); id >= 0) {
-        out.push_back(id);
-        continue;
-      }
-    }
-    std::vector<Symbol> syms = charSymbols(word);
-    mergeSymbols<int32_t>(
-        word, syms,
-        [&](StringRef l, StringRef r) -> std::optional<int32_t> {
-          auto it = ranks.find({l, r});
-          if (it == ranks.end())
-            return std::nullopt;
-          return it->second;
-        },
-        [](int32_t x, int32_t y) { return x < y; });
+    std::vector<Symbol> syms = mergedSymbols(word);
     for (int32_t i = syms.empty() ? -1 : 0; i >= 0; i = syms[i].next) {
       StringRef s = StringRef(word).substr(syms[i].begin, syms[i].len);
       if (int32_t id = find(s); id >= 0) {
@@ -1712,22 +1716,7 @@ void Tokenizer::Impl::encodeHF(StringRef text, size_t begin, size_t end,
   for (const std::string &piece : pieces) {
     if (piece.empty())
       continue;
-    if (ignoreMerges) {
-      if (int32_t id = find(piece); id >= 0) {
-        out.push_back(id);
-        continue;
-      }
-    }
-    std::vector<Symbol> syms = charSymbols(piece);
-    mergeSymbols<int32_t>(
-        piece, syms,
-        [&](StringRef l, StringRef r) -> std::optional<int32_t> {
-          auto it = ranks.find({l, r});
-          if (it == ranks.end())
-            return std::nullopt;
-          return it->second;
-        },
-        [](int32_t x, int32_t y) { return x < y; });
+    std::vector<Symbol> syms = mergedSymbols(piece);
     bool lastUnk = false;
     for (int32_t i = syms.empty() ? -1 : 0; i >= 0; i = syms[i].next) {
       StringRef sym = StringRef(piece).substr(syms[i].begin, syms[i].len);
